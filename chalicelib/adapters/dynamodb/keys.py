@@ -1,0 +1,159 @@
+"""Every key of the single table is built here, from a prefix enum, and nowhere else."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Prefix(StrEnum):
+    MEMBER = "MEMBER"
+    PROFILE = "PROFILE"
+    COMMUNITY = "COMMUNITY"
+    META = "META"
+    SLUG = "SLUG"
+    AREA = "AREA"
+    NAME = "CNAME"
+    GEO = "GEO"
+    ACTIVE = "ACTIVE"
+    IDEMPOTENCY = "IDEMPOTENCY"
+    ACCOUNT = "ACCOUNT"
+    BALANCE = "BALANCE"
+    TRANSFER = "TRANSFER"
+    STATEMENT = "STATEMENT"
+    HOLD = "HOLD"
+    HOLDS_DUE = "HOLDS-DUE"
+    AUDIT = "AUDIT"
+    REPORT = "REPORT"
+
+
+SEP = "#"
+
+
+def key(*parts: str) -> str:
+    return SEP.join(parts)
+
+
+# Members
+def member_pk(member_id: str) -> str:
+    return key(Prefix.MEMBER, member_id)
+
+
+PROFILE_SK = str(Prefix.PROFILE)
+
+
+# Communities
+def community_pk(community_id: str) -> str:
+    return key(Prefix.COMMUNITY, community_id)
+
+
+META_SK = str(Prefix.META)
+
+
+def slug_pk(slug: str) -> str:
+    return key(Prefix.SLUG, slug)
+
+
+def community_name_pk(normalized_name: str) -> str:
+    """Name search partitions by first letter so no single partition holds every community."""
+    return key(Prefix.NAME, normalized_name[:1] or "_")
+
+
+def community_name_sk(normalized_name: str, community_id: str) -> str:
+    return key(normalized_name, community_id)
+
+
+def area_sk(cell: str) -> str:
+    return key(Prefix.AREA, cell)
+
+
+def geo_pk(cell: str) -> str:
+    """Area cells are indexed under their 3-character geohash (~156 km square)."""
+    return key(Prefix.GEO, cell[:3])
+
+
+def geo_sk(cell: str, community_id: str) -> str:
+    return key(cell, community_id)
+
+
+# Memberships: in the community's partition, and indexed by member and by last active day
+def membership_sk(member_id: str) -> str:
+    return key(Prefix.MEMBER, member_id)
+
+
+MEMBERSHIP_SK_PREFIX = Prefix.MEMBER + SEP
+
+
+def membership_by_member_sk(community_id: str) -> str:
+    return key(Prefix.COMMUNITY, community_id)
+
+
+def active_pk(community_id: str) -> str:
+    return key(Prefix.ACTIVE, community_id)
+
+
+def active_sk(day: str, member_id: str) -> str:
+    return key(day, member_id)
+
+
+# Idempotency records are scoped to the member who sent the key
+def idempotency_pk(member_id: str, idempotency_key: str) -> str:
+    return key(Prefix.IDEMPOTENCY, member_id, idempotency_key)
+
+
+IDEMPOTENCY_SK = str(Prefix.IDEMPOTENCY)
+
+
+# Ledger: one balance item per account (or per shard of a sharded platform account)
+def account_pk(account_id: str) -> str:
+    return key(Prefix.ACCOUNT, account_id)
+
+
+BALANCE_SK = str(Prefix.BALANCE)
+
+
+def transfer_pk(transfer_id: str) -> str:
+    return key(Prefix.TRANSFER, transfer_id)
+
+
+TRANSFER_SK = str(Prefix.TRANSFER)
+
+
+def statement_pk(account_id: str) -> str:
+    """A transfer record is indexed twice: under its payer (GSI1) and its payee (GSI2)."""
+    return key(Prefix.STATEMENT, account_id)
+
+
+def statement_sk(created_at: str, transfer_id: str) -> str:
+    return key(created_at, transfer_id)
+
+
+def hold_pk(hold_id: str) -> str:
+    return key(Prefix.HOLD, hold_id)
+
+
+HOLD_SK = str(Prefix.HOLD)
+HOLD_DUE_BUCKETS = 8
+
+
+def holds_due_pk(bucket: int) -> str:
+    """Pending holds by expiry, spread over a few buckets so no index partition is hot."""
+    return key(Prefix.HOLDS_DUE, str(bucket))
+
+
+def holds_due_sk(expires_at: str, hold_id: str) -> str:
+    return key(expires_at, hold_id)
+
+
+def audit_pk(month: str) -> str:
+    return key(Prefix.AUDIT, month)
+
+
+def audit_sk(at: str, entry_id: str) -> str:
+    return key(at, entry_id)
+
+
+def report_pk(name: str) -> str:
+    return key(Prefix.REPORT, name)
+
+
+LATEST_SK = "LATEST"

@@ -1,0 +1,197 @@
+"""PynamoDB models of the single table. One base class carries the key schema and the indexes;
+every entity subclasses it, so all of them share one connection (one botocore client)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class _Index(GlobalSecondaryIndex[Any]):
+    class Meta:
+        projection = AllProjection()
+
+
+class GSI1(_Index):
+    class Meta(_Index.Meta):
+        index_name = "GSI1"
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class GSI2(_Index):
+    class Meta(_Index.Meta):
+        index_name = "GSI2"
+
+    GSI2PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class GSI3(_Index):
+    class Meta(_Index.Meta):
+        index_name = "GSI3"
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = "unbound"  # set by bind() from configuration, before first use
+        region: str | None = None
+        host: str | None = None
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+        max_retry_attempts = 3
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # the table's TTL attribute (epoch seconds)
+
+    gsi1 = GSI1()
+    gsi2 = GSI2()
+    gsi3 = GSI3()
+
+
+class MemberItem(TableItem):
+    member_id = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    bio = UnicodeAttribute(default="")
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    skills = ListAttribute(of=UnicodeAttribute, default=list)
+    home_community_id = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)  # geohash, at most 5 characters
+    community_ids = UnicodeSetAttribute(default=set)
+    active_day = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class CommunityItem(TableItem):
+    community_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    slug = UnicodeAttribute()
+    area = ListAttribute(of=UnicodeAttribute)
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    member_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+
+
+class SlugItem(TableItem):
+    community_id = UnicodeAttribute()
+
+
+class AreaCellItem(TableItem):
+    community_id = UnicodeAttribute()
+    cell = UnicodeAttribute()
+
+
+class MembershipItem(TableItem):
+    community_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    joined_at = UnicodeAttribute()
+    active_day = UnicodeAttribute(null=True)
+
+
+class IdempotencyItem(TableItem):
+    fingerprint = UnicodeAttribute()
+    state = UnicodeAttribute()
+    lease_until = NumberAttribute(null=True)  # epoch seconds; a dead request's claim can be taken over
+    status_code = NumberAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+
+
+class AccountItem(TableItem):
+    account_id = UnicodeAttribute()
+    posted = NumberAttribute(default=0)
+    held = NumberAttribute(default=0)
+    available = NumberAttribute(default=0)  # posted - held, kept so the overdraft check fits a condition
+    frozen = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+
+
+class TransferItem(TableItem):
+    transfer_id = UnicodeAttribute()
+    payer = UnicodeAttribute()  # logical accounts, as requested
+    payee = UnicodeAttribute()
+    payer_account = UnicodeAttribute()  # the balance items actually moved (a shard for platform accounts)
+    payee_account = UnicodeAttribute()
+    amount = NumberAttribute()
+    kind = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+    memo = UnicodeAttribute(default="")
+    refs = UnicodeAttribute(default="{}")  # JSON object of string references (exchange, purchase...)
+    fingerprint = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class HoldItem(TableItem):
+    hold_id = UnicodeAttribute()
+    payer = UnicodeAttribute()
+    payee = UnicodeAttribute()
+    amount = NumberAttribute()
+    hold_expires_at = UnicodeAttribute()  # enforced in write conditions; never the table's TTL
+    status = UnicodeAttribute()
+    posted_amount = NumberAttribute(default=0)
+    reason = UnicodeAttribute(default="")
+    refs = UnicodeAttribute(default="{}")  # JSON object of string references (exchange, purchase...)
+    fingerprint = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class AuditItem(TableItem):
+    operator_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+    details = UnicodeAttribute(default="{}")  # JSON
+    at = UnicodeAttribute()
+
+
+class ReportItem(TableItem):
+    body = UnicodeAttribute()  # JSON
+    at = UnicodeAttribute()
+
+
+def bind(config: Settings) -> None:
+    """Point every model at the configured table; the subclasses share the base's connection."""
+    TableItem.Meta.table_name = config.table_name
+    TableItem.Meta.host = config.dynamodb_endpoint
+    TableItem.Meta.region = config.region
+    TableItem._connection = None
+    for model in _all_subclasses(TableItem):
+        if "_connection" in vars(model):
+            del model._connection
+    TableItem._get_connection()
+
+
+def connection() -> Connection:
+    """The connection every model shares; transactions are sent through it."""
+    return TableItem._get_connection().connection
+
+
+def _all_subclasses(cls: type[TableItem]) -> list[type[TableItem]]:
+    found: list[type[TableItem]] = []
+    for sub in cls.__subclasses__():
+        found.extend([sub, *_all_subclasses(sub)])
+    return found

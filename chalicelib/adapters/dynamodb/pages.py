@@ -1,0 +1,67 @@
+"""Opaque, tamper-proof pagination cursors over DynamoDB queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pynamodb.pagination import ResultIterator
+
+from chalicelib import errors
+from chalicelib.config import secret
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+_SIG_BYTES = 16
+
+
+def _signature(scope: str, payload: bytes) -> bytes:
+    key = secret("cursor_secret").encode()
+    return hmac.new(key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+
+
+def encode_cursor(scope: str, last_key: dict[str, Any]) -> str:
+    """`scope` binds the cursor to one query: a cursor from another query or member is refused."""
+    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(_signature(scope, payload) + payload).decode().rstrip("=")
+
+
+def decode_cursor(scope: str, cursor: str) -> dict[str, Any]:
+    invalid = errors.AppError(
+        "The cursor is not valid for this listing; start again without it.", 400, "invalid-cursor", "Invalid cursor"
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    signature, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
+    if not hmac.compare_digest(signature, _signature(scope, payload)):
+        raise invalid
+    try:
+        decoded = json.loads(payload)
+    except ValueError:
+        raise invalid from None
+    if not isinstance(decoded, dict):
+        raise invalid
+    return decoded
+
+
+def collect(
+    run: Callable[[dict[str, Any] | None], ResultIterator[Item]],
+    *,
+    scope: str,
+    cursor: str | None,
+    convert: Callable[[Item], T],
+) -> tuple[list[T], str | None]:
+    """Run one query page (`run` receives the start key) and return its items and the next cursor."""
+    start = decode_cursor(scope, cursor) if cursor else None
+    results = run(start)
+    items = [convert(item) for item in results]
+    last = results.last_evaluated_key
+    return items, (encode_cursor(scope, last) if last else None)

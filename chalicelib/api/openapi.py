@@ -1,0 +1,117 @@
+"""The OpenAPI 3.1 document, generated from the declared operations and their msgspec types."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from chalicelib.api.http import OPERATIONS, Operation
+
+_PARAM = re.compile(r"{(\w+)}")
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details. `type` is stable; `errors` lists per-field problems.",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+_STATUS_TEXT = {
+    400: "Malformed request or invalid cursor",
+    401: "Missing or invalid bearer token",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict with the current state",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    500: "Internal error",
+}
+
+
+@cache
+def document() -> dict[str, Any]:
+    types = sorted({t for op in OPERATIONS for t in (op.body, op.query, op.response) if t is not None}, key=repr)
+    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
+    schema_of = dict(zip(types, schemas, strict=True))
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, schema_of, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Pwiic API",
+            "version": "1.0.0",
+            "description": "The cooperative exchange platform's API. Errors are application/problem+json. "
+            "POST requests honour an Idempotency-Key header (same key and body replay the first response).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": {**components, "Problem": _PROBLEM},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
+    ]
+    if op.query is not None:
+        query_schema = components[schema_of[op.query]["$ref"].rsplit("/", 1)[1]]
+        required = set(query_schema.get("required", []))
+        parameters += [
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in query_schema["properties"].items()
+        ]
+    if op.method == "POST" and op.access != "public":
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Replays the first response for the same key and body (24 h); another body is a 422.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+            }
+        )
+    success: dict[str, Any] = {"description": op.summary}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": schema_of[op.response]}}
+    problems = {400, 422, 500, *op.problems} | ({401} if op.access != "public" else set())
+    if op.access == "operator":
+        problems.add(403)
+    if op.body is not None:
+        problems.add(415)
+    responses: dict[str, Any] = {str(op.status): success}
+    for status in sorted(problems):
+        responses[str(status)] = {
+            "description": _STATUS_TEXT[status],
+            "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+        }
+    result: dict[str, Any] = {
+        "operationId": op.name,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": parameters,
+        "responses": responses,
+        "security": [] if op.access == "public" else [{"bearer": []}],
+    }
+    if op.body is not None:
+        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
+    return result

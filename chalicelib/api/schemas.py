@@ -1,0 +1,136 @@
+"""Request and response bodies. Constraints here are the API's contract: the OpenAPI document
+is generated from these types and every request is validated against them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from chalicelib.domain.geo import GEOHASH_PATTERN, MAX_MEMBER_PRECISION
+
+T = TypeVar("T")
+
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=60)]
+Bio = Annotated[str, Meta(max_length=500)]
+Language = Annotated[str, Meta(pattern="^[a-z]{2}$", description="ISO 639-1 code, e.g. fr")]
+Tag = Annotated[str, Meta(min_length=1, max_length=30, pattern=r"^[\w\- ]+$")]
+CoarseLocation = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_MEMBER_PRECISION,
+        pattern=GEOHASH_PATTERN,
+        description="Geohash of at most 5 characters (~5 km): exact coordinates are refused.",
+    ),
+]
+AreaCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
+SearchCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
+Slug = Annotated[str, Meta(min_length=2, max_length=50, pattern="^[a-z0-9]+(-[a-z0-9]+)*$")]
+CommunityName = Annotated[str, Meta(min_length=2, max_length=80)]
+Cursor = Annotated[str, Meta(max_length=2048, description="Opaque cursor from a previous page's next_cursor.")]
+PageLimit = Annotated[int, Meta(ge=1, le=100)]
+Timestamp = Annotated[str, Meta(description="ISO 8601 UTC time")]
+
+
+class Page(Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageQuery(Struct, forbid_unknown_fields=True):
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class Health(Struct):
+    status: str
+    stage: str
+
+
+class MemberProfile(Struct):
+    """The member's own profile."""
+
+    id: str
+    display_name: str
+    bio: str
+    languages: list[str]
+    skills: list[str]
+    home_community_id: str | None
+    location: str | None
+    community_ids: list[str]
+    created_at: Timestamp
+
+
+class PublicProfile(Struct):
+    """What any member sees of another: no contact details, no location finer than the community."""
+
+    id: str
+    display_name: str
+    bio: str
+    languages: list[str]
+    skills: list[str]
+    home_community_id: str | None
+    created_at: Timestamp
+
+
+class ProfileChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    display_name: DisplayName | UnsetType = UNSET
+    bio: Bio | UnsetType = UNSET
+    languages: Annotated[list[Language], Meta(max_length=10)] | UnsetType = UNSET
+    skills: Annotated[list[Tag], Meta(max_length=20)] | UnsetType = UNSET
+    home_community_id: Identifier | UnsetType | None = UNSET
+    location: CoarseLocation | UnsetType | None = UNSET
+
+    def changes(self) -> dict[str, object]:
+        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}
+
+
+class NewCommunity(Struct, forbid_unknown_fields=True):
+    name: CommunityName
+    slug: Slug
+    area: Annotated[list[AreaCell], Meta(min_length=1, max_length=50)]
+    languages: Annotated[list[Language], Meta(max_length=10)] = []
+
+
+class CommunityOut(Struct):
+    id: str
+    name: str
+    slug: str
+    area: list[str]
+    languages: list[str]
+    member_count: int
+    created_at: Timestamp
+
+
+class CommunitySearch(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    near: SearchCell | None = None
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+    def __post_init__(self) -> None:
+        if (self.name is None) == (self.near is None):
+            raise ValueError("Give exactly one of 'name' or 'near'.")
+
+
+class MembershipOut(Struct):
+    community_id: str
+    member_id: str
+    role: str
+    joined_at: Timestamp
+
+
+class CommunityMember(Struct):
+    member_id: str
+    display_name: str
+    role: str
+    joined_at: Timestamp
+
+
+class CommunityStatsOut(Struct):
+    community_id: str
+    members: int
+    active_members_30d: int

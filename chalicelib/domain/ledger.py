@@ -1,0 +1,212 @@
+"""Ledger rules: accounts, transfers and holds, in integers only. No I/O.
+
+Every posted movement debits one account and credits another, so the sum of all posted balances
+is always zero. `available = posted - held` is stored beside them because a DynamoDB condition can
+compare but not subtract: the overdraft check is `available >= amount`, inside the write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from chalicelib import errors
+
+
+class PlatformAccount(StrEnum):
+    ISSUANCE = "platform:issuance"  # where sold and minted credits come from; runs negative by design
+    REWARDS_POOL = "platform:rewards"  # pays micro-actions, funded from issuance
+    REVENUE = "platform:revenue"  # credits spent on platform operations
+    STRIPE_CLEARING = "platform:stripe-clearing"
+    RECEIVABLE = "platform:receivable"  # credits members owe after a refund or a lost dispute
+
+
+PLATFORM_LABELS = {
+    PlatformAccount.ISSUANCE: "Pwiic credit issuance",
+    PlatformAccount.REWARDS_POOL: "Pwiic rewards pool",
+    PlatformAccount.REVENUE: "Pwiic platform revenue",
+    PlatformAccount.STRIPE_CLEARING: "Pwiic card payments",
+    PlatformAccount.RECEIVABLE: "Pwiic receivable",
+}
+
+# Accounts that may go below zero: the source of all credits and what members owe.
+OVERDRAWABLE = frozenset({PlatformAccount.ISSUANCE, PlatformAccount.RECEIVABLE, PlatformAccount.STRIPE_CLEARING})
+# Accounts every purchase or reward touches: spread over shards so no single item is hot.
+SHARDED = frozenset({PlatformAccount.ISSUANCE, PlatformAccount.REWARDS_POOL, PlatformAccount.REVENUE})
+
+SHARD_SEP = "/"
+MEMBER_PREFIX = "member:"
+
+
+class TransferKind(StrEnum):
+    PAYMENT = "payment"  # member to member, incl. tips ("offer a coffee")
+    REWARD = "reward"  # rewards pool to member, for a micro-action
+    POOL_FUNDING = "pool_funding"
+    PURCHASE = "purchase"
+    HOLD_POST = "hold_post"
+    REVERSAL = "reversal"
+
+
+class HoldStatus(StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+def wallet_account(member_id: str) -> str:
+    return MEMBER_PREFIX + member_id
+
+
+def member_of(account_id: str) -> str | None:
+    return account_id.removeprefix(MEMBER_PREFIX) if account_id.startswith(MEMBER_PREFIX) else None
+
+
+def shard_account(account: PlatformAccount, shard: int) -> str:
+    return f"{account.value}{SHARD_SEP}{shard}"
+
+
+def logical_account(account_id: str) -> str:
+    return account_id.split(SHARD_SEP, 1)[0]
+
+
+def shards_of(account: PlatformAccount, shard_count: int) -> list[str]:
+    if account not in SHARDED:
+        return [account.value]
+    return [shard_account(account, shard) for shard in range(shard_count)]
+
+
+def shard_order(account: PlatformAccount, key: str, shard_count: int) -> list[str]:
+    """Shards to try for `key`, starting at a stable hash, so a retry of one transfer hits the same shard."""
+    shards = shards_of(account, shard_count)
+    start = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % len(shards)
+    return shards[start:] + shards[:start]
+
+
+def may_overdraw(account_id: str) -> bool:
+    return logical_account(account_id) in OVERDRAWABLE
+
+
+def split_evenly(amount: int, parts: int) -> list[int]:
+    base, remainder = divmod(amount, parts)
+    return [base + (1 if index < remainder else 0) for index in range(parts)]
+
+
+@dataclass(frozen=True)
+class Balance:
+    account_id: str
+    posted: int
+    held: int
+    frozen: bool = False
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.held
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    """What the caller asks for. Its id is the caller's, kept forever: the same id with the same
+    fields is the same transfer; with other fields it is a conflict."""
+
+    transfer_id: str
+    payer: str
+    payee: str
+    amount: int
+    kind: TransferKind
+    reason: str = ""
+    memo: str = ""
+    refs: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        content = asdict(self)
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Transfer:
+    request: TransferRequest
+    created_at: str
+    payer_account: str  # the balance items moved: the logical account, or one shard of it
+    payee_account: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    hold_id: str
+    payer: str
+    payee: str
+    amount: int
+    expires_at: str
+    reason: str = ""
+    refs: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Hold:
+    request: HoldRequest
+    status: HoldStatus
+    created_at: str
+    posted_amount: int = 0
+
+
+def check_transfer(request: TransferRequest, max_amount: int) -> None:
+    check_amount(request.amount, max_amount)
+    if request.payer == request.payee or logical_account(request.payer) == logical_account(request.payee):
+        raise errors.unprocessable("An account cannot pay itself.", "self-transfer")
+
+
+def check_amount(amount: int, max_amount: int) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= max_amount:
+        raise errors.unprocessable(f"Amounts are whole credits from 1 to {max_amount}.", "invalid-amount")
+
+
+def check_post_amount(hold: Hold, amount: int) -> None:
+    if not 0 < amount <= hold.request.amount:
+        raise errors.unprocessable(
+            f"A hold of {hold.request.amount} can be posted for 1 to {hold.request.amount} credits.", "invalid-amount"
+        )
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    transfer_id: str
+    amount: int  # signed, from the account's point of view
+    balance_after: int
+    counterparty: str
+    kind: str
+    reason: str
+    memo: str
+    refs: dict[str, str]
+    created_at: str
+
+
+def with_running_balance(
+    account_id: str, newest_first: list[Transfer], balance_after_newest: int
+) -> list[StatementLine]:
+    """Entries newest first; each one's balance after is the next newer one's, minus its amount."""
+    lines: list[StatementLine] = []
+    balance = balance_after_newest
+    for transfer in newest_first:
+        request = transfer.request
+        incoming = transfer.payee_account == account_id
+        signed = request.amount if incoming else -request.amount
+        lines.append(
+            StatementLine(
+                transfer_id=request.transfer_id,
+                amount=signed,
+                balance_after=balance,
+                counterparty=transfer.payer_account if incoming else transfer.payee_account,
+                kind=request.kind.value,
+                reason=request.reason,
+                memo=request.memo,
+                refs=dict(request.refs),
+                created_at=transfer.created_at,
+            )
+        )
+        balance -= signed
+    return lines

@@ -1,0 +1,56 @@
+"""Member profiles: what a member may change and what others may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib import errors
+from chalicelib.errors import FieldError
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    display_name: str
+    created_at: str
+    bio: str = ""
+    languages: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    home_community_id: str | None = None
+    location: str | None = None
+    community_ids: tuple[str, ...] = ()
+    active_day: str | None = None
+
+
+def default_display_name(member_id: str, claimed_name: str | None) -> str:
+    name = (claimed_name or "").strip()[:60]
+    return name or f"Member {member_id[:6]}"
+
+
+def apply_profile_changes(member: Member, changes: dict[str, Any]) -> Member:
+    """Changes are already type-checked; this enforces the rules that depend on the member."""
+    home = changes.get("home_community_id", member.home_community_id)
+    if home is not None and home not in member.community_ids:
+        raise errors.validation_failed(
+            [FieldError("home_community_id", "Join the community before making it your home community.")]
+        )
+    normalized = dict(changes)
+    for name in ("languages", "skills"):
+        if name in normalized:
+            normalized[name] = tuple(dict.fromkeys(value.lower() for value in normalized[name]))
+    return replace(member, **normalized)
+
+
+def leave_community(member: Member, community_id: str) -> Member:
+    return replace(
+        member,
+        community_ids=tuple(cid for cid in member.community_ids if cid != community_id),
+        home_community_id=None if member.home_community_id == community_id else member.home_community_id,
+    )
+
+
+def join_community(member: Member, community_id: str) -> Member:
+    if community_id in member.community_ids:
+        return member
+    return replace(member, community_ids=(*member.community_ids, community_id))

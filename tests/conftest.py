@@ -1,0 +1,128 @@
+"""Shared fixtures: a throw-away DynamoDB Local for the session, a fresh table per test,
+local signing keys, and a Chalice test client."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tools import devkeys, localstack, table
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    given = os.environ.get("PWIIC_TEST_DYNAMODB_ENDPOINT")
+    if given:
+        yield given
+        return
+    with localstack.dynamodb_local() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local")
+
+
+@pytest.fixture(scope="session")
+def local_secrets(secrets_dir: Path) -> devkeys.LocalSecrets:
+    return devkeys.ensure_local_secrets(secrets_dir)
+
+
+def reset_caches() -> None:
+    from chalicelib import auth, config
+    from chalicelib.adapters.dynamodb import store
+    from chalicelib.services import members
+
+    config.reset()
+    auth.reset()
+    store.reset()
+    members.reset()
+
+
+@pytest.fixture
+def table_name(dynamodb_endpoint: str, local_secrets: devkeys.LocalSecrets, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh table per test, and the environment the app reads, pointing at it."""
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    table.ensure_table(table.dynamodb_client(dynamodb_endpoint), name)
+    for key, value in devkeys.local_env(local_secrets, dynamodb_endpoint=dynamodb_endpoint, table_name=name).items():
+        monkeypatch.setenv(key, value)
+    reset_caches()
+    yield name
+    reset_caches()
+
+
+@pytest.fixture
+def client(table_name: str) -> Iterator[Client]:
+    from app import app
+
+    with Client(app, stage_name="local") as test_client:
+        yield test_client
+
+
+Mint = Callable[..., str]
+
+
+@pytest.fixture
+def mint(secrets_dir: Path, local_secrets: devkeys.LocalSecrets) -> Mint:
+    def make(sub: str = "alice", *, groups: tuple[str, ...] = (), name: str | None = None, **kwargs: Any) -> str:
+        return devkeys.mint_token(sub, groups=groups, name=name, root=secrets_dir, **kwargs)
+
+    return make
+
+
+class Api:
+    """A tiny JSON client over the Chalice test client, for readable tests."""
+
+    def __init__(self, client: Client, mint: Mint) -> None:
+        self._client = client
+        self._mint = mint
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        as_: str | None = "alice",
+        groups: tuple[str, ...] = (),
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Any:
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if as_ is not None:
+            sent["Authorization"] = f"Bearer {self._mint(as_, groups=groups)}"
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        response = self._client.http.request(method, path, headers=sent, body=payload)
+        response.json = json.loads(response.body) if response.body else None
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.call("POST", path, body, **kwargs)
+
+    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.call("PATCH", path, body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.call("PUT", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.call("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api(client: Client, mint: Mint) -> Api:
+    return Api(client, mint)
+
+
+OPERATOR = ("operators",)

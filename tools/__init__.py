@@ -1,0 +1,1 @@
+"""Developer tooling for running and testing Pwiic locally; never deployed."""
