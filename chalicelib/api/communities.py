@@ -133,7 +133,9 @@ def list_community_members(call: Call[None, PageQuery]) -> Page[CommunityMember]
     problems=(404,),
 )
 def grant_ambassador(call: Call[None, None]) -> MembershipOut:
-    return membership_out(communities.set_ambassador(call.params["community_id"], call.params["member_id"], True))
+    return membership_out(
+        communities.set_ambassador(call.member.member_id, call.params["community_id"], call.params["member_id"], True)
+    )
 
 
 @router.route(
@@ -146,7 +148,9 @@ def grant_ambassador(call: Call[None, None]) -> MembershipOut:
     problems=(404,),
 )
 def revoke_ambassador(call: Call[None, None]) -> MembershipOut:
-    return membership_out(communities.set_ambassador(call.params["community_id"], call.params["member_id"], False))
+    return membership_out(
+        communities.set_ambassador(call.member.member_id, call.params["community_id"], call.params["member_id"], False)
+    )
 
 
 @router.route(

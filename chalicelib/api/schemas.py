@@ -3,7 +3,7 @@ is generated from these types and every request is validated against them."""
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -134,3 +134,124 @@ class CommunityStatsOut(Struct):
     community_id: str
     members: int
     active_members_30d: int
+
+
+# Ledger
+
+Credits = Annotated[int, Meta(ge=1, description="Whole credits; the ceiling is configured per deployment.")]
+ClientId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="Your own id for this operation: retrying with it never moves credits twice.",
+    ),
+]
+Memo = Annotated[str, Meta(max_length=200)]
+Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+AccountId = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Wallet(Struct):
+    account_id: str
+    posted: int
+    held: int
+    available: int
+    frozen: bool
+
+
+class StatementEntry(Struct):
+    """One posted movement; `amount` is signed from the account's side."""
+
+    transfer_id: str
+    amount: int
+    balance_after: int
+    counterparty_account: str
+    counterparty_name: str
+    kind: str
+    reason: str
+    memo: str
+    refs: dict[str, str]
+    created_at: Timestamp
+
+
+class NewTransfer(Struct, forbid_unknown_fields=True):
+    to_member_id: Identifier
+    amount: Credits
+    kind: Literal["payment", "tip"] = "payment"
+    memo: Memo = ""
+    transfer_id: ClientId | None = None
+
+
+class TransferOut(Struct):
+    id: str
+    from_account: str
+    to_account: str
+    amount: int
+    kind: str
+    reason: str
+    memo: str
+    created_at: Timestamp
+    replayed: bool
+
+
+class NewReward(Struct, forbid_unknown_fields=True):
+    member_id: Identifier
+    amount: Credits
+    reason_code: Literal["welcome_newcomer", "moderation", "local_event", "community_help", "other"]
+    note: Annotated[str, Meta(min_length=1, max_length=200)]
+    reward_id: ClientId | None = None
+
+
+class NewFunding(Struct, forbid_unknown_fields=True):
+    amount: Credits
+    note: Annotated[str, Meta(min_length=1, max_length=200)]
+    funding_id: ClientId | None = None
+
+
+class FundingOut(Struct):
+    funding_id: str
+    amount: int
+    transfers: list[TransferOut]
+
+
+class AccountOut(Struct):
+    account_id: str
+    posted: int
+    held: int
+    available: int
+    frozen: bool
+    shards: list[str]
+
+
+class AuditQuery(Struct, forbid_unknown_fields=True):
+    month: Month | None = None
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class AuditEntryOut(Struct):
+    id: str
+    operator_id: str
+    action: str
+    target: str
+    reason: str
+    details: dict[str, str]
+    at: Timestamp
+
+
+class MismatchOut(Struct):
+    account_id: str
+    check: str
+    expected: int
+    actual: int
+
+
+class ReconciliationOut(Struct):
+    at: Timestamp
+    balanced: bool
+    accounts: int
+    transfers: int
+    total_posted: int
+    mismatches: list[MismatchOut]

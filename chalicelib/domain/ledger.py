@@ -35,12 +35,13 @@ OVERDRAWABLE = frozenset({PlatformAccount.ISSUANCE, PlatformAccount.RECEIVABLE, 
 # Accounts every purchase or reward touches: spread over shards so no single item is hot.
 SHARDED = frozenset({PlatformAccount.ISSUANCE, PlatformAccount.REWARDS_POOL, PlatformAccount.REVENUE})
 
-SHARD_SEP = "/"
+SHARD_SEP = "."
 MEMBER_PREFIX = "member:"
 
 
 class TransferKind(StrEnum):
-    PAYMENT = "payment"  # member to member, incl. tips ("offer a coffee")
+    PAYMENT = "payment"  # member to member
+    TIP = "tip"  # "offer a coffee": a small thank-you between members
     REWARD = "reward"  # rewards pool to member, for a micro-action
     POOL_FUNDING = "pool_funding"
     PURCHASE = "purchase"
@@ -97,11 +98,8 @@ class Balance:
     account_id: str
     posted: int
     held: int
+    available: int  # stored beside posted and held; reconciliation proves it equals posted - held
     frozen: bool = False
-
-    @property
-    def available(self) -> int:
-        return self.posted - self.held
 
 
 @dataclass(frozen=True)

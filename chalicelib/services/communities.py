@@ -7,9 +7,11 @@ import uuid
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository as repository
 from chalicelib.adapters.dynamodb import member_repository, store
+from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.communities import Community, CommunityStats, Membership, Role
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.members import Member
+from chalicelib.services import audit
 
 ACTIVE_WINDOW_DAYS = 30
 
@@ -25,7 +27,8 @@ def create_community(created_by: str, name: str, slug: str, area: list[str], lan
         member_count=0,
         created_at=clock.now_iso(),
     )
-    repository.create(community, created_by)
+    audit_entry = audit.entry(created_by, AuditAction.CREATE_COMMUNITY, community.community_id, f"slug {slug}")
+    repository.create(community, created_by, audit.recorder(audit_entry))
     return community
 
 
@@ -76,9 +79,12 @@ def list_members(
     return [(m, profiles[m.member_id]) for m in memberships if m.member_id in profiles], next_cursor
 
 
-def set_ambassador(community_id: str, member_id: str, granted: bool) -> Membership:
+def set_ambassador(operator_id: str, community_id: str, member_id: str, granted: bool) -> Membership:
     store.ready()
-    return repository.set_role(community_id, member_id, Role.AMBASSADOR if granted else Role.MEMBER)
+    action = AuditAction.GRANT_AMBASSADOR if granted else AuditAction.REVOKE_AMBASSADOR
+    audit_entry = audit.entry(operator_id, action, member_id, f"community {community_id}")
+    role = Role.AMBASSADOR if granted else Role.MEMBER
+    return repository.set_role(community_id, member_id, role, audit.recorder(audit_entry))
 
 
 def stats(community_id: str) -> CommunityStats:

@@ -60,19 +60,25 @@ def _candidates(account_id: str, key: str) -> list[str]:
     return [account_id]
 
 
-def transfer(request: TransferRequest) -> Transfer:
+Also = Callable[[UnitOfWork], None]
+
+
+def transfer(request: TransferRequest, also: Also | None = None) -> Transfer:
+    """Move credits once. `also` adds the caller's own writes (state change, audit) to the same transaction."""
     check_transfer(request, settings().max_transfer_amount)
     store.ready()
-    return _with_retries(lambda: _transfer_once(request))
+    return _with_retries(lambda: _transfer_once(request, also))
 
 
-def _transfer_once(request: TransferRequest) -> Transfer:
+def _transfer_once(request: TransferRequest, also: Also | None) -> Transfer:
     payee_account = _candidates(request.payee, request.transfer_id)[0]
     payers = _candidates(request.payer, request.transfer_id)
     for payer_account in payers:
         at = clock.now_iso()
         uow = UnitOfWork()
         repository.add_transfer(uow, request, payer_account, payee_account, at)
+        if also is not None:
+            also(uow)
         try:
             uow.commit()
             return Transfer(request, at, payer_account, payee_account)
@@ -82,7 +88,7 @@ def _transfer_once(request: TransferRequest) -> Transfer:
             if "payee" in rejected.failed:
                 if not _ensure_platform_account(request.payee):
                     _raise_unknown(request.payee)
-                return _transfer_once(request)
+                return _transfer_once(request, also)
             if "payer" in rejected.failed and payer_account == payers[-1]:
                 _refuse_debit(request.payer, payer_account, request.amount)
     raise AssertionError("unreachable: the last shard's refusal raises")
@@ -253,16 +259,30 @@ def void_expired_holds(now: str | None = None, batch: int = 100) -> int:
 
 
 def balance(account_id: str) -> Balance:
-    """A logical account's balance; sharded platform accounts are read as the sum of their shards."""
+    return account(account_id)[0]
+
+
+def account(account_id: str) -> tuple[Balance, list[str]]:
+    """An account's balance and the balance items behind it: a sharded platform account is the sum
+    of its shards."""
     store.ready()
     logical = logical_account(account_id)
     if logical == account_id and logical in SHARDED:
-        shards = repository.get_balances(shards_of(PlatformAccount(logical), settings().platform_shards))
-        return Balance(account_id, sum(s.posted for s in shards), sum(s.held for s in shards))
+        shard_ids = shards_of(PlatformAccount(logical), settings().platform_shards)
+        shards = repository.get_balances(shard_ids)
+        if not shards:
+            _raise_unknown(account_id)
+        total = Balance(
+            account_id,
+            sum(s.posted for s in shards),
+            sum(s.held for s in shards),
+            sum(s.available for s in shards),
+        )
+        return total, shard_ids
     found = repository.get_balance(account_id)
     if found is None:
         _raise_unknown(account_id)
-    return found
+    return found, [account_id]
 
 
 def statement(

@@ -13,10 +13,14 @@ def test_first_call_provisions_member_and_profile_roundtrip(api):
 
 
 def test_communities_flow(api):
-    created = api.post("/communities", {"name": "Genève Plainpalais", "slug": "plainpalais", "area": ["u0hq"]}, groups=OPERATOR)
+    created = api.post(
+        "/communities", {"name": "Genève Plainpalais", "slug": "plainpalais", "area": ["u0hq"]}, groups=OPERATOR
+    )
     assert created.status_code == 201, created.body
     cid = created.json["id"]
-    assert api.post("/communities", {"name": "X", "slug": "plainpalais", "area": ["u0hq"]}, groups=OPERATOR).status_code in (409, 422)
+    assert api.post(
+        "/communities", {"name": "X", "slug": "plainpalais", "area": ["u0hq"]}, groups=OPERATOR
+    ).status_code in (409, 422)
     assert api.post("/communities/" + cid + "/join").status_code == 200
     assert api.get("/communities?name=gen", as_=None).json["items"][0]["id"] == cid
     assert api.get("/communities?near=u0hqg", as_=None).json["items"][0]["id"] == cid

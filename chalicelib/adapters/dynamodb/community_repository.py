@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib import errors
@@ -43,7 +43,7 @@ def _membership(item: MembershipItem) -> Membership:
     return Membership(item.community_id, item.member_id, Role(item.role), item.joined_at)
 
 
-def create(community: Community, created_by: str) -> None:
+def create(community: Community, created_by: str, also: Callable[[UnitOfWork], None]) -> None:
     normalized = normalize_name(community.name)
     uow = UnitOfWork()
     uow.put(
@@ -81,6 +81,7 @@ def create(community: Community, created_by: str) -> None:
                 cell=cell,
             ),
         )
+    also(uow)
     try:
         uow.commit()
     except Rejected as rejected:
@@ -204,15 +205,22 @@ def get_membership(community_id: str, member_id: str) -> Membership | None:
         return None
 
 
-def set_role(community_id: str, member_id: str, role: Role) -> Membership:
-    item = MembershipItem(keys.community_pk(community_id), keys.membership_sk(member_id))
+def set_role(community_id: str, member_id: str, role: Role, also: Callable[[UnitOfWork], None]) -> Membership:
+    uow = UnitOfWork()
+    uow.update(
+        "membership",
+        MembershipItem(keys.community_pk(community_id), keys.membership_sk(member_id)),
+        [MembershipItem.role.set(role.value)],
+        condition=MembershipItem.PK.exists(),
+    )
+    also(uow)
     try:
-        item.update(actions=[MembershipItem.role.set(role.value)], condition=MembershipItem.PK.exists())
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            raise errors.not_found("The membership") from None
-        raise
-    return _membership(item)
+        uow.commit()
+    except Rejected:
+        raise errors.not_found("The membership") from None
+    found = get_membership(community_id, member_id)
+    assert found is not None
+    return found
 
 
 def list_members(community_id: str, cursor: str | None, limit: int) -> tuple[list[Membership], str | None]:

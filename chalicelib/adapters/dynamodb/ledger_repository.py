@@ -24,7 +24,7 @@ from chalicelib.domain.ledger import (
 
 
 def _balance(item: AccountItem) -> Balance:
-    return Balance(item.account_id, int(item.posted), int(item.held), bool(item.frozen))
+    return Balance(item.account_id, int(item.posted), int(item.held), int(item.available), bool(item.frozen))
 
 
 def _transfer(item: TransferItem) -> Transfer:

@@ -1,0 +1,17 @@
+"""The latest report of a scheduled job, as JSON."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.models import ReportItem
+
+
+def save(name: str, at: str, body: str) -> None:
+    ReportItem(keys.report_pk(name), keys.LATEST_SK, body=body, at=at).save()
+
+
+def latest(name: str) -> str | None:
+    try:
+        return ReportItem.get(keys.report_pk(name), keys.LATEST_SK).body
+    except ReportItem.DoesNotExist:
+        return None

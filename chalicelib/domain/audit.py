@@ -1,0 +1,25 @@
+"""The operators' audit log: who did what, to what, when and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    REWARD = "reward"
+    FUND_REWARDS_POOL = "fund_rewards_pool"
+    CREATE_COMMUNITY = "create_community"
+    GRANT_AMBASSADOR = "grant_ambassador"
+    REVOKE_AMBASSADOR = "revoke_ambassador"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    entry_id: str
+    operator_id: str
+    action: AuditAction
+    target: str
+    reason: str
+    at: str
+    details: dict[str, str] = field(default_factory=dict)
