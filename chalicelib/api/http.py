@@ -95,7 +95,8 @@ class Router:
                 return _dispatch(operation, view, self.blueprint.current_request, params)
 
             chalice_view.__name__ = view.__name__
-            self.blueprint.route(path, methods=[method])(chalice_view)
+            # Every media type reaches the view, so a wrong one gets a problem+json 415 too.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(chalice_view)
             return view
 
         return register
@@ -163,6 +164,11 @@ def _parse_body(operation: Operation, request: Request) -> Any:
         if raw.strip():
             raise errors.malformed("This operation takes no request body.")
         return None
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != JSON:
+        raise errors.AppError(
+            "Send the body as application/json.", 415, "unsupported-media-type", "Unsupported media type"
+        )
     if not raw.strip():
         raise errors.malformed("A JSON request body is required.")
     try:

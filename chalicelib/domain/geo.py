@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
-GEOHASH_PATTERN = f"^[{GEOHASH_ALPHABET}]+$"
+# `(?!\n)$`, not a bare `$`: in Python (msgspec) `$` also matches before a trailing newline, so
+# "u0hq\n" would pass; the look-ahead means the same as `$` in JSON Schema (ECMA-262) regexes.
+END = r"(?!\n)$"
+GEOHASH_PATTERN = f"^[{GEOHASH_ALPHABET}]+{END}"
 MAX_MEMBER_PRECISION = 5
 AREA_PRECISIONS = range(3, 6)
 SEARCH_MIN_PRECISION = 3
@@ -13,11 +16,13 @@ def neighbourhood(cell: str) -> set[str]:
     """The cell and its eight neighbours, so a search near a cell border still finds what is close."""
     from pygeohash import get_adjacent
 
-    around = {cell}
+    around = {cell, get_adjacent(cell, "left"), get_adjacent(cell, "right")}
     for direction in ("top", "bottom"):
-        vertical = get_adjacent(cell, direction)
+        try:
+            vertical = get_adjacent(cell, direction)
+        except ValueError:  # beyond a pole: a polar cell has no neighbours on that side
+            continue
         around.update({vertical, get_adjacent(vertical, "left"), get_adjacent(vertical, "right")})
-    around.update({get_adjacent(cell, "left"), get_adjacent(cell, "right")})
     return around
 
 

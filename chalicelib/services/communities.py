@@ -40,6 +40,12 @@ def get_community(community_id: str) -> Community:
     return community
 
 
+def find_by_slug(slug: str) -> Community | None:
+    store.ready()
+    community_id = repository.find_by_slug(slug)
+    return repository.get(community_id) if community_id else None
+
+
 def find_communities(
     name: str | None, near: str | None, cursor: str | None, limit: int
 ) -> tuple[list[Community], str | None]:

@@ -97,6 +97,14 @@ def get(community_id: str) -> Community | None:
         return None
 
 
+def find_by_slug(slug: str) -> str | None:
+    """The id of the community with this slug."""
+    try:
+        return SlugItem.get(keys.slug_pk(slug), keys.slug_pk(slug)).community_id
+    except SlugItem.DoesNotExist:
+        return None
+
+
 def get_many(community_ids: set[str]) -> list[Community]:
     wanted = [(keys.community_pk(cid), keys.META_SK) for cid in community_ids]
     return sorted((_community(item) for item in CommunityItem.batch_get(wanted)), key=lambda c: c.name)
@@ -164,6 +172,7 @@ def join(member_id: str, community_id: str, joined_at: str, day: str) -> Members
             return None
         if "community" in rejected.failed:
             raise errors.not_found("The community") from None
+        if "member" in rejected.failed:
             raise errors.conflict(
                 f"A member can belong to at most {MAX_COMMUNITIES_PER_MEMBER} communities.", "too-many-communities"
             ) from None

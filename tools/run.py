@@ -1,0 +1,57 @@
+"""The run command: the local stack with demo data, then the API on http://127.0.0.1:8000.
+
+DynamoDB Local keeps its data under .local/dynamodb-data, so a second run reuses it. Ctrl-C stops
+every process this started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+from tools import devkeys, localstack, table
+
+TABLE_NAME = "pwiic-local"
+API_PORT = int(os.environ.get("PWIIC_API_PORT", "8000"))
+DYNAMODB_PORT = int(os.environ.get("PWIIC_DYNAMODB_PORT", "8001"))
+STRIPE_PORT = int(os.environ.get("PWIIC_STRIPE_PORT", "8420"))
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    localstack.check_java()
+    secrets = devkeys.ensure_local_secrets()
+    try:
+        with (
+            localstack.dynamodb_local(DYNAMODB_PORT, localstack.LOCAL_DIR / "dynamodb-data") as dynamodb,
+            localstack.localstripe(STRIPE_PORT) as stripe_url,
+        ):
+            table.ensure_table(table.dynamodb_client(dynamodb), TABLE_NAME)
+            env = devkeys.local_env(secrets, dynamodb_endpoint=dynamodb, table_name=TABLE_NAME)
+            env["PWIIC_STRIPE_API_BASE"] = stripe_url
+            os.environ.update(env)
+            from tools.seed import DEMO_MEMBERS, OPERATOR_ID, seed
+
+            seed()
+            with localstack.chalice_local(API_PORT, env) as api:
+                member = DEMO_MEMBERS[0]
+                print(f"\nPwiic API: {api}  (OpenAPI: {api}/openapi.json; logs: .local/logs/)")
+                print(f"DynamoDB Local: {dynamodb}   localstripe: {stripe_url}")
+                token = devkeys.mint_token(member.member_id, name=member.name)
+                print(f"\nDemo member ({member.name}):\n  export TOKEN={token}")
+                operator = devkeys.mint_token(OPERATOR_ID, groups=[devkeys.OPERATOR_GROUP], name="Demo operator")
+                print(f"Demo operator:\n  export OPERATOR_TOKEN={operator}")
+                print('\nTry: curl -H "Authorization: Bearer $TOKEN" ' + f"{api}/me/wallet\nCtrl-C stops everything.")
+                sys.stdout.flush()
+                signal.pause()
+    except KeyboardInterrupt:
+        print("\nStopped.")
+
+
+if __name__ == "__main__":
+    main()
