@@ -41,6 +41,7 @@ _STATUS_TEXT = {
     415: "Unsupported media type",
     422: "Validation failed",
     500: "Internal error",
+    503: "Busy: retry with the same ids",
 }
 
 
