@@ -140,8 +140,6 @@ def join(member_id: str, community_id: str, joined_at: str, day: str) -> Members
     membership = MembershipItem(
         keys.community_pk(community_id),
         keys.membership_sk(member_id),
-        GSI1PK=keys.member_pk(member_id),
-        GSI1SK=keys.membership_by_member_sk(community_id),
         GSI2PK=keys.active_pk(community_id),
         GSI2SK=keys.active_sk(day, member_id),
         community_id=community_id,

@@ -75,16 +75,12 @@ def geo_sk(cell: str, community_id: str) -> str:
     return key(cell, community_id)
 
 
-# Memberships: in the community's partition, and indexed by member and by last active day
+# Memberships: in the community's partition, indexed by last active day (GSI2) for activity stats
 def membership_sk(member_id: str) -> str:
     return key(Prefix.MEMBER, member_id)
 
 
 MEMBERSHIP_SK_PREFIX = Prefix.MEMBER + SEP
-
-
-def membership_by_member_sk(community_id: str) -> str:
-    return key(Prefix.COMMUNITY, community_id)
 
 
 def active_pk(community_id: str) -> str:
