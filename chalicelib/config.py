@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
+
+from chalicelib.domain.purchases import CreditPack, Currency
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,12 @@ class Settings:
     idempotency_ttl_seconds: int
     platform_shards: int
     max_transfer_amount: int
+    stripe_api_base: str | None
+    stripe_publishable_key: str
+    stripe_livemode: bool
+    credit_packs: tuple[CreditPack, ...]
+    max_pending_purchases: int
+    daily_purchase_limit_cents: int
 
 
 def _required(name: str) -> str:
@@ -28,6 +37,28 @@ def _required(name: str) -> str:
     if not value:
         raise RuntimeError(f"environment variable {name} is not set")
     return value
+
+
+DEFAULT_CREDIT_PACKS = (
+    CreditPack("starter-eur", 50, 500, Currency.EUR),
+    CreditPack("neighbour-eur", 120, 1000, Currency.EUR),
+    CreditPack("community-eur", 300, 2250, Currency.EUR),
+    CreditPack("starter-chf", 50, 500, Currency.CHF),
+    CreditPack("neighbour-chf", 120, 1000, Currency.CHF),
+    CreditPack("community-chf", 300, 2250, Currency.CHF),
+)
+
+
+def _credit_packs(configured: str | None) -> tuple[CreditPack, ...]:
+    """`PWIIC_CREDIT_PACKS`: a JSON list of {pack_id, credits, price_cents, currency, active}."""
+    if not configured:
+        return DEFAULT_CREDIT_PACKS
+    return tuple(
+        CreditPack(
+            p["pack_id"], int(p["credits"]), int(p["price_cents"]), Currency(p["currency"]), p.get("active", True)
+        )
+        for p in json.loads(configured)
+    )
 
 
 @cache
@@ -45,6 +76,12 @@ def settings() -> Settings:
         idempotency_ttl_seconds=int(os.environ.get("PWIIC_IDEMPOTENCY_TTL_SECONDS", "86400")),
         platform_shards=int(os.environ.get("PWIIC_PLATFORM_SHARDS", "8")),
         max_transfer_amount=int(os.environ.get("PWIIC_MAX_TRANSFER_AMOUNT", "100000")),
+        stripe_api_base=os.environ.get("PWIIC_STRIPE_API_BASE") or None,
+        stripe_publishable_key=os.environ.get("PWIIC_STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
+        stripe_livemode=os.environ.get("PWIIC_STRIPE_LIVEMODE", "false").lower() == "true",
+        credit_packs=_credit_packs(os.environ.get("PWIIC_CREDIT_PACKS")),
+        max_pending_purchases=int(os.environ.get("PWIIC_MAX_PENDING_PURCHASES", "3")),
+        daily_purchase_limit_cents=int(os.environ.get("PWIIC_DAILY_PURCHASE_LIMIT_CENTS", "20000")),
     )
 
 

@@ -8,7 +8,7 @@ PYTHON="${PYTHON:-python3}"
 
 require_python_311() {
     if ! "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-        echo "Pwiic needs Python 3.11 or newer; $1 is $("$1" --version 2>&1 || echo 'missing')." >&2
+        echo "Pwiic needs Python 3.11 or newer ($1: $("$1" --version 2>/dev/null || echo 'not found'))." >&2
         echo "Install it, or point PYTHON at one (PYTHON=python3.11 $0)$2." >&2
         exit 1
     fi

@@ -24,6 +24,7 @@ Body = TypeVar("Body")
 Query = TypeVar("Query")
 
 JSON = "application/json"
+MAX_PATH_PARAM = 256  # no id is longer; a longer one must not reach DynamoDB's key-size limit (a 500)
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -108,6 +109,8 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
     status, body = 500, b""
     try:
         principal = _authenticate(operation, request)
+        if any(len(value) > MAX_PATH_PARAM for value in params.values()):
+            raise errors.not_found("The resource")
         call = Call(principal, _parse_body(operation, request), _parse_query(operation, request), params)
         replay_key = request.headers.get("idempotency-key")
         if operation.method == "POST" and principal is not None and replay_key:
@@ -128,7 +131,8 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
         logger.info(
             "request",
             extra={
-                "request_id": (request.context or {}).get("requestId"),
+                "request_id": (request.context or {}).get("requestId")
+                or getattr(request.lambda_context, "aws_request_id", None),
                 "route": f"{operation.method} {operation.path}",
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),

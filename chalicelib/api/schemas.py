@@ -8,15 +8,15 @@ from typing import Annotated, Generic, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from chalicelib.domain.geo import GEOHASH_PATTERN, MAX_MEMBER_PRECISION
+from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 
 T = TypeVar("T")
 
-Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=60)]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^[A-Za-z0-9_.:\-]+{END}")]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"\S", description="Not only spaces")]
 Bio = Annotated[str, Meta(max_length=500)]
-Language = Annotated[str, Meta(pattern="^[a-z]{2}$", description="ISO 639-1 code, e.g. fr")]
-Tag = Annotated[str, Meta(min_length=1, max_length=30, pattern=r"^[\w\- ]+$")]
+Language = Annotated[str, Meta(pattern=f"^[a-z]{{2}}{END}", description="ISO 639-1 code, e.g. fr")]
+Tag = Annotated[str, Meta(min_length=1, max_length=30, pattern=rf"^[\w\- ]+{END}")]
 CoarseLocation = Annotated[
     str,
     Meta(
@@ -28,8 +28,8 @@ CoarseLocation = Annotated[
 ]
 AreaCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
 SearchCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
-Slug = Annotated[str, Meta(min_length=2, max_length=50, pattern="^[a-z0-9]+(-[a-z0-9]+)*$")]
-CommunityName = Annotated[str, Meta(min_length=2, max_length=80)]
+Slug = Annotated[str, Meta(min_length=2, max_length=50, pattern=f"^[a-z0-9]+(-[a-z0-9]+)*{END}")]
+CommunityName = Annotated[str, Meta(min_length=2, max_length=80, pattern=r"\S", description="Not only spaces")]
 Cursor = Annotated[str, Meta(max_length=2048, description="Opaque cursor from a previous page's next_cursor.")]
 PageLimit = Annotated[int, Meta(ge=1, le=100)]
 Timestamp = Annotated[str, Meta(description="ISO 8601 UTC time")]
@@ -148,7 +148,7 @@ ClientId = Annotated[
         description="Your own id for this operation: retrying with it never moves credits twice.",
     ),
 ]
-Memo = Annotated[str, Meta(max_length=200)]
+Memo = Annotated[str, Meta(max_length=100)]
 Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 AccountId = Annotated[str, Meta(min_length=1, max_length=200)]
 

@@ -100,6 +100,8 @@ class Balance:
     held: int
     available: int  # stored beside posted and held; reconciliation proves it equals posted - held
     frozen: bool = False
+    owed: int = 0  # credits reversed after they were spent: the receivable account carries them
+    open_disputes: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,18 @@ from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository as repository
 from chalicelib.adapters.dynamodb import member_repository, store
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.communities import Community, CommunityStats, Membership, Role
+from chalicelib.domain.communities import Community, CommunityStats, Membership, Role, normalize_name
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.members import Member
+from chalicelib.errors import FieldError
 from chalicelib.services import audit
 
 ACTIVE_WINDOW_DAYS = 30
 
 
 def create_community(created_by: str, name: str, slug: str, area: list[str], languages: list[str]) -> Community:
+    if not normalize_name(name):  # e.g. only spaces or combining accents: nothing to find it by
+        raise errors.validation_failed([FieldError("name", "The name needs at least one letter or digit.")])
     store.ready()
     community = Community(
         community_id=uuid.uuid4().hex,
@@ -53,6 +56,8 @@ def find_communities(
     if near is not None:
         return repository.near(neighbourhood(near)), None
     assert name is not None, "the query schema requires name or near"
+    if not normalize_name(name):  # an empty prefix cannot be a DynamoDB key condition
+        raise errors.validation_failed([FieldError("name", "Search with at least one letter or digit.")])
     return repository.search_by_name(name, cursor, limit)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import member_repository as repository
 from chalicelib.adapters.dynamodb import store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected
+from chalicelib.adapters.dynamodb.unit_of_work import Rejected, Retryable
 from chalicelib.auth import Principal
 from chalicelib.domain.members import Member, apply_profile_changes, default_display_name
 
@@ -27,7 +27,8 @@ def _ensure(member_id: str, claimed_name: str | None, day: str) -> None:
     )
     if member.active_day != day:
         # A membership may change meanwhile; the next container's or next day's call marks it then.
-        with suppress(Rejected):
+        # Concurrent first calls conflict here in AWS (Retryable): one of them marks the day.
+        with suppress(Rejected, Retryable):
             repository.mark_active(member, day)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 
@@ -24,6 +25,11 @@ class Prefix(StrEnum):
     HOLDS_DUE = "HOLDS-DUE"
     AUDIT = "AUDIT"
     REPORT = "REPORT"
+    PURCHASE = "PURCHASE"
+    MEMBER_PURCHASES = "MEMBER-PURCHASES"
+    PURCHASE_DAY = "PURCHASE-DAY"
+    PAYMENT_INTENT = "PAYMENT-INTENT"
+    STRIPE_EVENT = "STRIPE-EVENT"
 
 
 SEP = "#"
@@ -120,7 +126,9 @@ def statement_pk(account_id: str) -> str:
 
 
 def statement_sk(created_at: str, transfer_id: str) -> str:
-    return key(created_at, transfer_id)
+    """Time first; a short digest of the id keeps same-instant entries apart without repeating
+    the (long) id in both index keys: a record must stay under 1 KB to cost one write unit."""
+    return key(created_at, hashlib.blake2b(transfer_id.encode(), digest_size=6).hexdigest())
 
 
 def hold_pk(hold_id: str) -> str:
@@ -153,3 +161,38 @@ def report_pk(name: str) -> str:
 
 
 LATEST_SK = "LATEST"
+
+
+# Purchases: by id, by PaymentIntent, a member's history (GSI1), a member's daily spending
+def purchase_pk(purchase_id: str) -> str:
+    return key(Prefix.PURCHASE, purchase_id)
+
+
+PURCHASE_SK = str(Prefix.PURCHASE)
+
+
+def member_purchases_pk(member_id: str) -> str:
+    return key(Prefix.MEMBER_PURCHASES, member_id)
+
+
+def member_purchases_sk(created_at: str, purchase_id: str) -> str:
+    return key(created_at, purchase_id)
+
+
+def purchase_day_sk(day: str, currency: str) -> str:
+    """In the member's partition: money started on purchases that day, in one currency."""
+    return key(Prefix.PURCHASE_DAY, day, currency)
+
+
+def payment_intent_pk(payment_intent_id: str) -> str:
+    return key(Prefix.PAYMENT_INTENT, payment_intent_id)
+
+
+PAYMENT_INTENT_SK = str(Prefix.PAYMENT_INTENT)
+
+
+def stripe_event_pk(event_id: str) -> str:
+    return key(Prefix.STRIPE_EVENT, event_id)
+
+
+STRIPE_EVENT_SK = str(Prefix.STRIPE_EVENT)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import AccountItem, HoldItem, TransferItem
@@ -24,12 +29,20 @@ from chalicelib.domain.ledger import (
 
 
 def _balance(item: AccountItem) -> Balance:
-    return Balance(item.account_id, int(item.posted), int(item.held), int(item.available), bool(item.frozen))
+    return Balance(
+        item.account_id,
+        int(item.posted),
+        int(item.held),
+        int(item.available),
+        bool(item.frozen),
+        int(item.owed or 0),
+        int(item.open_disputes or 0),
+    )
 
 
 def _transfer(item: TransferItem) -> Transfer:
     request = TransferRequest(
-        transfer_id=item.transfer_id,
+        transfer_id=item.PK.removeprefix(keys.transfer_pk("")),
         payer=item.payer,
         payee=item.payee,
         amount=int(item.amount),
@@ -67,6 +80,8 @@ def new_account(account_id: str, created_at: str) -> AccountItem:
         held=0,
         available=0,
         frozen=False,
+        owed=0,
+        open_disputes=0,
         created_at=created_at,
     )
 
@@ -110,22 +125,21 @@ def _credit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
     )
 
 
-def add_transfer(uow: UnitOfWork, request: TransferRequest, payer_account: str, payee_account: str, at: str) -> None:
-    """The immutable record (its absence is the idempotency check), the debit with its overdraft check
-    and the credit. The record is indexed under both accounts: those are the two statement entries."""
+def add_record(uow: UnitOfWork, label: str, request: TransferRequest, payer: str, payee: str, at: str) -> None:
+    """The immutable transfer record; its absence is the idempotency check. It is indexed under both
+    accounts (GSI1 payer, GSI2 payee): those two index entries are the two statement entries."""
     sort_key = keys.statement_sk(at, request.transfer_id)
     record = TransferItem(
         keys.transfer_pk(request.transfer_id),
         keys.TRANSFER_SK,
-        GSI1PK=keys.statement_pk(payer_account),
+        GSI1PK=keys.statement_pk(payer),
         GSI1SK=sort_key,
-        GSI2PK=keys.statement_pk(payee_account),
+        GSI2PK=keys.statement_pk(payee),
         GSI2SK=sort_key,
-        transfer_id=request.transfer_id,
         payer=request.payer,
         payee=request.payee,
-        payer_account=payer_account,
-        payee_account=payee_account,
+        payer_account=payer,
+        payee_account=payee,
         amount=request.amount,
         kind=request.kind.value,
         reason=request.reason,
@@ -134,7 +148,12 @@ def add_transfer(uow: UnitOfWork, request: TransferRequest, payer_account: str, 
         fingerprint=request.fingerprint(),
         created_at=at,
     )
-    uow.put("record", record, condition=TransferItem.PK.does_not_exist())
+    uow.put(label, record, condition=TransferItem.PK.does_not_exist())
+
+
+def add_transfer(uow: UnitOfWork, request: TransferRequest, payer_account: str, payee_account: str, at: str) -> None:
+    """The record, the debit with its overdraft check, and the credit."""
+    add_record(uow, "record", request, payer_account, payee_account, at)
     _debit(uow, "payer", payer_account, request.amount)
     _credit(uow, "payee", payee_account, request.amount)
 
@@ -181,31 +200,7 @@ def add_hold_post(uow: UnitOfWork, hold: Hold, amount: int, transfer: TransferRe
         ],
         condition=(HoldItem.status == HoldStatus.PENDING.value) & (HoldItem.hold_expires_at > at),
     )
-    sort_key = keys.statement_sk(at, transfer.transfer_id)
-    uow.put(
-        "record",
-        TransferItem(
-            keys.transfer_pk(transfer.transfer_id),
-            keys.TRANSFER_SK,
-            GSI1PK=keys.statement_pk(request.payer),
-            GSI1SK=sort_key,
-            GSI2PK=keys.statement_pk(request.payee),
-            GSI2SK=sort_key,
-            transfer_id=transfer.transfer_id,
-            payer=request.payer,
-            payee=request.payee,
-            payer_account=request.payer,
-            payee_account=request.payee,
-            amount=amount,
-            kind=transfer.kind.value,
-            reason=transfer.reason,
-            memo=transfer.memo,
-            refs=json.dumps(transfer.refs, sort_keys=True),
-            fingerprint=transfer.fingerprint(),
-            created_at=at,
-        ),
-        condition=TransferItem.PK.does_not_exist(),
-    )
+    add_record(uow, "record", replace(transfer, amount=amount), request.payer, request.payee, at)
     _debit(uow, "payer", request.payer, posted=amount, held=request.amount)
     _credit(uow, "payee", request.payee, amount)
 
@@ -288,3 +283,40 @@ def scan_all() -> tuple[list[Balance], list[Transfer], list[Hold]]:
     transfers = [_transfer(item) for item in TransferItem.scan(TransferItem.SK == keys.TRANSFER_SK)]
     holds = [_hold(item) for item in HoldItem.scan(HoldItem.SK == keys.HOLD_SK)]
     return balances, transfers, holds
+
+
+def add_credit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
+    _credit(uow, label, account_id, amount)
+
+
+def add_debit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
+    _debit(uow, label, account_id, amount)
+
+
+def add_wallet_state(
+    uow: UnitOfWork,
+    wallet: Balance,
+    *,
+    debit: int = 0,
+    owed_delta: int = 0,
+    disputes_delta: int = 0,
+) -> None:
+    """One update of a wallet's money and standing, valid only if its standing is still what was read
+    (label: wallet). Spending stays frozen while credits are owed or a dispute is open."""
+    owed, disputes = wallet.owed + owed_delta, wallet.open_disputes + disputes_delta
+    actions: list[Action] = [
+        AccountItem.owed.set(owed),
+        AccountItem.open_disputes.set(disputes),
+        AccountItem.frozen.set(owed > 0 or disputes > 0),
+    ]
+    condition = AccountItem.PK.exists() & _equals_or_absent(AccountItem.owed, wallet.owed)
+    condition &= _equals_or_absent(AccountItem.open_disputes, wallet.open_disputes)
+    if debit:
+        actions += [AccountItem.posted.add(-debit), AccountItem.available.add(-debit)]
+        condition &= AccountItem.available >= debit
+    uow.update("wallet", _account_ref(wallet.account_id), actions, condition=condition)
+
+
+def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:
+    """Accounts created before an attribute existed lack it; absent reads as zero."""
+    return attribute.does_not_exist() | (attribute == value) if value == 0 else attribute == value

@@ -9,7 +9,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, ledger_repository
 from chalicelib.adapters.dynamodb.models import MemberItem, MembershipItem
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Rejected, Retryable, UnitOfWork
 from chalicelib.domain.ledger import wallet_account
 from chalicelib.domain.members import Member
 
@@ -60,18 +60,21 @@ def get_many(member_ids: set[str]) -> dict[str, Member]:
 
 def create_if_absent(member: Member) -> Member:
     """The profile and the wallet, together. Concurrent first calls race here: exactly one
-    transaction wins and every caller gets the stored member."""
-    uow = UnitOfWork()
-    uow.put("member", _to_item(member), condition=MemberItem.PK.does_not_exist())
-    ledger_repository.add_account(uow, wallet_account(member.member_id), member.created_at)
-    try:
-        uow.commit()
-        return member
-    except Rejected:
-        pass
-    stored = get(member.member_id, consistent=True)
-    assert stored is not None
-    return stored
+    transaction wins and every caller gets the stored member. In AWS the losers may also see a
+    TransactionConflict (Retryable): the stored member tells whether to try again."""
+    for _attempt in range(3):
+        uow = UnitOfWork()
+        uow.put("member", _to_item(member), condition=MemberItem.PK.does_not_exist())
+        ledger_repository.add_account(uow, wallet_account(member.member_id), member.created_at)
+        try:
+            uow.commit()
+            return member
+        except (Rejected, Retryable):
+            pass
+        stored = get(member.member_id, consistent=True)
+        if stored is not None:
+            return stored
+    raise Retryable(f"could not provision member {member.member_id}")
 
 
 def save_profile(member: Member) -> None:

@@ -126,12 +126,13 @@ class AccountItem(TableItem):
     posted = NumberAttribute(default=0)
     held = NumberAttribute(default=0)
     available = NumberAttribute(default=0)  # posted - held, kept so the overdraft check fits a condition
-    frozen = BooleanAttribute(default=False)
+    frozen = BooleanAttribute(default=False)  # spending refused while credits are owed or a dispute is open
+    owed = NumberAttribute(default=0)  # credits reversed after being spent, carried by the receivable account
+    open_disputes = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
 
 
 class TransferItem(TableItem):
-    transfer_id = UnicodeAttribute()
     payer = UnicodeAttribute()  # logical accounts, as requested
     payee = UnicodeAttribute()
     payer_account = UnicodeAttribute()  # the balance items actually moved (a shard for platform accounts)
@@ -171,6 +172,36 @@ class AuditItem(TableItem):
 class ReportItem(TableItem):
     body = UnicodeAttribute()  # JSON
     at = UnicodeAttribute()
+
+
+class PurchaseItem(TableItem):
+    purchase_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    credits = NumberAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    payment_intent_id = UnicodeAttribute(null=True)
+    reversed_credits = NumberAttribute(default=0)
+    reversal_ids = UnicodeSetAttribute(null=True)  # refund and dispute ids already reversed: applied once
+    open_dispute_ids = UnicodeSetAttribute(null=True)
+    closed_dispute_ids = UnicodeSetAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class PaymentIntentItem(TableItem):
+    purchase_id = UnicodeAttribute()
+
+
+class PurchaseDayItem(TableItem):
+    cents = NumberAttribute(default=0)
+
+
+class StripeEventItem(TableItem):
+    event_type = UnicodeAttribute()
+    received_at = UnicodeAttribute()
 
 
 def bind(config: Settings) -> None:

@@ -1,0 +1,170 @@
+"""Purchases, their PaymentIntent lookup, members' daily spending and processed Stripe events."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pynamodb.attributes import Attribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.models import PaymentIntentItem, PurchaseDayItem, PurchaseItem, StripeEventItem
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.domain.purchases import Currency, Purchase, PurchaseStatus
+
+EVENT_MEMORY_SECONDS = 30 * 24 * 3600  # longer than Stripe's retry window of 3 days
+
+
+def _purchase(item: PurchaseItem) -> Purchase:
+    return Purchase(
+        purchase_id=item.purchase_id,
+        member_id=item.member_id,
+        pack_id=item.pack_id,
+        credits=int(item.credits),
+        amount_cents=int(item.amount_cents),
+        currency=Currency(item.currency),
+        status=PurchaseStatus(item.status),
+        created_at=item.created_at,
+        payment_intent_id=item.payment_intent_id,
+        reversed_credits=int(item.reversed_credits),
+        reversal_ids=frozenset(item.reversal_ids or ()),
+        open_dispute_ids=frozenset(item.open_dispute_ids or ()),
+        closed_dispute_ids=frozenset(item.closed_dispute_ids or ()),
+    )
+
+
+def _ref(purchase_id: str) -> PurchaseItem:
+    return PurchaseItem(keys.purchase_pk(purchase_id), keys.PURCHASE_SK)
+
+
+def add_new_purchase(uow: UnitOfWork, purchase: Purchase, daily_limit_cents: int) -> None:
+    """The purchase, and the member's spending of the day within its limit (labels: purchase, day)."""
+    uow.put(
+        "purchase",
+        PurchaseItem(
+            keys.purchase_pk(purchase.purchase_id),
+            keys.PURCHASE_SK,
+            GSI1PK=keys.member_purchases_pk(purchase.member_id),
+            GSI1SK=keys.member_purchases_sk(purchase.created_at, purchase.purchase_id),
+            purchase_id=purchase.purchase_id,
+            member_id=purchase.member_id,
+            pack_id=purchase.pack_id,
+            credits=purchase.credits,
+            amount_cents=purchase.amount_cents,
+            currency=purchase.currency.value,
+            status=purchase.status.value,
+            created_at=purchase.created_at,
+            updated_at=purchase.created_at,
+        ),
+        condition=PurchaseItem.PK.does_not_exist(),
+    )
+    uow.update(
+        "day",
+        PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
+        [PurchaseDayItem.cents.add(purchase.amount_cents)],
+        condition=PurchaseDayItem.cents.does_not_exist()
+        | (PurchaseDayItem.cents <= daily_limit_cents - purchase.amount_cents),
+    )
+
+
+def add_payment_intent(uow: UnitOfWork, purchase_id: str, payment_intent_id: str, at: str) -> None:
+    uow.update(
+        "purchase",
+        _ref(purchase_id),
+        [PurchaseItem.payment_intent_id.set(payment_intent_id), PurchaseItem.updated_at.set(at)],
+        condition=PurchaseItem.PK.exists(),
+    )
+    uow.put(
+        "payment-intent",
+        PaymentIntentItem(keys.payment_intent_pk(payment_intent_id), keys.PAYMENT_INTENT_SK, purchase_id=purchase_id),
+    )
+
+
+def add_status_change(
+    uow: UnitOfWork, purchase: Purchase, status: PurchaseStatus, at: str, release_day_cents: bool = False
+) -> None:
+    """A conditional transition: it applies only from the state that was read."""
+    uow.update(
+        "purchase",
+        _ref(purchase.purchase_id),
+        [PurchaseItem.status.set(status.value), PurchaseItem.updated_at.set(at)],
+        condition=PurchaseItem.status == purchase.status.value,
+    )
+    if release_day_cents:
+        uow.update(
+            "day",
+            PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
+            [PurchaseDayItem.cents.add(-purchase.amount_cents)],
+        )
+
+
+def add_once(
+    uow: UnitOfWork,
+    purchase: Purchase,
+    id_set: Attribute[Any],
+    stripe_id: str,
+    at: str,
+    extra: list[Action] | None = None,
+) -> None:
+    """Adds `stripe_id` to one of the purchase's id sets exactly once: the transaction carrying its
+    effect is refused if the id is already there."""
+    condition: Condition = id_set.does_not_exist() | ~id_set.contains(stripe_id)
+    uow.update(
+        "purchase",
+        _ref(purchase.purchase_id),
+        [id_set.add({stripe_id}), PurchaseItem.updated_at.set(at), *(extra or [])],
+        condition=condition,
+    )
+
+
+def get(purchase_id: str) -> Purchase | None:
+    try:
+        return _purchase(PurchaseItem.get(keys.purchase_pk(purchase_id), keys.PURCHASE_SK, consistent_read=True))
+    except PurchaseItem.DoesNotExist:
+        return None
+
+
+def by_payment_intent(payment_intent_id: str) -> Purchase | None:
+    try:
+        ref = PaymentIntentItem.get(keys.payment_intent_pk(payment_intent_id), keys.PAYMENT_INTENT_SK)
+    except PaymentIntentItem.DoesNotExist:
+        return None
+    return get(ref.purchase_id)
+
+
+def list_for_member(member_id: str, cursor: str | None, limit: int) -> tuple[list[Purchase], str | None]:
+    def run(start: dict[str, Any] | None) -> Any:
+        return PurchaseItem.gsi1.query(
+            keys.member_purchases_pk(member_id),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+
+    return pages.collect(run, scope=f"purchases:{member_id}", cursor=cursor, convert=_purchase)
+
+
+def scan_all() -> list[Purchase]:
+    """Reconciliation only."""
+    return [_purchase(item) for item in PurchaseItem.scan(PurchaseItem.SK == keys.PURCHASE_SK)]
+
+
+def event_seen(event_id: str) -> bool:
+    try:
+        StripeEventItem.get(keys.stripe_event_pk(event_id), keys.STRIPE_EVENT_SK)
+        return True
+    except StripeEventItem.DoesNotExist:
+        return False
+
+
+def remember_event(event_id: str, event_type: str, at: str) -> None:
+    StripeEventItem(
+        keys.stripe_event_pk(event_id),
+        keys.STRIPE_EVENT_SK,
+        event_type=event_type,
+        received_at=at,
+        expires_at=int(time.time()) + EVENT_MEMORY_SECONDS,
+    ).save()

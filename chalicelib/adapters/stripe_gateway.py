@@ -1,0 +1,83 @@
+"""The only module that imports stripe, and only when a payment path needs it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import errors
+from chalicelib.config import secret, settings
+
+if TYPE_CHECKING:
+    import stripe
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class CreatedIntent:
+    payment_intent_id: str
+    client_secret: str
+
+
+@cache
+def _client() -> stripe.StripeClient:
+    import stripe
+
+    config = settings()
+    base = {"api": config.stripe_api_base} if config.stripe_api_base else None
+    return stripe.StripeClient(secret("stripe_secret_key"), base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
+
+
+def create_payment_intent(
+    amount_cents: int, currency: str, metadata: dict[str, str], idempotency_key: str
+) -> CreatedIntent:
+    """The idempotency key is deterministic per purchase: a retried call returns the same intent."""
+    import stripe
+
+    try:
+        intent = _client().v1.payment_intents.create(
+            params={
+                "amount": amount_cents,
+                "currency": currency,
+                "metadata": metadata,
+                "automatic_payment_methods": {"enabled": True},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise errors.AppError(
+            f"The payment provider refused the payment: {error.user_message or 'try again later'}.",
+            502,
+            "payment-provider-error",
+            "Payment provider error",
+        ) from None
+    return CreatedIntent(intent.id, intent.client_secret or "")
+
+
+def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any]:
+    """The signature over the raw body is the webhook's only credential."""
+    import stripe
+
+    if not signature_header:
+        raise errors.AppError("A Stripe-Signature header is required.", 400, "invalid-signature", "Invalid signature")
+    try:
+        stripe.WebhookSignature.verify_header(
+            raw_body.decode("utf-8"), signature_header, secret("stripe_webhook_secret"), SIGNATURE_TOLERANCE_SECONDS
+        )
+        event = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.malformed("The webhook body is not a Stripe event.") from None
+    except stripe.SignatureVerificationError:
+        raise errors.AppError(
+            "The Stripe signature does not match, or is too old.", 400, "invalid-signature", "Invalid signature"
+        ) from None
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        raise errors.malformed("The webhook body is not a Stripe event.")
+    return event
+
+
+def reset() -> None:
+    _client.cache_clear()

@@ -1,0 +1,71 @@
+"""The benchmarks run, print one JSON object, and the budgets that do not depend on machine noise hold:
+one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start.
+Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
+to read them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(*args: str, timeout: float) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=REPO_ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line on stdout, got: {result.stdout[-2000:]}"
+    figures: dict[str, Any] = json.loads(lines[0])
+    return figures
+
+
+def test_cold_start_benchmark():
+    figures = run_bench("bench.cold_start", "--quick", timeout=90)
+
+    assert figures["runs"] >= 5
+    assert figures["goal"] == 1.3
+    for key in ("import_app_ms_median", "baseline_ms_median", "ratio", "baseline_with_msgspec_ms_median"):
+        assert figures[key] > 0, key
+    assert len(figures["samples_ms"]["app"]) == figures["runs"]
+    assert isinstance(figures["within_goal"], bool)
+    assert isinstance(figures["jwt_imported"], bool)
+    assert figures["stripe_imported"] is False, "stripe must only be imported on payment paths"
+
+
+def test_ledger_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.ledger", "--quick", "--endpoint", dynamodb_endpoint, timeout=120)
+
+    requests = figures["requests"]
+    assert figures["requests_per_transfer"] == 1
+    assert requests["requests_by_operation"] == {"TransactWriteItems": requests["transfers"]}
+    assert requests["requests_per_transfer_histogram"] == {"1": requests["transfers"]}
+
+    units = figures["write_units"]
+    assert 0 < figures["write_units_per_transfer"] <= 8
+    assert units["write_units_per_transfer_max"] <= 8
+    assert figures["within_goals"]["requests_per_transfer"] is True
+    assert figures["within_goals"]["write_units_per_transfer"] is True
+
+    cpu = figures["cpu"]
+    assert cpu["network_requests_during_stub"] == {}, "the stubbed phase must not reach DynamoDB"
+    assert cpu["handler_cpu_us_per_transfer"] > 0 and cpu["bare_transact_write_items_cpu_us"] > 0
+    assert figures["cpu_ratio"] > 1, "a transfer cannot cost less CPU than the call it makes"
+
+    for name in ("throughput_distinct_wallets", "throughput_rewards_pool"):
+        phase = figures[name]
+        assert phase["errors"] == 0, phase["error_samples"]
+        assert phase["transfers_per_second_1_thread"] > 0 and phase["ratio"] > 0
+    assert figures["ledger_balanced"] is True
