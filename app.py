@@ -4,7 +4,7 @@ from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Rate
 
-from chalicelib.api import communities, members, meta, operator, wallet
+from chalicelib.api import communities, members, meta, operator, purchases, wallet
 from chalicelib.jobs import scheduled
 
 app = Chalice(app_name="pwiic")
@@ -13,7 +13,7 @@ app.api.cors = CORSConfig(
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
     max_age=600,
 )
-for router in (meta.router, members.router, communities.router, wallet.router, operator.router):
+for router in (meta.router, members.router, communities.router, wallet.router, purchases.router, operator.router):
     app.register_blueprint(router.blueprint)
 
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tools.localstack import LOCAL_DIR
+from tools.localstack import LOCAL_DIR, STRIPE_LOCAL_KEY
 
 LOCAL_ISSUER = "https://auth.pwiic.localhost/local"
 LOCAL_AUDIENCE = "pwiic-local-client"
@@ -140,9 +140,14 @@ def mint_token(
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": _public_jwk(key)["kid"]})
 
 
-def local_env(local: LocalSecrets, *, dynamodb_endpoint: str, table_name: str) -> dict[str, str]:
+def local_env(
+    local: LocalSecrets, *, dynamodb_endpoint: str, table_name: str, stripe_api_base: str | None = None
+) -> dict[str, str]:
     """The environment the app needs to run against the local stack."""
+    stripe = {"PWIIC_STRIPE_API_BASE": stripe_api_base} if stripe_api_base else {}
     return {
+        **stripe,
+        "PWIIC_STAGE": "local",
         "PWIIC_TABLE_NAME": table_name,
         "PWIIC_DYNAMODB_ENDPOINT": dynamodb_endpoint,
         "AWS_DEFAULT_REGION": "eu-central-2",
@@ -154,6 +159,9 @@ def local_env(local: LocalSecrets, *, dynamodb_endpoint: str, table_name: str) -
         "PWIIC_JWKS_URL": "file://" + str(local.jwks_path.resolve()),
         "PWIIC_OPERATOR_GROUP": OPERATOR_GROUP,
         "PWIIC_CURSOR_SECRET": local.cursor_secret,
+        "PWIIC_STRIPE_SECRET_KEY": STRIPE_LOCAL_KEY,
+        "PWIIC_STRIPE_WEBHOOK_SECRET": local.stripe_webhook_secret,
+        "PWIIC_STRIPE_PUBLISHABLE_KEY": "pk_test_local",
     }
 
 

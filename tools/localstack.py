@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -280,3 +281,11 @@ def chalice_local(port: int, env: dict[str, str], stage: str = "local") -> Itera
         url = f"http://{HOST}:{port}"
         _wait_for_http(f"{url}/health", 60, process)
         yield url
+
+
+def register_stripe_webhook(stripe_url: str, webhook_url: str, secret: str) -> None:
+    """localstripe signs and sends its events to `webhook_url` with `secret`, as Stripe would."""
+    data = urllib.parse.urlencode({"url": webhook_url, "secret": secret}).encode()
+    request = urllib.request.Request(f"{stripe_url}/_config/webhooks/pwiic", data=data, method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass

@@ -32,9 +32,12 @@ def main() -> None:
             localstack.localstripe(STRIPE_PORT) as stripe_url,
         ):
             table.ensure_table(table.dynamodb_client(dynamodb), TABLE_NAME)
-            env = devkeys.local_env(secrets, dynamodb_endpoint=dynamodb, table_name=TABLE_NAME)
-            env["PWIIC_STRIPE_API_BASE"] = stripe_url
+            env = devkeys.local_env(
+                secrets, dynamodb_endpoint=dynamodb, table_name=TABLE_NAME, stripe_api_base=stripe_url
+            )
             os.environ.update(env)
+            webhook = f"http://127.0.0.1:{API_PORT}/webhooks/stripe"
+            localstack.register_stripe_webhook(stripe_url, webhook, secrets.stripe_webhook_secret)
             from tools.seed import DEMO_MEMBERS, OPERATOR_ID, seed
 
             seed()

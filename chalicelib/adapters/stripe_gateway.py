@@ -43,8 +43,7 @@ def create_payment_intent(
                 "amount": amount_cents,
                 "currency": currency,
                 "metadata": metadata,
-                "automatic_payment_methods": {"enabled": True},
-            },
+            },  # payment methods: Stripe's automatic default (dashboard settings) since API 2023-08-16
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as error:

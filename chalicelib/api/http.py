@@ -43,6 +43,7 @@ class Operation:
     query: Any = None
     response: Any = None
     problems: tuple[int, ...] = ()
+    raw_body: bool = False  # the view gets the body's bytes untouched (signed webhooks)
 
 
 OPERATIONS: list[Operation] = []
@@ -56,6 +57,7 @@ class Call(Generic[Body, Query]):
     body: Body
     query: Query
     params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def member(self) -> Principal:
@@ -85,10 +87,11 @@ class Router:
         response: Any = None,
         status: int = 200,
         problems: tuple[int, ...] = (),
+        raw_body: bool = False,
     ) -> Callable[[View], View]:
         def register(view: View) -> View:
             operation = Operation(
-                view.__name__, method, path, summary, tag, access, status, body, query, response, problems
+                view.__name__, method, path, summary, tag, access, status, body, query, response, problems, raw_body
             )
             OPERATIONS.append(operation)
 
@@ -111,7 +114,13 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
         principal = _authenticate(operation, request)
         if any(len(value) > MAX_PATH_PARAM for value in params.values()):
             raise errors.not_found("The resource")
-        call = Call(principal, _parse_body(operation, request), _parse_query(operation, request), params)
+        call = Call(
+            principal,
+            _parse_body(operation, request),
+            _parse_query(operation, request),
+            params,
+            dict(request.headers) if operation.raw_body else {},
+        )
         replay_key = request.headers.get("idempotency-key")
         if operation.method == "POST" and principal is not None and replay_key:
             status, body = idempotency.run(
@@ -164,6 +173,8 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
 
 def _parse_body(operation: Operation, request: Request) -> Any:
     raw = request.raw_body or b""
+    if operation.raw_body:
+        return raw
     if operation.body is None:
         if raw.strip():
             raise errors.malformed("This operation takes no request body.")

@@ -115,4 +115,6 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
     }
     if op.body is not None:
         result["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of[op.body]}}}
+    elif op.raw_body:
+        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     return result

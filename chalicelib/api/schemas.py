@@ -255,3 +255,46 @@ class ReconciliationOut(Struct):
     transfers: int
     total_posted: int
     mismatches: list[MismatchOut]
+
+
+# Purchases
+
+
+class CreditPackOut(Struct):
+    id: str
+    credits: int
+    price_cents: int
+    currency: str
+    active: bool
+
+
+class NewPurchase(Struct, forbid_unknown_fields=True):
+    pack_id: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class PurchaseOut(Struct):
+    id: str
+    pack_id: str
+    credits: int
+    amount_cents: int
+    currency: str
+    status: str
+    payment_intent_id: str | None
+    reversed_credits: int
+    created_at: Timestamp
+
+
+class StartedPurchaseOut(Struct):
+    """What Stripe's Payment Element (web) and PaymentSheet (mobile) need to take the payment."""
+
+    purchase: PurchaseOut
+    payment_intent_id: str
+    client_secret: str
+    publishable_key: str
+    amount_cents: int
+    currency: str
+    credits: int
+
+
+class WebhookAck(Struct):
+    received: bool

@@ -46,7 +46,8 @@ class TransferKind(StrEnum):
     POOL_FUNDING = "pool_funding"
     PURCHASE = "purchase"
     HOLD_POST = "hold_post"
-    REVERSAL = "reversal"
+    REVERSAL = "reversal"  # a refund or a lost dispute takes back purchased credits
+    SETTLEMENT = "settlement"  # a member pays back credits owed after a reversal
 
 
 class HoldStatus(StrEnum):

@@ -36,9 +36,10 @@ from chalicelib.domain.ledger import (
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
+TRANSFER_LABELS = frozenset({"record", "payer", "payee"})
 
 
-def _with_retries(attempt: Callable[[], T]) -> T:
+def with_retries(attempt: Callable[[], T]) -> T:
     """Contention and lost responses are retried with the same ids: a committed first try makes the
     retry find its own record, so exactly one transfer exists whatever happened on the wire."""
     for tries in range(1, MAX_ATTEMPTS + 1):
@@ -67,7 +68,7 @@ def transfer(request: TransferRequest, also: Also | None = None) -> Transfer:
     """Move credits once. `also` adds the caller's own writes (state change, audit) to the same transaction."""
     check_transfer(request, settings().max_transfer_amount)
     store.ready()
-    return _with_retries(lambda: _transfer_once(request, also))
+    return with_retries(lambda: _transfer_once(request, also))
 
 
 def _transfer_once(request: TransferRequest, also: Also | None) -> Transfer:
@@ -83,6 +84,8 @@ def _transfer_once(request: TransferRequest, also: Also | None) -> Transfer:
             uow.commit()
             return Transfer(request, at, payer_account, payee_account)
         except Rejected as rejected:
+            if rejected.failed - TRANSFER_LABELS:
+                raise  # the caller's own writes (`also`) were refused: its state changed meanwhile
             if "record" in rejected.failed:
                 return _existing_transfer(request)
             if "payee" in rejected.failed:
@@ -170,7 +173,7 @@ def place_hold(request: HoldRequest) -> Hold:
             _refuse_debit(request.payer, request.payer, request.amount)
             raise
 
-    return _with_retries(attempt)
+    return with_retries(attempt)
 
 
 def post_hold(hold_id: str, amount: int | None = None, memo: str = "") -> Hold:
@@ -204,7 +207,7 @@ def post_hold(hold_id: str, amount: int | None = None, memo: str = "") -> Hold:
             return _settled(_load_hold(hold_id)[0], HoldStatus.POSTED, to_post)
         return Hold(hold.request, HoldStatus.POSTED, hold.created_at, to_post)
 
-    return _with_retries(attempt)
+    return with_retries(attempt)
 
 
 def void_hold(hold_id: str) -> Hold:
@@ -222,7 +225,7 @@ def void_hold(hold_id: str) -> Hold:
             return _settled(_load_hold(hold_id)[0], HoldStatus.VOIDED, 0)
         return Hold(hold.request, HoldStatus.VOIDED, hold.created_at)
 
-    return _with_retries(attempt)
+    return with_retries(attempt)
 
 
 def _settled(hold: Hold, wanted: HoldStatus, amount: int) -> Hold:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +80,62 @@ def test_members_communities_and_credits_flow(base_url: str, tokens: dict[str, s
     assert call(base_url, "GET", "/me/wallet", bob).json()["available"] == 15
     entries = call(base_url, "GET", "/me/wallet/entries", bob).json()["items"]
     assert [(e["amount"], e["balance_after"], e["counterparty_name"]) for e in entries] == [(15, 15, "Alice")]
+
+
+def test_buying_credits_through_localstripe(
+    dynamodb_endpoint: str, local_secrets: devkeys.LocalSecrets, secrets_dir: Path
+) -> None:
+    """The real flow: a PaymentIntent at localstripe, confirmed with a test card; localstripe's signed
+    webhook reaches chalice local and the wallet is credited exactly once."""
+    name = f"e2e-{uuid.uuid4().hex[:10]}"
+    table.ensure_table(table.dynamodb_client(dynamodb_endpoint), name)
+    port = localstack.free_port()
+    with localstack.localstripe() as stripe_url:
+        env = devkeys.local_env(
+            local_secrets, dynamodb_endpoint=dynamodb_endpoint, table_name=name, stripe_api_base=stripe_url
+        )
+        localstack.register_stripe_webhook(
+            stripe_url, f"http://127.0.0.1:{port}/webhooks/stripe", local_secrets.stripe_webhook_secret
+        )
+        with localstack.chalice_local(port, env) as base_url:
+            token = devkeys.mint_token("e2e-buyer", root=secrets_dir)
+            packs = call(base_url, "GET", "/credit-packs").json()
+            pack = next(p for p in packs if p["currency"] == "chf" and p["active"])
+            started = call(base_url, "POST", "/purchases", token, json={"pack_id": pack["id"]})
+            assert started.status_code == 201, started.text
+            intent_id = started.json()["payment_intent_id"]
+            assert started.json()["client_secret"].startswith(intent_id)
+
+            stripe_auth = {"Authorization": "Bearer sk_test_local"}
+            method = requests.post(
+                f"{stripe_url}/v1/payment_methods",
+                data={
+                    "type": "card",
+                    "card[number]": "4242424242424242",
+                    "card[exp_month]": "12",
+                    "card[exp_year]": "2030",
+                    "card[cvc]": "123",
+                },
+                headers=stripe_auth,
+                timeout=30,
+            ).json()
+            requests.post(
+                f"{stripe_url}/v1/payment_intents/{intent_id}",
+                data={"payment_method": method["id"]},
+                headers=stripe_auth,
+                timeout=30,
+            ).raise_for_status()
+            requests.post(
+                f"{stripe_url}/v1/payment_intents/{intent_id}/confirm", headers=stripe_auth, timeout=30
+            ).raise_for_status()
+
+            purchase_id = started.json()["purchase"]["id"]
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if call(base_url, "GET", f"/purchases/{purchase_id}", token).json()["status"] == "succeeded":
+                    break
+                time.sleep(0.3)
+            wallet = call(base_url, "GET", "/me/wallet", token).json()
+            assert wallet["posted"] == pack["credits"], wallet
+            purchases = call(base_url, "GET", "/me/purchases", token).json()["items"]
+            assert [p["status"] for p in purchases] == ["succeeded"]
