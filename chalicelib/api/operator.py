@@ -125,6 +125,7 @@ def get_reconciliation(call: Call[None, None]) -> ReconciliationOut:
         report.balanced,
         report.accounts,
         report.transfers,
+        report.purchases,
         report.total_posted,
         [MismatchOut(m.account_id, m.check, m.expected, m.actual) for m in report.mismatches],
     )

@@ -253,6 +253,7 @@ class ReconciliationOut(Struct):
     balanced: bool
     accounts: int
     transfers: int
+    purchases: int
     total_posted: int
     mismatches: list[MismatchOut]
 

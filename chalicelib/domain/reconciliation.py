@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chalicelib.domain.ledger import Balance, Hold, HoldStatus, Transfer
+from chalicelib.domain.ledger import Balance, Hold, HoldStatus, Transfer, TransferKind
+from chalicelib.domain.purchases import Purchase, PurchaseStatus
 
 
 @dataclass(frozen=True)
@@ -23,13 +25,20 @@ class Report:
     transfers: int
     total_posted: int  # the sum of every posted balance: zero, by double entry
     mismatches: list[Mismatch] = field(default_factory=list)
+    purchases: int = 0
 
     @property
     def balanced(self) -> bool:
         return self.total_posted == 0 and not self.mismatches
 
 
-def reconcile(at: str, balances: list[Balance], transfers: list[Transfer], holds: list[Hold]) -> Report:
+def reconcile(
+    at: str,
+    balances: list[Balance],
+    transfers: list[Transfer],
+    holds: list[Hold],
+    purchases: Sequence[Purchase] = (),
+) -> Report:
     entries: dict[str, int] = defaultdict(int)
     for transfer in transfers:
         entries[transfer.payer_account] -= transfer.request.amount
@@ -52,4 +61,39 @@ def reconcile(at: str, balances: list[Balance], transfers: list[Transfer], holds
         for account, amount in entries.items()
         if account not in known
     ]
-    return Report(at, len(balances), len(transfers), sum(b.posted for b in balances), mismatches)
+    mismatches += purchase_mismatches(purchases, transfers)
+    return Report(at, len(balances), len(transfers), sum(b.posted for b in balances), mismatches, len(purchases))
+
+
+def purchase_mismatches(purchases: Sequence[Purchase], transfers: list[Transfer]) -> list[Mismatch]:
+    """Every succeeded purchase issued exactly its credits, no credits were issued without one, and
+    what was reversed matches the refunds and lost disputes recorded on the purchase."""
+    issued: dict[str, int] = defaultdict(int)
+    reversed_: dict[str, int] = defaultdict(int)
+    for transfer in transfers:
+        purchase_id = transfer.request.refs.get("purchase_id", "")
+        if transfer.request.kind is TransferKind.PURCHASE:
+            issued[purchase_id] += transfer.request.amount
+        elif transfer.request.kind is TransferKind.REVERSAL:
+            reversed_[purchase_id] += transfer.request.amount
+    mismatches: list[Mismatch] = []
+    for purchase in purchases:
+        account = f"purchase:{purchase.purchase_id}"
+        expected = purchase.credits if purchase.status is PurchaseStatus.SUCCEEDED else 0
+        got = issued.pop(purchase.purchase_id, 0)
+        if got != expected:
+            mismatches.append(Mismatch(account, "issued credits equal the succeeded purchase's", expected, got))
+        if reversed_[purchase.purchase_id] != purchase.reversed_credits:
+            mismatches.append(
+                Mismatch(
+                    account,
+                    "reversed credits equal its refunds and lost disputes",
+                    purchase.reversed_credits,
+                    reversed_[purchase.purchase_id],
+                )
+            )
+    mismatches += [
+        Mismatch(f"purchase:{purchase_id}", "credits issued without a succeeded purchase", 0, amount)
+        for purchase_id, amount in issued.items()
+    ]
+    return mismatches

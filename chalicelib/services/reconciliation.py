@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import ledger_repository, report_repository, store
+from chalicelib.adapters.dynamodb import ledger_repository, purchase_repository, report_repository, store
 from chalicelib.domain.reconciliation import Mismatch, Report, reconcile
 
 REPORT_NAME = "reconciliation"
@@ -20,7 +20,7 @@ metrics = Metrics(namespace="Pwiic", service="pwiic")
 def run() -> Report:
     store.ready()
     balances, transfers, holds = ledger_repository.scan_all()
-    report = reconcile(clock.now_iso(), balances, transfers, holds)
+    report = reconcile(clock.now_iso(), balances, transfers, holds, purchase_repository.scan_all())
     report_repository.save(REPORT_NAME, report.at, json.dumps(asdict(report)))
     metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(report.mismatches))
     metrics.add_metric(name="LedgerTotalPosted", unit=MetricUnit.Count, value=report.total_posted)
