@@ -4,7 +4,17 @@ from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Rate
 
-from chalicelib.api import communities, members, meta, operator, purchases, wallet
+from chalicelib.api import (
+    communities,
+    conversations,
+    exchanges,
+    listings,
+    members,
+    meta,
+    operator,
+    purchases,
+    wallet,
+)
 from chalicelib.jobs import scheduled
 
 app = Chalice(app_name="pwiic")
@@ -13,13 +23,29 @@ app.api.cors = CORSConfig(
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
     max_age=600,
 )
-for router in (meta.router, members.router, communities.router, wallet.router, purchases.router, operator.router):
+ROUTERS = (
+    meta.router,
+    members.router,
+    communities.router,
+    listings.router,
+    exchanges.router,
+    conversations.router,
+    wallet.router,
+    purchases.router,
+    operator.router,
+)
+for router in ROUTERS:
     app.register_blueprint(router.blueprint)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def void_expired_holds(event: Any) -> None:
     scheduled.void_expired_holds()
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def exchange_deadlines(event: Any) -> None:
+    scheduled.exchange_deadlines()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

@@ -23,3 +23,7 @@ def day(moment: datetime) -> str:
 
 def days_ago(count: int) -> str:
     return day(now() - timedelta(days=count))
+
+
+def parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 from chalicelib.domain.purchases import CreditPack, Currency
@@ -30,6 +31,8 @@ class Settings:
     credit_packs: tuple[CreditPack, ...]
     max_pending_purchases: int
     daily_purchase_limit_cents: int
+    exchange_complete_delay: timedelta
+    loan_grace: timedelta
 
 
 def _required(name: str) -> str:
@@ -82,6 +85,8 @@ def settings() -> Settings:
         credit_packs=_credit_packs(os.environ.get("PWIIC_CREDIT_PACKS")),
         max_pending_purchases=int(os.environ.get("PWIIC_MAX_PENDING_PURCHASES", "3")),
         daily_purchase_limit_cents=int(os.environ.get("PWIIC_DAILY_PURCHASE_LIMIT_CENTS", "20000")),
+        exchange_complete_delay=timedelta(hours=float(os.environ.get("PWIIC_AUTO_COMPLETE_HOURS", "72"))),
+        loan_grace=timedelta(days=float(os.environ.get("PWIIC_LOAN_GRACE_DAYS", "14"))),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -97,12 +98,16 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
     problems = {400, 422, 500, *op.problems} | ({401} if op.access != "public" else set())
     if op.access == "operator":
         problems.add(403)
+    if _PARAM.search(op.path):  # an id that cannot exist (or is too long to be one) is a 404
+        problems.add(404)
+    if op.method == "POST" and op.access != "public":
+        problems.add(409)  # a request with the same Idempotency-Key is still in progress
     if op.body is not None:
         problems.add(415)
     responses: dict[str, Any] = {str(op.status): success}
     for status in sorted(problems):
         responses[str(status)] = {
-            "description": _STATUS_TEXT[status],
+            "description": _STATUS_TEXT.get(status) or HTTPStatus(status).phrase,
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
         }
     result: dict[str, Any] = {

@@ -3,12 +3,14 @@ is generated from these types and every request is validated against them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
+from chalicelib.domain.listings import CATEGORIES
 
 T = TypeVar("T")
 
@@ -299,3 +301,184 @@ class StartedPurchaseOut(Struct):
 
 class WebhookAck(Struct):
     received: bool
+
+
+# Listings, exchanges, conversations
+
+ListingTitle = Annotated[str, Meta(min_length=3, max_length=120)]
+ListingText = Annotated[str, Meta(max_length=2000, description="Plain text")]
+CategoryName = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=40,
+        description="One of the taxonomy's categories (see the enum).",
+        extra_json_schema={"enum": sorted(CATEGORIES)},
+    ),
+]
+Price = Annotated[int, Meta(ge=0, le=100_000)]
+Instant = Annotated[datetime, Meta(tz=True, description="ISO 8601 with a time zone, e.g. 2026-12-01T14:00:00Z")]
+MessageBody = Annotated[str, Meta(min_length=1, max_length=2000)]
+
+
+class NewListing(Struct, forbid_unknown_fields=True):
+    kind: Literal["offer", "request"]
+    category: CategoryName
+    mode: Literal["credits", "swap", "credits_swap", "gift", "loan"]
+    title: ListingTitle
+    community_id: Identifier
+    description: ListingText = ""
+    price: Price = 0
+    deposit: Price = 0
+    tags: Annotated[list[Tag], Meta(max_length=10)] = []
+    location: CoarseLocation | None = None
+    status: Literal["draft", "active"] = "active"
+    seats: Annotated[int, Meta(ge=0, le=50)] = 0
+    event_at: Instant | None = None
+
+
+class ListingChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    title: ListingTitle | UnsetType = UNSET
+    description: ListingText | UnsetType = UNSET
+    price: Price | UnsetType = UNSET
+    deposit: Price | UnsetType = UNSET
+    tags: Annotated[list[Tag], Meta(max_length=10)] | UnsetType = UNSET
+    location: CoarseLocation | UnsetType | None = UNSET
+    status: Literal["draft", "active", "paused", "closed"] | UnsetType = UNSET
+    seats: Annotated[int, Meta(ge=0, le=50)] | UnsetType = UNSET
+    event_at: Instant | UnsetType | None = UNSET
+
+    def changes(self) -> dict[str, object]:
+        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}
+
+
+class ListingOut(Struct):
+    id: str
+    owner_id: str
+    kind: str
+    category: str
+    family: str
+    mode: str
+    title: str
+    description: str
+    community_id: str
+    status: str
+    hidden: bool
+    price: int
+    deposit: int
+    tags: list[str]
+    location: str | None
+    seats: int
+    seats_taken: int
+    event_at: str | None
+    created_at: Timestamp
+
+
+class ListingSearch(Struct, forbid_unknown_fields=True):
+    """Exactly one way to browse: a community (optionally narrowed by ONE of category, kind, mode or
+    tag), an area (`near`, a geohash of 4-5 characters: its cell and neighbours), or an owner."""
+
+    community: Identifier | None = None
+    category: CategoryName | None = None
+    kind: Literal["offer", "request"] | None = None
+    mode: Literal["credits", "swap", "credits_swap", "gift", "loan"] | None = None
+    tag: Tag | None = None
+    near: Annotated[str, Meta(min_length=4, max_length=5, pattern=GEOHASH_PATTERN)] | None = None
+    owner: Identifier | None = None
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+    def __post_init__(self) -> None:
+        narrowing = [v for v in (self.category, self.kind, self.mode, self.tag) if v is not None]
+        ways = [v for v in (self.community, self.near, self.owner) if v is not None]
+        if len(ways) != 1:
+            raise ValueError("Give exactly one of 'community', 'near' or 'owner'.")
+        if len(narrowing) > 1 or (narrowing and self.community is None):
+            raise ValueError("Narrow a community by at most one of 'category', 'kind', 'mode' or 'tag'.")
+
+
+class Reason(Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=3, max_length=500)]
+
+
+class ListingReportOut(Struct):
+    listing_id: str
+    reporter_id: str
+    reason: str
+    at: Timestamp
+
+
+class NewProposal(Struct, forbid_unknown_fields=True):
+    amount: Price | None = None
+    swap_listing_id: Identifier | None = None
+    message: MessageBody | None = None
+    return_by: Instant | None = None
+
+
+class NewBooking(Struct, forbid_unknown_fields=True):
+    starts_at: Instant
+    ends_at: Instant
+
+
+class ExchangeAction(Struct, forbid_unknown_fields=True):
+    action: Literal[
+        "accept", "decline", "cancel", "confirm", "confirm_return", "claim_damage", "accept_claim", "dispute"
+    ]
+    amount: Price | None = None
+
+
+class Resolution(Struct, forbid_unknown_fields=True):
+    payee_share: Price
+    reason: Annotated[str, Meta(min_length=3, max_length=500)]
+
+
+class ExchangeOut(Struct):
+    id: str
+    type: str
+    listing_id: str
+    owner_id: str
+    proposer_id: str
+    payer_id: str
+    payee_id: str
+    amount: int
+    fee: int
+    state: str
+    swap_listing_id: str | None
+    confirmed_by: list[str]
+    claimed_damage: int
+    posted_amount: int
+    due_at: str | None
+    starts_at: str | None
+    overdue: bool
+    conversation_id: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ExchangeQuery(Struct, forbid_unknown_fields=True):
+    role: Literal["proposer", "owner"] = "proposer"
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class NewMessage(Struct, forbid_unknown_fields=True):
+    body: MessageBody
+
+
+class MessageOut(Struct):
+    id: str
+    sender_id: str
+    body: str
+    at: Timestamp
+
+
+class ConversationStarted(Struct):
+    conversation_id: str
+    message: MessageOut
+
+
+class InboxEntryOut(Struct):
+    conversation_id: str
+    subject: str
+    unread: int
+    last_message_at: Timestamp

@@ -12,6 +12,10 @@ class AuditAction(StrEnum):
     CREATE_COMMUNITY = "create_community"
     GRANT_AMBASSADOR = "grant_ambassador"
     REVOKE_AMBASSADOR = "revoke_ambassador"
+    HIDE_LISTING = "hide_listing"
+    UNHIDE_LISTING = "unhide_listing"
+    DISMISS_REPORTS = "dismiss_reports"
+    RESOLVE_DISPUTE = "resolve_dispute"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from chalicelib.domain.ledger import (
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
 TRANSFER_LABELS = frozenset({"record", "payer", "payee"})
+HOLD_LABELS = frozenset({"hold", "record", "payer", "payee"})
 
 
 def with_retries(attempt: Callable[[], T]) -> T:
@@ -147,7 +148,7 @@ def ensure_platform_accounts() -> None:
 # Holds: two-phase, for escrow, deposits and bookings.
 
 
-def place_hold(request: HoldRequest) -> Hold:
+def place_hold(request: HoldRequest, also: Also | None = None) -> Hold:
     check_amount(request.amount, settings().max_transfer_amount)
     if request.payer == request.payee:
         raise errors.unprocessable("An account cannot hold credits for itself.", "self-transfer")
@@ -157,10 +158,14 @@ def place_hold(request: HoldRequest) -> Hold:
         at = clock.now_iso()
         uow = UnitOfWork()
         repository.add_hold(uow, request, at)
+        if also is not None:
+            also(uow)
         try:
             uow.commit()
             return Hold(request, HoldStatus.PENDING, at)
         except Rejected as rejected:
+            if rejected.failed - HOLD_LABELS:
+                raise
             if "hold" in rejected.failed:
                 hold, fingerprint = _load_hold(request.hold_id)
                 if fingerprint != request.fingerprint():
@@ -176,7 +181,7 @@ def place_hold(request: HoldRequest) -> Hold:
     return with_retries(attempt)
 
 
-def post_hold(hold_id: str, amount: int | None = None, memo: str = "") -> Hold:
+def post_hold(hold_id: str, amount: int | None = None, memo: str = "", also: Also | None = None) -> Hold:
     """Move `amount` (default: all) of a pending, unexpired hold to its payee; release the rest."""
     store.ready()
 
@@ -201,16 +206,20 @@ def post_hold(hold_id: str, amount: int | None = None, memo: str = "") -> Hold:
             raise errors.conflict("The hold has expired and can no longer be posted.", "hold-expired", state="expired")
         uow = UnitOfWork()
         repository.add_hold_post(uow, hold, to_post, record, at)
+        if also is not None:
+            also(uow)
         try:
             uow.commit()
-        except Rejected:
+        except Rejected as rejected:
+            if rejected.failed - HOLD_LABELS:
+                raise
             return _settled(_load_hold(hold_id)[0], HoldStatus.POSTED, to_post)
         return Hold(hold.request, HoldStatus.POSTED, hold.created_at, to_post)
 
     return with_retries(attempt)
 
 
-def void_hold(hold_id: str) -> Hold:
+def void_hold(hold_id: str, also: Also | None = None) -> Hold:
     store.ready()
 
     def attempt() -> Hold:
@@ -219,9 +228,13 @@ def void_hold(hold_id: str) -> Hold:
             return _settled(hold, HoldStatus.VOIDED, 0)
         uow = UnitOfWork()
         repository.add_hold_void(uow, hold)
+        if also is not None:
+            also(uow)
         try:
             uow.commit()
-        except Rejected:
+        except Rejected as rejected:
+            if rejected.failed - HOLD_LABELS:
+                raise
             return _settled(_load_hold(hold_id)[0], HoldStatus.VOIDED, 0)
         return Hold(hold.request, HoldStatus.VOIDED, hold.created_at)
 

@@ -30,6 +30,19 @@ class Prefix(StrEnum):
     PURCHASE_DAY = "PURCHASE-DAY"
     PAYMENT_INTENT = "PAYMENT-INTENT"
     STRIPE_EVENT = "STRIPE-EVENT"
+    LISTING = "LISTING"
+    FACET = "FACET"
+    OWNER_LISTINGS = "OWNER-LISTINGS"
+    LISTING_EXCHANGES = "LISTING-EXCHANGES"
+    REPORT_QUEUE = "REPORTS"
+    EXCHANGE = "EXCHANGE"
+    MEMBER_EXCHANGES = "MEMBER-EXCHANGES"
+    EXCHANGES_DUE = "EXCHANGES-DUE"
+    SLOT = "SLOT"
+    CONVERSATION = "CONVERSATION"
+    MESSAGE = "MSG"
+    PARTICIPANT = "PARTICIPANT"
+    MEMBER_CONVERSATIONS = "MEMBER-CONVERSATIONS"
 
 
 SEP = "#"
@@ -196,3 +209,96 @@ def stripe_event_pk(event_id: str) -> str:
 
 
 STRIPE_EVENT_SK = str(Prefix.STRIPE_EVENT)
+
+
+# Listings. Each visible listing has index entries ("facets"), one per way to browse it, in GSI1:
+# by community, category, kind, mode, tag (all within a community) and by area cell.
+def listing_pk(listing_id: str) -> str:
+    return key(Prefix.LISTING, listing_id)
+
+
+LISTING_SK = str(Prefix.LISTING)
+
+
+def facet_sk(facet: str) -> str:
+    return key(Prefix.FACET, facet)
+
+
+FACET_SK_PREFIX = Prefix.FACET + SEP
+
+
+def browse_pk(*facet: str) -> str:
+    """e.g. browse_pk("community", cid), browse_pk("tag", cid, "velo"), browse_pk("geo", "u0hq")."""
+    return key(Prefix.LISTING, *facet)
+
+
+def newest_sk(created_at: str, item_id: str) -> str:
+    return key(created_at, item_id)
+
+
+def owner_listings_pk(owner_id: str) -> str:
+    return key(Prefix.OWNER_LISTINGS, owner_id)
+
+
+def report_queue_pk(community_id: str) -> str:
+    """Reported listings of a community, waiting for its ambassadors or an operator."""
+    return key(Prefix.REPORT_QUEUE, community_id)
+
+
+def report_sk(reporter_id: str) -> str:
+    return key(Prefix.REPORT_QUEUE, reporter_id)
+
+
+# Exchanges: by id; by member and role (GSI2 proposer side, GSI3 owner side); by listing; by deadline (GSI1)
+def exchange_pk(exchange_id: str) -> str:
+    return key(Prefix.EXCHANGE, exchange_id)
+
+
+EXCHANGE_SK = str(Prefix.EXCHANGE)
+
+
+def member_exchanges_pk(member_id: str, role: str) -> str:
+    return key(Prefix.MEMBER_EXCHANGES, role, member_id)
+
+
+def listing_exchanges_sk(exchange_id: str) -> str:
+    return key(Prefix.LISTING_EXCHANGES, exchange_id)
+
+
+EXCHANGE_DUE_BUCKETS = 8
+
+
+def exchanges_due_pk(bucket: int) -> str:
+    return key(Prefix.EXCHANGES_DUE, str(bucket))
+
+
+def slot_pk(listing_id: str, hour: str) -> str:
+    """One item per booked hour of a pooled object: two bookings of one hour cannot both be written."""
+    return key(Prefix.SLOT, listing_id, hour)
+
+
+SLOT_SK = str(Prefix.SLOT)
+
+
+# Conversations: messages in the conversation's partition; one participant item per member,
+# indexed by the member's latest activity (GSI1) for their inbox
+def conversation_pk(conversation_id: str) -> str:
+    return key(Prefix.CONVERSATION, conversation_id)
+
+
+CONVERSATION_SK = str(Prefix.CONVERSATION)
+
+
+def message_sk(at: str, message_id: str) -> str:
+    return key(Prefix.MESSAGE, at, message_id)
+
+
+MESSAGE_SK_PREFIX = Prefix.MESSAGE + SEP
+
+
+def participant_sk(member_id: str) -> str:
+    return key(Prefix.PARTICIPANT, member_id)
+
+
+def member_conversations_pk(member_id: str) -> str:
+    return key(Prefix.MEMBER_CONVERSATIONS, member_id)

@@ -204,6 +204,91 @@ class StripeEventItem(TableItem):
     received_at = UnicodeAttribute()
 
 
+class ListingItem(TableItem):
+    listing_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    category = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    title = UnicodeAttribute()
+    description = UnicodeAttribute()
+    community_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    price = NumberAttribute(default=0)
+    deposit = NumberAttribute(default=0)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    location = UnicodeAttribute(null=True)
+    seats = NumberAttribute(default=0)
+    seats_taken = NumberAttribute(default=0)
+    event_at = UnicodeAttribute(null=True)
+    hidden = BooleanAttribute(default=False)
+    version = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+
+
+class FacetItem(TableItem):
+    """A browse entry of a visible listing: a copy of its summary under one GSI1 key."""
+
+    listing_id = UnicodeAttribute()
+    summary = UnicodeAttribute()  # JSON of the listing as shown in search results
+
+
+class ListingReportItem(TableItem):
+    listing_id = UnicodeAttribute()
+    reporter_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+class ExchangeItem(TableItem):
+    exchange_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    listing_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    proposer_id = UnicodeAttribute()
+    payer_id = UnicodeAttribute()
+    payee_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    fee = NumberAttribute(default=0)
+    state = UnicodeAttribute()
+    swap_listing_id = UnicodeAttribute(null=True)
+    message = UnicodeAttribute(default="")
+    confirmed_by = UnicodeSetAttribute(null=True)
+    claimed_damage = NumberAttribute(default=0)
+    posted_amount = NumberAttribute(default=0)
+    due_at = UnicodeAttribute(null=True)
+    starts_at = UnicodeAttribute(null=True)
+    overdue = BooleanAttribute(default=False)
+    version = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class SlotItem(TableItem):
+    exchange_id = UnicodeAttribute()
+
+
+class ConversationItem(TableItem):
+    conversation_id = UnicodeAttribute()
+    subject = UnicodeAttribute()  # "listing:<id>" or "exchange:<id>"
+    participants = UnicodeSetAttribute()
+    created_at = UnicodeAttribute()
+
+
+class MessageItem(TableItem):
+    sender_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+class ParticipantItem(TableItem):
+    conversation_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    unread = NumberAttribute(default=0)
+    last_message_at = UnicodeAttribute()
+    subject = UnicodeAttribute()
+
+
 def bind(config: Settings) -> None:
     """Point every model at the configured table; the subclasses share the base's connection."""
     TableItem.Meta.table_name = config.table_name

@@ -78,6 +78,9 @@ class UnitOfWork:
             }
             if failed and not RETRYABLE_REASONS.intersection(c for c in codes if c):
                 raise Rejected(failed) from error
-            if reasons or error.cause_response_code in RETRYABLE_CODES or isinstance(error.cause, BotoCoreError):
+            # A lost response (timeout, dropped connection) first: its cause has no response to read a code from.
+            if isinstance(error.cause, BotoCoreError) or RETRYABLE_REASONS.intersection(codes):
                 raise Retryable(str(error)) from error
-            raise
+            if error.cause_response_code in RETRYABLE_CODES:
+                raise Retryable(str(error)) from error
+            raise  # e.g. a ValidationError reason: no retry can cure it

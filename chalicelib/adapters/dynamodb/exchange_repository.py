@@ -1,0 +1,160 @@
+"""Exchanges, their deadlines, and the booked hours of pooled objects."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.domain.exchanges import Exchange, ExchangeType, State
+
+
+def _exchange(item: ExchangeItem) -> Exchange:
+    return Exchange(
+        exchange_id=item.exchange_id,
+        type=ExchangeType(item.type),
+        listing_id=item.listing_id,
+        owner_id=item.owner_id,
+        proposer_id=item.proposer_id,
+        payer_id=item.payer_id,
+        payee_id=item.payee_id,
+        amount=int(item.amount),
+        state=State(item.state),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        fee=int(item.fee),
+        swap_listing_id=item.swap_listing_id,
+        message=item.message,
+        confirmed_by=frozenset(item.confirmed_by or ()),
+        claimed_damage=int(item.claimed_damage),
+        posted_amount=int(item.posted_amount),
+        due_at=item.due_at,
+        starts_at=item.starts_at,
+        overdue=bool(item.overdue),
+        version=int(item.version),
+    )
+
+
+def _ref(exchange_id: str) -> ExchangeItem:
+    return ExchangeItem(keys.exchange_pk(exchange_id), keys.EXCHANGE_SK)
+
+
+def _due_keys(exchange_id: str, deadline: str | None) -> tuple[str | None, str | None]:
+    if deadline is None:
+        return None, None
+    bucket = zlib.crc32(exchange_id.encode()) % keys.EXCHANGE_DUE_BUCKETS
+    return keys.exchanges_due_pk(bucket), keys.newest_sk(deadline, exchange_id)
+
+
+def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None) -> None:
+    due_pk, due_sk = _due_keys(exchange.exchange_id, deadline)
+    item = ExchangeItem(
+        keys.exchange_pk(exchange.exchange_id),
+        keys.EXCHANGE_SK,
+        GSI1PK=due_pk,
+        GSI1SK=due_sk,
+        GSI2PK=keys.member_exchanges_pk(exchange.proposer_id, "proposer"),
+        GSI2SK=keys.newest_sk(exchange.created_at, exchange.exchange_id),
+        GSI3PK=keys.member_exchanges_pk(exchange.owner_id, "owner"),
+        GSI3SK=keys.key(exchange.listing_id, exchange.created_at, exchange.exchange_id),
+        exchange_id=exchange.exchange_id,
+        type=exchange.type.value,
+        listing_id=exchange.listing_id,
+        owner_id=exchange.owner_id,
+        proposer_id=exchange.proposer_id,
+        payer_id=exchange.payer_id,
+        payee_id=exchange.payee_id,
+        amount=exchange.amount,
+        fee=exchange.fee,
+        state=exchange.state.value,
+        swap_listing_id=exchange.swap_listing_id,
+        message=exchange.message,
+        due_at=exchange.due_at,
+        starts_at=exchange.starts_at,
+        version=exchange.version,
+        created_at=exchange.created_at,
+        updated_at=exchange.updated_at,
+    )
+    uow.put("exchange", item, condition=ExchangeItem.PK.does_not_exist())
+
+
+def add_transition(uow: UnitOfWork, before: Exchange, after: Exchange, deadline: str | None) -> None:
+    """Only over the version that was read: of two racing transitions, one is refused (label: exchange)."""
+    due_pk, due_sk = _due_keys(after.exchange_id, deadline)
+    actions: list[Action] = [
+        ExchangeItem.state.set(after.state.value),
+        ExchangeItem.version.set(after.version),
+        ExchangeItem.updated_at.set(after.updated_at),
+        ExchangeItem.claimed_damage.set(after.claimed_damage),
+        ExchangeItem.posted_amount.set(after.posted_amount),
+        ExchangeItem.overdue.set(after.overdue),
+    ]
+    if after.confirmed_by:
+        actions.append(ExchangeItem.confirmed_by.set(set(after.confirmed_by)))
+    if due_pk and due_sk:
+        actions += [ExchangeItem.GSI1PK.set(due_pk), ExchangeItem.GSI1SK.set(due_sk)]
+    else:
+        actions += [ExchangeItem.GSI1PK.remove(), ExchangeItem.GSI1SK.remove()]
+    uow.update("exchange", _ref(after.exchange_id), actions, condition=ExchangeItem.version == before.version)
+
+
+def add_slots(uow: UnitOfWork, listing_id: str, hours: list[str], exchange_id: str) -> None:
+    """Two bookings sharing one hour cannot both be written (labels: slot:<hour>)."""
+    for hour in hours:
+        uow.put(
+            f"slot:{hour}",
+            SlotItem(keys.slot_pk(listing_id, hour), keys.SLOT_SK, exchange_id=exchange_id),
+            condition=SlotItem.PK.does_not_exist(),
+        )
+
+
+def add_slots_released(uow: UnitOfWork, listing_id: str, hours: list[str]) -> None:
+    for hour in hours:
+        uow.delete(f"slot:{hour}", SlotItem(keys.slot_pk(listing_id, hour), keys.SLOT_SK))
+
+
+def get(exchange_id: str) -> Exchange | None:
+    try:
+        return _exchange(ExchangeItem.get(keys.exchange_pk(exchange_id), keys.EXCHANGE_SK, consistent_read=True))
+    except ExchangeItem.DoesNotExist:
+        return None
+
+
+def for_member(member_id: str, role: str, cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
+    index = ExchangeItem.gsi2 if role == "proposer" else ExchangeItem.gsi3
+
+    def run(start: dict[str, Any] | None) -> Any:
+        return index.query(
+            keys.member_exchanges_pk(member_id, role),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+
+    return pages.collect(run, scope=f"exchanges:{role}:{member_id}", cursor=cursor, convert=_exchange)
+
+
+def for_listing(owner_id: str, listing_id: str) -> list[Exchange]:
+    """All exchanges on one listing (a shared event's seats), from its owner's index."""
+    results = ExchangeItem.gsi3.query(
+        keys.member_exchanges_pk(owner_id, "owner"), ExchangeItem.GSI3SK.startswith(listing_id + keys.SEP)
+    )
+    return [_exchange(item) for item in results]
+
+
+def due(now: str, limit_per_bucket: int) -> list[Exchange]:
+    found: list[Exchange] = []
+    for bucket in range(keys.EXCHANGE_DUE_BUCKETS):
+        results = ExchangeItem.gsi1.query(
+            keys.exchanges_due_pk(bucket),
+            now >= ExchangeItem.GSI1SK,
+            limit=limit_per_bucket,
+            page_size=limit_per_bucket,
+        )
+        found.extend(_exchange(item) for item in results)
+    return found

@@ -1,0 +1,223 @@
+"""Listings, their browse entries (facets) and the moderation queue."""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.domain.listings import Kind, Listing, ListingReport, Mode, Status, facets
+
+
+def _listing(item: ListingItem) -> Listing:
+    return Listing(
+        listing_id=item.listing_id,
+        owner_id=item.owner_id,
+        kind=Kind(item.kind),
+        category=item.category,
+        mode=Mode(item.mode),
+        title=item.title,
+        description=item.description,
+        community_id=item.community_id,
+        status=Status(item.status),
+        created_at=item.created_at,
+        price=int(item.price),
+        deposit=int(item.deposit),
+        tags=tuple(map(str, item.tags)),
+        location=item.location,
+        seats=int(item.seats),
+        seats_taken=int(item.seats_taken),
+        event_at=item.event_at,
+        hidden=bool(item.hidden),
+        version=int(item.version),
+    )
+
+
+def _summary(listing: Listing) -> str:
+    return json.dumps({**asdict(listing), "tags": list(listing.tags)}, sort_keys=True)
+
+
+def _from_summary(item: FacetItem) -> Listing:
+    data = json.loads(item.summary)
+    return Listing(
+        **{
+            **data,
+            "kind": Kind(data["kind"]),
+            "mode": Mode(data["mode"]),
+            "status": Status(data["status"]),
+            "tags": tuple(data["tags"]),
+        }
+    )
+
+
+def _item(listing: Listing) -> ListingItem:
+    return ListingItem(
+        keys.listing_pk(listing.listing_id),
+        keys.LISTING_SK,
+        GSI2PK=keys.owner_listings_pk(listing.owner_id),
+        GSI2SK=keys.newest_sk(listing.created_at, listing.listing_id),
+        listing_id=listing.listing_id,
+        owner_id=listing.owner_id,
+        kind=listing.kind.value,
+        category=listing.category,
+        mode=listing.mode.value,
+        title=listing.title,
+        description=listing.description,
+        community_id=listing.community_id,
+        status=listing.status.value,
+        price=listing.price,
+        deposit=listing.deposit,
+        tags=list[Any](listing.tags),
+        location=listing.location,
+        seats=listing.seats,
+        seats_taken=listing.seats_taken,
+        event_at=listing.event_at,
+        hidden=listing.hidden,
+        version=listing.version,
+        created_at=listing.created_at,
+    )
+
+
+def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None:
+    found = facets(listing)
+    summary = _summary(listing)
+    for name in names:
+        uow.put(
+            f"facet:{name}",
+            FacetItem(
+                keys.listing_pk(listing.listing_id),
+                keys.facet_sk(name),
+                GSI1PK=keys.browse_pk(*found[name]),
+                GSI1SK=keys.newest_sk(listing.created_at, listing.listing_id),
+                listing_id=listing.listing_id,
+                summary=summary,
+            ),
+        )
+
+
+def add_new(uow: UnitOfWork, listing: Listing) -> None:
+    uow.put("listing", _item(listing), condition=ListingItem.PK.does_not_exist())
+    _put_facets(uow, listing, facets(listing))
+
+
+def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
+    """The new version, only over the version that was read; its browse entries follow it."""
+    uow.put("listing", _item(after), condition=ListingItem.version == before.version)
+    old, new = facets(before), facets(after)
+    for name in old.keys() - new.keys():
+        uow.delete(f"facet:{name}", FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
+    _put_facets(uow, after, new)
+
+
+def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int) -> None:
+    """Taking a seat is refused in the write itself when none is left (label: seats)."""
+    condition: Condition = ListingItem.PK.exists()
+    if delta > 0:
+        condition &= (ListingItem.seats_taken < ListingItem.seats) & (ListingItem.status == Status.ACTIVE.value)
+        condition &= ListingItem.hidden == False  # noqa: E712 - a condition expression
+    uow.update(
+        "seats",
+        ListingItem(keys.listing_pk(listing_id), keys.LISTING_SK),
+        [ListingItem.seats_taken.add(delta)],
+        condition=condition,
+    )
+
+
+def add_visible_check(uow: UnitOfWork, listing: Listing) -> None:
+    """The listing is still active and not hidden when the exchange is written (label: listing)."""
+    uow.check(
+        "listing",
+        ListingItem,
+        keys.listing_pk(listing.listing_id),
+        keys.LISTING_SK,
+        (ListingItem.status == Status.ACTIVE.value) & (ListingItem.hidden == False),  # noqa: E712
+    )
+
+
+def get(listing_id: str) -> Listing | None:
+    try:
+        return _listing(ListingItem.get(keys.listing_pk(listing_id), keys.LISTING_SK, consistent_read=True))
+    except ListingItem.DoesNotExist:
+        return None
+
+
+def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
+    def run(start: dict[str, Any] | None) -> Any:
+        return FacetItem.gsi1.query(
+            keys.browse_pk(*facet), scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+
+    return pages.collect(run, scope="listings:" + "/".join(facet), cursor=cursor, convert=_from_summary)
+
+
+def browse_cells(cells: set[str], before: str | None, limit: int) -> list[tuple[str, Listing]]:
+    """Newest first across several area cells (one query each), merged; `before` is the last key seen."""
+    streams = []
+    for cell in sorted(cells):
+        results = FacetItem.gsi1.query(
+            keys.browse_pk("geo", cell),
+            before > FacetItem.GSI1SK if before else None,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+        )
+        streams.append((item.GSI1SK, _from_summary(item)) for item in results)
+    merged = heapq.merge(*streams, key=lambda pair: pair[0], reverse=True)
+    return [entry for _, entry in zip(range(limit), merged, strict=False)]
+
+
+def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
+    visible: Condition | None = None
+    if only_visible:
+        visible = (ListingItem.status == Status.ACTIVE.value) & (ListingItem.hidden == False)  # noqa: E712
+
+    def run(start: dict[str, Any] | None) -> Any:
+        return ListingItem.gsi2.query(
+            keys.owner_listings_pk(owner_id),
+            filter_condition=visible,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+
+    scope = f"owner-listings:{owner_id}:{only_visible}"
+    return pages.collect(run, scope=scope, cursor=cursor, convert=_listing)
+
+
+def add_report(listing: Listing, reporter_id: str, reason: str, at: str) -> None:
+    ListingReportItem(
+        keys.report_queue_pk(listing.community_id),
+        keys.key(listing.listing_id, keys.report_sk(reporter_id)),
+        listing_id=listing.listing_id,
+        reporter_id=reporter_id,
+        reason=reason,
+        at=at,
+    ).save()
+
+
+def reports(community_id: str, cursor: str | None, limit: int) -> tuple[list[ListingReport], str | None]:
+    def run(start: dict[str, Any] | None) -> Any:
+        return ListingReportItem.query(
+            keys.report_queue_pk(community_id), limit=limit, page_size=limit, last_evaluated_key=start
+        )
+
+    def convert(item: ListingReportItem) -> ListingReport:
+        return ListingReport(item.listing_id, item.reporter_id, item.reason, item.at)
+
+    return pages.collect(run, scope=f"reports:{community_id}", cursor=cursor, convert=convert)
+
+
+def add_reports_cleared(uow: UnitOfWork, listing: Listing) -> None:
+    """Moderating a listing works its reports off the queue."""
+    for item in ListingReportItem.query(
+        keys.report_queue_pk(listing.community_id), ListingReportItem.SK.startswith(listing.listing_id + keys.SEP)
+    ):
+        uow.delete(f"report:{item.reporter_id}", item)

@@ -1,0 +1,170 @@
+"""Routes of exchanges: proposals, seats, bookings, their moves, and dispute resolution."""
+
+from __future__ import annotations
+
+from chalicelib.api.http import Call, Router
+from chalicelib.api.schemas import (
+    ExchangeAction,
+    ExchangeOut,
+    ExchangeQuery,
+    NewBooking,
+    NewProposal,
+    Page,
+    Resolution,
+)
+from chalicelib.domain.conversations import about_exchange
+from chalicelib.domain.exchanges import Action, Exchange, ExchangeType
+from chalicelib.services import exchanges
+
+router = Router("exchanges")
+
+
+def exchange_out(exchange: Exchange) -> ExchangeOut:
+    trade_like = exchange.type in (ExchangeType.TRADE, ExchangeType.LOAN)
+    return ExchangeOut(
+        id=exchange.exchange_id,
+        type=exchange.type.value,
+        listing_id=exchange.listing_id,
+        owner_id=exchange.owner_id,
+        proposer_id=exchange.proposer_id,
+        payer_id=exchange.payer_id,
+        payee_id=exchange.payee_id,
+        amount=exchange.amount,
+        fee=exchange.fee,
+        state=exchange.state.value,
+        swap_listing_id=exchange.swap_listing_id,
+        confirmed_by=sorted(exchange.confirmed_by),
+        claimed_damage=exchange.claimed_damage,
+        posted_amount=exchange.posted_amount,
+        due_at=exchange.due_at,
+        starts_at=exchange.starts_at,
+        overdue=exchange.overdue,
+        conversation_id=about_exchange(exchange.exchange_id) if trade_like else None,
+        created_at=exchange.created_at,
+        updated_at=exchange.updated_at,
+    )
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/exchanges",
+    summary="Propose an exchange on a listing: credits, one of your listings as a swap, or both; for a loan, "
+    "a return date (the deposit and fee are held when the lender accepts)",
+    tag="exchanges",
+    body=NewProposal,
+    response=ExchangeOut,
+    status=201,
+    problems=(404, 409, 422),
+)
+def propose_exchange(call: Call[NewProposal, None]) -> ExchangeOut:
+    body = call.body
+    return_by = body.return_by.isoformat().replace("+00:00", "Z") if body.return_by else None
+    return exchange_out(
+        exchanges.propose(
+            call.member.member_id,
+            call.params["listing_id"],
+            body.amount,
+            body.swap_listing_id,
+            body.message or "",
+            return_by,
+        )
+    )
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/seats",
+    summary="Take a seat (carpool, shared meal, garden): its price is held",
+    tag="exchanges",
+    response=ExchangeOut,
+    status=201,
+    problems=(404, 409, 422),
+)
+def join_share(call: Call[None, None]) -> ExchangeOut:
+    return exchange_out(exchanges.join_share(call.member.member_id, call.params["listing_id"]))
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/done",
+    summary="Organiser: the shared event happened; every seat is paid",
+    tag="exchanges",
+    response=list[ExchangeOut],
+    problems=(404, 409),
+)
+def complete_event(call: Call[None, None]) -> list[ExchangeOut]:
+    return [exchange_out(e) for e in exchanges.complete_event(call.member.member_id, call.params["listing_id"])]
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/bookings",
+    summary="Book whole hours of a pooled object: the price is held",
+    tag="exchanges",
+    body=NewBooking,
+    response=ExchangeOut,
+    status=201,
+    problems=(404, 409, 422),
+)
+def book_slot(call: Call[NewBooking, None]) -> ExchangeOut:
+    body = call.body
+    return exchange_out(exchanges.book(call.member.member_id, call.params["listing_id"], body.starts_at, body.ends_at))
+
+
+@router.route(
+    "GET",
+    "/exchanges/{exchange_id}",
+    summary="One of your exchanges",
+    tag="exchanges",
+    response=ExchangeOut,
+    problems=(404,),
+)
+def get_exchange(call: Call[None, None]) -> ExchangeOut:
+    return exchange_out(exchanges.get_exchange(call.member, call.params["exchange_id"]))
+
+
+@router.route(
+    "GET",
+    "/me/exchanges",
+    summary="Your exchanges as proposer (or borrower, participant) or as owner",
+    tag="exchanges",
+    query=ExchangeQuery,
+    response=Page[ExchangeOut],
+    problems=(400,),
+)
+def list_my_exchanges(call: Call[None, ExchangeQuery]) -> Page[ExchangeOut]:
+    query = call.query
+    found, cursor = exchanges.my_exchanges(call.member.member_id, query.role, query.cursor, query.limit)
+    return Page([exchange_out(e) for e in found], cursor)
+
+
+@router.route(
+    "POST",
+    "/exchanges/{exchange_id}/actions",
+    summary="Move an exchange: accept, decline, cancel, confirm, confirm_return, claim_damage (amount), "
+    "accept_claim, dispute. An illegal move is a 409 stating the current state.",
+    tag="exchanges",
+    body=ExchangeAction,
+    response=ExchangeOut,
+    problems=(403, 404, 409, 503),
+)
+def act_on_exchange(call: Call[ExchangeAction, None]) -> ExchangeOut:
+    body = call.body
+    return exchange_out(exchanges.act(call.member, call.params["exchange_id"], Action(body.action), body.amount))
+
+
+@router.route(
+    "POST",
+    "/operator/exchanges/{exchange_id}/resolve",
+    summary="Settle a disputed exchange: the payee's share is posted, the rest goes back to the payer",
+    tag="operator",
+    access="operator",
+    body=Resolution,
+    response=ExchangeOut,
+    problems=(404, 409),
+)
+def resolve_dispute(call: Call[Resolution, None]) -> ExchangeOut:
+    body = call.body
+    return exchange_out(
+        exchanges.resolve_dispute(call.member, call.params["exchange_id"], body.payee_share, body.reason)
+    )

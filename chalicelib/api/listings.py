@@ -1,0 +1,195 @@
+"""Routes of listings: publishing, browsing, reporting and moderating."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.api.http import Call, Router
+from chalicelib.api.schemas import (
+    ListingChanges,
+    ListingOut,
+    ListingReportOut,
+    ListingSearch,
+    NewListing,
+    Page,
+    PageQuery,
+    Reason,
+)
+from chalicelib.domain.listings import Kind, Listing, Mode, Status
+from chalicelib.services import listings
+
+router = Router("listings")
+
+
+def listing_out(listing: Listing) -> ListingOut:
+    return ListingOut(
+        id=listing.listing_id,
+        owner_id=listing.owner_id,
+        kind=listing.kind.value,
+        category=listing.category,
+        family=listing.family.value,
+        mode=listing.mode.value,
+        title=listing.title,
+        description=listing.description,
+        community_id=listing.community_id,
+        status=listing.status.value,
+        hidden=listing.hidden,
+        price=listing.price,
+        deposit=listing.deposit,
+        tags=list(listing.tags),
+        location=listing.location,
+        seats=listing.seats,
+        seats_taken=listing.seats_taken,
+        event_at=listing.event_at,
+        created_at=listing.created_at,
+    )
+
+
+def _tags(tags: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(tag.lower() for tag in tags))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else clock.iso(moment)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _page(found: tuple[list[Listing], str | None]) -> Page[ListingOut]:
+    return Page([listing_out(listing) for listing in found[0]], found[1])
+
+
+@router.route(
+    "POST",
+    "/listings",
+    summary="Publish an offer or a request in one of your communities",
+    tag="listings",
+    body=NewListing,
+    response=ListingOut,
+    status=201,
+    problems=(422,),
+)
+def create_listing(call: Call[NewListing, None]) -> ListingOut:
+    body = call.body
+    fields: dict[str, Any] = {
+        "kind": Kind(body.kind),
+        "category": body.category,
+        "mode": Mode(body.mode),
+        "title": body.title,
+        "description": body.description,
+        "community_id": body.community_id,
+        "status": Status(body.status),
+        "price": body.price,
+        "deposit": body.deposit,
+        "tags": _tags(body.tags),
+        "location": body.location,
+        "seats": body.seats,
+        "event_at": _iso(body.event_at),
+    }
+    return listing_out(listings.create_listing(call.member.member_id, fields))
+
+
+@router.route(
+    "GET",
+    "/listings",
+    summary="Browse listings: by community (newest first, optionally by category, kind, "
+    "mode or tag), near a geohash, or by owner",
+    tag="listings",
+    query=ListingSearch,
+    response=Page[ListingOut],
+    problems=(400,),
+)
+def browse_listings(call: Call[None, ListingSearch]) -> Page[ListingOut]:
+    query = call.query
+    if query.near is not None:
+        return _page(listings.browse_near(query.near, query.cursor, query.limit))
+    if query.owner is not None:
+        return _page(listings.by_owner(call.member.member_id, query.owner, query.cursor, query.limit))
+    assert query.community is not None, "the query schema requires one way to browse"
+    facet: tuple[str, ...] = ("community", query.community)
+    for name, value in (("category", query.category), ("kind", query.kind), ("mode", query.mode), ("tag", query.tag)):
+        if value is not None:
+            facet = (name, query.community, value.lower() if name == "tag" else value)
+    return _page(listings.browse(facet, query.cursor, query.limit))
+
+
+@router.route(
+    "GET", "/listings/{listing_id}", summary="One listing", tag="listings", response=ListingOut, problems=(404,)
+)
+def get_listing(call: Call[None, None]) -> ListingOut:
+    return listing_out(listings.get_listing(call.member, call.params["listing_id"]))
+
+
+@router.route(
+    "PATCH",
+    "/listings/{listing_id}",
+    summary="Change your listing (status: draft, active, paused, closed)",
+    tag="listings",
+    body=ListingChanges,
+    response=ListingOut,
+    problems=(403, 404, 409),
+)
+def update_listing(call: Call[ListingChanges, None]) -> ListingOut:
+    converters: dict[str, Callable[[Any], Any]] = {"status": Status, "tags": _tags, "event_at": _iso}
+    changes = {name: converters.get(name, _same)(value) for name, value in call.body.changes().items()}
+    return listing_out(listings.update_listing(call.member.member_id, call.params["listing_id"], changes))
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/report",
+    summary="Report a listing to the community's moderators",
+    tag="listings",
+    body=Reason,
+    status=204,
+    problems=(404,),
+)
+def report_listing(call: Call[Reason, None]) -> None:
+    listings.report_listing(call.member.member_id, call.params["listing_id"], call.body.reason)
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/hide",
+    summary="Hide a listing (the community's ambassadors, operators)",
+    tag="moderation",
+    body=Reason,
+    response=ListingOut,
+    problems=(403, 404),
+)
+def hide_listing(call: Call[Reason, None]) -> ListingOut:
+    return listing_out(listings.set_hidden(call.member, call.params["listing_id"], True, call.body.reason))
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/unhide",
+    summary="Show a hidden listing again (ambassadors, operators)",
+    tag="moderation",
+    body=Reason,
+    response=ListingOut,
+    problems=(403, 404),
+)
+def unhide_listing(call: Call[Reason, None]) -> ListingOut:
+    return listing_out(listings.set_hidden(call.member, call.params["listing_id"], False, call.body.reason))
+
+
+@router.route(
+    "GET",
+    "/communities/{community_id}/reports",
+    summary="The community's moderation queue (ambassadors, operators)",
+    tag="moderation",
+    query=PageQuery,
+    response=Page[ListingReportOut],
+    problems=(403,),
+)
+def list_reports(call: Call[None, PageQuery]) -> Page[ListingReportOut]:
+    found, cursor = listings.reports_queue(
+        call.member, call.params["community_id"], call.query.cursor, call.query.limit
+    )
+    return Page([ListingReportOut(r.listing_id, r.reporter_id, r.reason, r.at) for r in found], cursor)

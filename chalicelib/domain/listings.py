@@ -1,0 +1,152 @@
+"""Listings: what members offer or ask for, and the rules that keep them coherent and visible."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from chalicelib import errors
+from chalicelib.errors import FieldError
+
+
+class Kind(StrEnum):
+    OFFER = "offer"
+    REQUEST = "request"
+
+
+class Family(StrEnum):
+    GOODS = "goods"
+    PEER_SERVICE = "peer_service"
+    PRO_SERVICE = "pro_service"
+    KNOWLEDGE = "knowledge"
+    COST_SHARING = "cost_sharing"  # seats, a price per seat, an event date
+    POOLED = "pooled"  # an object owned together, booked by the hour
+
+
+CATEGORIES: dict[str, Family] = {
+    "goods.toys": Family.GOODS,
+    "goods.clothes": Family.GOODS,
+    "goods.tools": Family.GOODS,
+    "goods.books": Family.GOODS,
+    "goods.instruments": Family.GOODS,
+    "goods.other": Family.GOODS,
+    "services.babysitting": Family.PEER_SERVICE,
+    "services.gardening": Family.PEER_SERVICE,
+    "services.homework": Family.PEER_SERVICE,
+    "services.music_lessons": Family.PEER_SERVICE,
+    "services.other": Family.PEER_SERVICE,
+    "pro.crafts": Family.PRO_SERVICE,
+    "pro.care": Family.PRO_SERVICE,
+    "pro.other": Family.PRO_SERVICE,
+    "knowledge.language": Family.KNOWLEDGE,
+    "knowledge.cooking": Family.KNOWLEDGE,
+    "knowledge.other": Family.KNOWLEDGE,
+    "sharing.carpool": Family.COST_SHARING,
+    "sharing.garden": Family.COST_SHARING,
+    "sharing.meal": Family.COST_SHARING,
+    "pooled.vehicle": Family.POOLED,
+    "pooled.object": Family.POOLED,
+}
+
+
+class Mode(StrEnum):
+    CREDITS = "credits"
+    SWAP = "swap"
+    CREDITS_SWAP = "credits_swap"
+    GIFT = "gift"
+    LOAN = "loan"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Listing:
+    listing_id: str
+    owner_id: str
+    kind: Kind
+    category: str
+    mode: Mode
+    title: str
+    description: str
+    community_id: str
+    status: Status
+    created_at: str
+    price: int = 0  # credits; per seat (cost sharing) or per hour (pooled)
+    deposit: int = 0  # loans: the replacement cost, held while the object is out
+    tags: tuple[str, ...] = ()
+    location: str | None = None
+    seats: int = 0  # cost sharing
+    seats_taken: int = 0
+    event_at: str | None = None  # cost sharing: when the trip, meal or garden day happens
+    hidden: bool = False  # by a moderator; the owner still sees it
+    version: int = 0
+
+    @property
+    def family(self) -> Family:
+        return CATEGORIES[self.category]
+
+    @property
+    def visible(self) -> bool:
+        """What others may see and search."""
+        return self.status is Status.ACTIVE and not self.hidden
+
+
+@dataclass(frozen=True)
+class ListingReport:
+    listing_id: str
+    reporter_id: str
+    reason: str
+    at: str
+
+
+def check_listing(listing: Listing) -> None:
+    """The rules that span several fields; each field's own type and bounds are the schema's."""
+    if listing.category not in CATEGORIES:
+        raise errors.validation_failed([FieldError("category", "Unknown category.")])
+    problems: list[FieldError] = []
+    family = listing.family
+    if listing.mode is Mode.GIFT and listing.price != 0:
+        problems.append(FieldError("price", "A gift has no price."))
+    if listing.mode in (Mode.CREDITS, Mode.CREDITS_SWAP) and listing.price <= 0:
+        problems.append(FieldError("price", "Set a price in credits for this mode."))
+    if listing.mode is Mode.LOAN:
+        if listing.deposit <= 0:
+            problems.append(FieldError("deposit", "A loan needs a deposit: the object's replacement cost."))
+        if family not in (Family.GOODS, Family.POOLED):
+            problems.append(FieldError("mode", "Only objects can be lent."))
+    elif listing.deposit:
+        problems.append(FieldError("deposit", "Only loans carry a deposit."))
+    if family is Family.COST_SHARING:
+        if listing.seats <= 0 or listing.event_at is None or listing.kind is not Kind.OFFER:
+            problems.append(FieldError("seats", "Cost sharing is an offer with seats, a price per seat and a date."))
+    elif listing.seats or listing.event_at:
+        problems.append(FieldError("seats", "Only cost sharing has seats and a date."))
+    if family is Family.POOLED and (listing.kind is not Kind.OFFER or listing.mode is not Mode.CREDITS):
+        problems.append(FieldError("mode", "A pooled object is offered for credits per hour."))
+    if problems:
+        raise errors.validation_failed(problems)
+
+
+def facets(listing: Listing) -> dict[str, tuple[str, ...]]:
+    """The ways a visible listing is found, each one index key: name -> key parts."""
+    if not listing.visible:
+        return {}
+    community = listing.community_id
+    found = {
+        "community": ("community", community),
+        "category": ("category", community, listing.category),
+        "kind": ("kind", community, listing.kind.value),
+        "mode": ("mode", community, listing.mode.value),
+    }
+    found.update({f"tag:{tag}": ("tag", community, tag) for tag in listing.tags})
+    if listing.location and len(listing.location) >= GEO_INDEX_PRECISION:
+        found["geo"] = ("geo", listing.location[:GEO_INDEX_PRECISION])
+    return found
+
+
+GEO_INDEX_PRECISION = 4  # ~20 km cells: a search looks at the cell and its 8 neighbours

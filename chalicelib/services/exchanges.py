@@ -1,0 +1,352 @@
+"""Exchange use cases. Each state change and its ledger effect (hold placed, posted or voided) is
+written in ONE transaction, guarded by the exchange's version: of two racing moves one wins and the
+other re-reads the state and, if its move is no longer legal, gets a 409 saying the current state."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from chalicelib import clock, errors
+from chalicelib.adapters.dynamodb import exchange_repository as repository
+from chalicelib.adapters.dynamodb import listing_repository, store
+from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.auth import Principal
+from chalicelib.config import settings
+from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.conversations import Conversation, about_exchange
+from chalicelib.domain.exchanges import (
+    Action,
+    Decision,
+    Effect,
+    Exchange,
+    ExchangeType,
+    State,
+    decide,
+    next_deadline,
+    on_deadline,
+    resolve,
+)
+from chalicelib.domain.ledger import HoldRequest, wallet_account
+from chalicelib.domain.listings import Family, Kind, Listing, Mode
+from chalicelib.errors import FieldError
+from chalicelib.services import audit, conversations, ledger
+
+ATTEMPTS = 4
+TRADE_HOLD_DAYS = 365
+HOLD_MARGIN = timedelta(days=7)
+MAX_BOOKING_HOURS = 48
+
+
+def propose(
+    proposer_id: str,
+    listing_id: str,
+    amount: int | None,
+    swap_listing_id: str | None,
+    message: str,
+    return_by: str | None,
+) -> Exchange:
+    """A trade (credits, swap, both, or a gift) or a loan, waiting for the owner's answer."""
+    listing = _visible_listing(listing_id, proposer_id)
+    if listing.family in (Family.COST_SHARING, Family.POOLED) and listing.mode is not Mode.LOAN:
+        raise errors.unprocessable("Take a seat or book a slot on this listing instead.", "wrong-flow")
+    credits, swap = _offer(listing, proposer_id, amount, swap_listing_id)
+    now = clock.now_iso()
+    is_loan = listing.mode is Mode.LOAN
+    if is_loan and (return_by is None or return_by <= now):
+        raise errors.validation_failed([FieldError("return_by", "A loan needs a return date in the future.")])
+    payer, payee = (proposer_id, listing.owner_id) if listing.kind is Kind.OFFER else (listing.owner_id, proposer_id)
+    exchange = Exchange(
+        exchange_id=uuid.uuid4().hex,
+        type=ExchangeType.LOAN if is_loan else ExchangeType.TRADE,
+        listing_id=listing.listing_id,
+        owner_id=listing.owner_id,
+        proposer_id=proposer_id,
+        payer_id=payer,
+        payee_id=payee,
+        amount=listing.deposit + listing.price if is_loan else credits,
+        fee=listing.price if is_loan else 0,
+        state=State.PROPOSED,
+        created_at=now,
+        updated_at=now,
+        swap_listing_id=swap,
+        message=message,
+        due_at=return_by if is_loan else None,
+    )
+    thread = Conversation(
+        about_exchange(exchange.exchange_id),
+        f"exchange:{exchange.exchange_id}",
+        frozenset({proposer_id, listing.owner_id}),
+        now,
+    )
+    first = conversations.new_message(proposer_id, message) if message else None
+
+    def extra(uow: UnitOfWork) -> None:
+        listing_repository.add_visible_check(uow, listing)
+        conversations.add_new(uow, thread, first)
+
+    return _commit(None, Decision(exchange, Effect.NONE), extra=extra)
+
+
+def _offer(
+    listing: Listing, proposer_id: str, amount: int | None, swap_listing_id: str | None
+) -> tuple[int, str | None]:
+    mode = listing.mode
+    problems: list[FieldError] = []
+    if mode in (Mode.SWAP, Mode.CREDITS_SWAP) and not swap_listing_id:
+        problems.append(FieldError("swap_listing_id", "Offer one of your own listings in exchange."))
+    if mode in (Mode.GIFT, Mode.LOAN, Mode.SWAP) and amount:
+        problems.append(FieldError("amount", f"A {mode.value} proposal carries no credits."))
+    if mode in (Mode.GIFT, Mode.LOAN, Mode.CREDITS) and swap_listing_id:
+        problems.append(FieldError("swap_listing_id", f"A {mode.value} proposal carries no swap."))
+    if problems:
+        raise errors.validation_failed(problems)
+    if swap_listing_id:
+        swapped = listing_repository.get(swap_listing_id)
+        if swapped is None or swapped.owner_id != proposer_id or not swapped.visible:
+            raise errors.validation_failed([FieldError("swap_listing_id", "Offer one of your own active listings.")])
+    credits = listing.price if amount is None and mode in (Mode.CREDITS, Mode.CREDITS_SWAP) else (amount or 0)
+    return credits, swap_listing_id
+
+
+def act(member: Principal, exchange_id: str, action: Action, amount: int | None = None) -> Exchange:
+    for _attempt in range(ATTEMPTS):
+        exchange = _load(exchange_id)
+        role = exchange.role_of(member.member_id)
+        if role is None:
+            raise errors.not_found("The exchange")
+        decision = decide(exchange, action, role, member.member_id, clock.now_iso(), amount=amount)
+        try:
+            return _commit(exchange, decision, extra=_seat_or_slots_released(exchange, decision))
+        except Rejected:
+            continue  # another move won the race: decide again on the new state
+    raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
+
+
+def resolve_dispute(operator: Principal, exchange_id: str, payee_share: int, reason: str) -> Exchange:
+    for _attempt in range(ATTEMPTS):
+        exchange = _load(exchange_id)
+        decision = resolve(exchange, payee_share, clock.now_iso())
+        entry = audit.entry(
+            operator.member_id,
+            AuditAction.RESOLVE_DISPUTE,
+            exchange_id,
+            reason,
+            payee_share=str(payee_share),
+            amount=str(exchange.amount),
+        )
+        try:
+            return _commit(exchange, decision, extra=audit.recorder(entry))
+        except Rejected:
+            continue
+    raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
+
+
+def join_share(member_id: str, listing_id: str) -> Exchange:
+    """Take a seat: the seat's price is held and the seat counted in one write that fails when the
+    last seat is gone, so there are never more participants than seats."""
+    listing = _visible_listing(listing_id, member_id)
+    if listing.family is not Family.COST_SHARING or listing.event_at is None:
+        raise errors.unprocessable("This listing has no seats.", "wrong-flow")
+    now = clock.now_iso()
+    if listing.event_at <= now:
+        raise errors.conflict("The event has already happened.", "too-late")
+    seat_id = f"seat-{listing_id}-{member_id}"
+    exchange = replace(
+        _accepted(seat_id, ExchangeType.SHARE, listing, member_id, listing.price, now), due_at=listing.event_at
+    )
+    effect = Effect.HOLD if exchange.amount else Effect.NONE
+    try:
+        return _commit(
+            None,
+            Decision(exchange, effect),
+            extra=lambda uow: listing_repository.add_seat_change(uow, listing_id, 1),
+        )
+    except Rejected as rejected:
+        if "exchange" in rejected.failed:
+            raise errors.conflict("You already have a seat on this listing.", "already-joined") from None
+        raise errors.conflict("No seat is left.", "no-seat-left") from None
+
+
+def complete_event(owner_id: str, listing_id: str) -> list[Exchange]:
+    """The organiser marks the shared event done: every seat still held is posted."""
+    store.ready()
+    listing = listing_repository.get(listing_id)
+    if listing is None or listing.owner_id != owner_id:
+        raise errors.not_found("Your listing")
+    owner = Principal(owner_id, frozenset())
+    return [
+        act(owner, share.exchange_id, Action.CONFIRM)
+        for share in repository.for_listing(owner_id, listing_id)
+        if share.type is ExchangeType.SHARE and share.state is State.ACCEPTED
+    ]
+
+
+def book(member_id: str, listing_id: str, starts_at: datetime, ends_at: datetime) -> Exchange:
+    """Book whole hours of a pooled object. Each hour is an item written only if absent, so two
+    overlapping bookings can never both succeed; the price is held in the same transaction."""
+    listing = _visible_listing(listing_id, member_id)
+    if listing.family is not Family.POOLED:
+        raise errors.unprocessable("Only pooled objects are booked.", "wrong-flow")
+    hours = booking_hours(starts_at, ends_at)
+    now = clock.now_iso()
+    exchange = _accepted(uuid.uuid4().hex, ExchangeType.BOOKING, listing, member_id, listing.price * len(hours), now)
+    exchange = replace(exchange, starts_at=clock.iso(starts_at), due_at=clock.iso(ends_at))
+    effect = Effect.HOLD if exchange.amount else Effect.NONE
+    try:
+        return _commit(
+            None,
+            Decision(exchange, effect),
+            extra=lambda uow: repository.add_slots(uow, listing_id, hours, exchange.exchange_id),
+        )
+    except Rejected:
+        raise errors.conflict("Some of these hours are already booked.", "slot-taken") from None
+
+
+def booking_hours(starts_at: datetime, ends_at: datetime) -> list[str]:
+    problems = []
+    if starts_at.minute or starts_at.second or ends_at.minute or ends_at.second or starts_at.microsecond:
+        problems.append(FieldError("starts_at", "Bookings are whole hours (UTC)."))
+    count = int((ends_at - starts_at).total_seconds() // 3600)
+    if not 0 < count <= MAX_BOOKING_HOURS:
+        problems.append(FieldError("ends_at", f"A booking lasts 1 to {MAX_BOOKING_HOURS} hours."))
+    if starts_at <= clock.now():
+        problems.append(FieldError("starts_at", "A booking starts in the future."))
+    if problems:
+        raise errors.validation_failed(problems)
+    return _hours(starts_at, ends_at)
+
+
+def get_exchange(viewer: Principal, exchange_id: str) -> Exchange:
+    exchange = _load(exchange_id)
+    if exchange.role_of(viewer.member_id) is None and not viewer.is_operator:
+        raise errors.not_found("The exchange")
+    return exchange
+
+
+def my_exchanges(member_id: str, role: str, cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
+    store.ready()
+    return repository.for_member(member_id, role, cursor, limit)
+
+
+def run_deadlines(now: str | None = None) -> int:
+    """Scheduled: auto-complete after the silent delay, flag overdue loans, settle loans past grace."""
+    store.ready()
+    config = settings()
+    moment = now or clock.now_iso()
+    complete_after = clock.iso(clock.parse(moment) - config.exchange_complete_delay)
+    grace_until = clock.iso(clock.parse(moment) - config.loan_grace)
+    done = 0
+    for exchange in repository.due(moment, 100):
+        decision = on_deadline(exchange, moment, complete_after, grace_until)
+        if decision is None:
+            continue
+        try:
+            _commit(exchange, decision)
+            done += 1
+        except (Rejected, errors.AppError):
+            continue  # moved by its members meanwhile; the next run looks again
+    return done
+
+
+# Helpers
+
+
+def _accepted(
+    exchange_id: str, kind: ExchangeType, listing: Listing, member_id: str, amount: int, now: str
+) -> Exchange:
+    return Exchange(
+        exchange_id=exchange_id,
+        type=kind,
+        listing_id=listing.listing_id,
+        owner_id=listing.owner_id,
+        proposer_id=member_id,
+        payer_id=member_id,
+        payee_id=listing.owner_id,
+        amount=amount,
+        state=State.ACCEPTED,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _commit(before: Exchange | None, decision: Decision, extra: ledger.Also | None = None) -> Exchange:
+    after = decision.exchange
+    config = settings()
+    deadline = next_deadline(after, config.exchange_complete_delay, config.loan_grace)
+
+    def writes(uow: UnitOfWork) -> None:
+        if before is None:
+            repository.add_new(uow, after, deadline)
+        else:
+            repository.add_transition(uow, before, after, deadline)
+        if extra is not None:
+            extra(uow)
+
+    if decision.effect is Effect.HOLD:
+        ledger.place_hold(_hold_request(after), also=writes)
+    elif decision.effect is Effect.POST:
+        ledger.post_hold(after.hold_id, decision.post_amount, also=writes)
+    elif decision.effect is Effect.VOID:
+        ledger.void_hold(after.hold_id, also=writes)
+    else:
+        uow = UnitOfWork()
+        writes(uow)
+        uow.commit()
+    return after
+
+
+def _hold_request(exchange: Exchange) -> HoldRequest:
+    config = settings()
+    if exchange.type is ExchangeType.TRADE:
+        expires = clock.now() + timedelta(days=TRADE_HOLD_DAYS)
+    elif exchange.type is ExchangeType.LOAN:
+        expires = clock.parse(exchange.due_at or clock.now_iso()) + config.loan_grace + HOLD_MARGIN
+    else:
+        expires = clock.parse(exchange.due_at or clock.now_iso()) + config.exchange_complete_delay + HOLD_MARGIN
+    return HoldRequest(
+        hold_id=exchange.hold_id,
+        payer=wallet_account(exchange.payer_id),
+        payee=wallet_account(exchange.payee_id),
+        amount=exchange.amount,
+        expires_at=clock.iso(expires),
+        reason=exchange.type.value,
+        refs={"exchange_id": exchange.exchange_id, "listing_id": exchange.listing_id},
+    )
+
+
+def _seat_or_slots_released(exchange: Exchange, decision: Decision) -> ledger.Also | None:
+    """Cancelling a seat frees it; cancelling a booking frees its hours."""
+    if decision.exchange.state is not State.CANCELLED or exchange.state is not State.ACCEPTED:
+        return None
+    if exchange.type is ExchangeType.SHARE:
+        return lambda uow: listing_repository.add_seat_change(uow, exchange.listing_id, -1)
+    if exchange.type is ExchangeType.BOOKING and exchange.starts_at and exchange.due_at:
+        hours = _hours(clock.parse(exchange.starts_at), clock.parse(exchange.due_at))
+        return lambda uow: repository.add_slots_released(uow, exchange.listing_id, hours)
+    return None
+
+
+def _hours(start: datetime, end: datetime) -> list[str]:
+    """The booked hours' keys, e.g. 2026-12-01T14."""
+    count = int((end - start).total_seconds() // 3600)
+    return [(start + timedelta(hours=h)).strftime("%Y-%m-%dT%H") for h in range(count)]
+
+
+def _visible_listing(listing_id: str, member_id: str) -> Listing:
+    store.ready()
+    listing = listing_repository.get(listing_id)
+    if listing is None or not listing.visible:
+        raise errors.not_found("The listing")
+    if listing.owner_id == member_id:
+        raise errors.unprocessable("This is your own listing.", "own-listing")
+    return listing
+
+
+def _load(exchange_id: str) -> Exchange:
+    store.ready()
+    exchange = repository.get(exchange_id)
+    if exchange is None:
+        raise errors.not_found("The exchange")
+    return exchange
