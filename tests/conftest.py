@@ -27,6 +27,12 @@ def dynamodb_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def dynamodb_admin(dynamodb_endpoint: str) -> Any:
+    """One client for creating tables (a new client per test costs ~50 ms)."""
+    return table.dynamodb_client(dynamodb_endpoint)
+
+
+@pytest.fixture(scope="session")
 def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("local")
 
@@ -38,9 +44,11 @@ def local_secrets(secrets_dir: Path) -> devkeys.LocalSecrets:
 
 def reset_caches() -> None:
     from chalicelib import auth, config
+    from chalicelib.adapters import stripe_gateway
     from chalicelib.adapters.dynamodb import store
     from chalicelib.services import members
 
+    stripe_gateway.reset()
     config.reset()
     auth.reset()
     store.reset()
@@ -48,10 +56,12 @@ def reset_caches() -> None:
 
 
 @pytest.fixture
-def table_name(dynamodb_endpoint: str, local_secrets: devkeys.LocalSecrets, monkeypatch: pytest.MonkeyPatch) -> str:
+def table_name(
+    dynamodb_endpoint: str, dynamodb_admin: Any, local_secrets: devkeys.LocalSecrets, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A fresh table per test, and the environment the app reads, pointing at it."""
     name = f"test-{uuid.uuid4().hex[:12]}"
-    table.ensure_table(table.dynamodb_client(dynamodb_endpoint), name)
+    table.ensure_table(dynamodb_admin, name)
     for key, value in devkeys.local_env(local_secrets, dynamodb_endpoint=dynamodb_endpoint, table_name=name).items():
         monkeypatch.setenv(key, value)
     reset_caches()

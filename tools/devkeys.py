@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,15 @@ def _write_public(path: Path, text: str) -> None:
 
 
 def _load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return _parse_private_key(path.read_bytes())
+
+
+@cache
+def _parse_private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    """Cached: loading an RSA key validates it, which costs ~0.2 s every time."""
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError(f"{path} does not hold an RSA private key")
+        raise ValueError("the local key is not an RSA private key")
     return key
 
 
@@ -122,8 +129,10 @@ def mint_token(
     now: int | None = None,
 ) -> str:
     """An RS256 ID token shaped like Cognito's, signed with the local key."""
-    local = ensure_local_secrets(root)
-    key = _load_private_key(local.private_key_path)
+    private_key_path = root / "keys" / "private.pem"
+    if not private_key_path.exists():
+        ensure_local_secrets(root)
+    key = _load_private_key(private_key_path)
     issued_at = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
         "iss": LOCAL_ISSUER,

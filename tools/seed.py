@@ -1,13 +1,18 @@
 """Demo data for the local stack, written through the services so every invariant holds.
-Idempotent: every id is fixed, so a second run finds everything in place and changes nothing."""
+Idempotent: ids are fixed, or (listings) seeded once, so a second run changes nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from chalicelib import clock
 from chalicelib.auth import Principal
+from chalicelib.domain.exchanges import Action
 from chalicelib.domain.ledger import TransferKind
-from chalicelib.services import communities, ledger, members, payments, rewards
+from chalicelib.domain.listings import CATEGORIES, Family, Kind, Mode, Status
+from chalicelib.services import communities, exchanges, ledger, listings, members, payments, rewards
 
 OPERATOR_ID = "demo-operator"
 
@@ -75,3 +80,102 @@ def seed() -> None:
         )
     payments.pay_member("demo-bastien", "demo-amelie", 15, TransferKind.PAYMENT, "Tool loan", "demo-1")
     payments.pay_member("demo-chloe", "demo-bastien", 3, TransferKind.TIP, "A coffee for the lesson", "demo-2")
+    seed_listings()
+
+
+# One listing per category, spread over the communities' members, plus a few requests.
+DEMO_LISTINGS: tuple[tuple[str, str, str, str, int, dict[str, Any]], ...] = (
+    ("demo-amelie", "goods.toys", "gift", "Wooden train set", 0, {}),
+    ("demo-amelie", "goods.tools", "loan", "Cordless drill", 3, {"deposit": 60}),
+    ("demo-bastien", "goods.instruments", "credits", "Old acoustic guitar", 80, {}),
+    ("demo-bastien", "services.music_lessons", "credits", "Guitar lesson, 1 hour", 20, {}),
+    ("demo-chloe", "services.babysitting", "credits", "Babysitting, Saturday evening", 25, {}),
+    ("demo-chloe", "goods.clothes", "swap", "Kids' winter jackets (4-6 y)", 0, {}),
+    ("demo-david", "sharing.carpool", "credits", "Carpool Genève - Lausanne, 8:00", 6, {"seats": 3}),
+    ("demo-david", "pooled.vehicle", "credits", "Shared electric car (per hour)", 4, {}),
+    ("demo-elodie", "services.homework", "credits", "Maths homework help", 15, {}),
+    ("demo-elodie", "goods.books", "credits_swap", "Crime novels, a box", 10, {}),
+    ("demo-farid", "pro.crafts", "credits", "Bike repair (professional)", 40, {}),
+    ("demo-farid", "services.other", "credits", "Help moving furniture", 30, {}),
+    ("demo-gaelle", "sharing.garden", "credits", "Garden share, one plot for the season", 12, {"seats": 4}),
+    ("demo-gaelle", "services.gardening", "credits", "Hedge trimming", 20, {}),
+    ("demo-hugo", "knowledge.language", "credits", "Dutch conversation, 1 hour", 10, {}),
+    ("demo-hugo", "pro.care", "credits", "Home care visits (certified)", 50, {}),
+    ("demo-ines", "goods.other", "loan", "Board games library", 0, {"deposit": 30}),
+    ("demo-ines", "pooled.object", "credits", "Shared projector (per hour)", 2, {}),
+    ("demo-jules", "sharing.meal", "credits", "Friday shared meal", 5, {"seats": 8}),
+    ("demo-jules", "knowledge.cooking", "gift", "Vegan cooking tips", 0, {}),
+    ("demo-jules", "knowledge.other", "credits", "Sourdough workshop", 8, {}),
+    ("demo-hugo", "pro.other", "credits", "Translation FR-NL (professional)", 60, {}),
+)
+DEMO_REQUESTS = (
+    ("demo-amelie", "services.other", "credits", "Looking for help to paint a room", 35),
+    ("demo-farid", "goods.tools", "credits", "Need a ladder for a day", 5),
+)
+
+
+def seed_listings() -> None:
+    """Listings of every category (each created unless its title exists), then a few exchanges
+    (unless the demo booking, the last of them, exists)."""
+    assert {category for _, category, *_ in DEMO_LISTINGS} == set(CATEGORIES)
+    soon = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    members_by_id = {demo.member_id: demo for demo in DEMO_MEMBERS}
+    existing = {
+        listing.title: listing.listing_id
+        for demo in DEMO_MEMBERS
+        for listing in listings.by_owner(demo.member_id, demo.member_id, None, 100)[0]
+    }
+    created: dict[str, str] = {}
+    for owner, category, mode, title, price, extra in DEMO_LISTINGS:
+        created[title] = existing.get(title) or _listing(
+            members_by_id[owner], Kind.OFFER, category, Mode(mode), title, price, extra, soon
+        )
+    for owner, category, mode, title, price in DEMO_REQUESTS:
+        if title not in existing:
+            _listing(members_by_id[owner], Kind.REQUEST, category, Mode(mode), title, price, {}, soon)
+    if exchanges.my_exchanges("demo-bastien", "proposer", None, 1)[0]:
+        return
+
+    lesson = exchanges.propose("demo-amelie", created["Guitar lesson, 1 hour"], None, None, "Tuesday 18:00?", None)
+    bastien = Principal("demo-bastien", frozenset())
+    exchanges.act(bastien, lesson.exchange_id, Action.ACCEPT)
+    exchanges.act(Principal("demo-amelie", frozenset()), lesson.exchange_id, Action.CONFIRM)
+    exchanges.act(bastien, lesson.exchange_id, Action.CONFIRM)
+    exchanges.propose("demo-david", created["Babysitting, Saturday evening"], None, None, "", None)
+    exchanges.propose("demo-david", created["Old acoustic guitar"], 70, None, "Would you take 70?", None)
+    drill = exchanges.propose(
+        "demo-chloe", created["Cordless drill"], None, None, "For the weekend", clock.iso(soon + timedelta(days=3))
+    )
+    exchanges.act(Principal("demo-amelie", frozenset()), drill.exchange_id, Action.ACCEPT)
+    exchanges.join_share("demo-amelie", created["Carpool Genève - Lausanne, 8:00"])
+    exchanges.book("demo-bastien", created["Shared electric car (per hour)"], soon, soon + timedelta(hours=3))
+
+
+def _listing(
+    demo: DemoMember,
+    kind: Kind,
+    category: str,
+    mode: Mode,
+    title: str,
+    price: int,
+    extra: dict[str, Any],
+    soon: datetime,
+) -> str:
+    community = communities.find_by_slug(demo.community)
+    assert community is not None
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "category": category,
+        "mode": mode,
+        "title": title,
+        "description": f"{title}. Ask {demo.name} for details.",
+        "community_id": community.community_id,
+        "status": Status.ACTIVE,
+        "price": price,
+        "deposit": extra.get("deposit", 0),
+        "tags": tuple(demo.skills[:2]),
+        "location": demo.location,
+        "seats": extra.get("seats", 0),
+        "event_at": clock.iso(soon) if CATEGORIES[category] is Family.COST_SHARING else None,
+    }
+    return listings.create_listing(demo.member_id, fields).listing_id
