@@ -40,6 +40,8 @@ class State(StrEnum):
 
 
 FINAL = frozenset({State.COMPLETED, State.DECLINED, State.CANCELLED, State.RESOLVED})
+# An accepted trade nobody confirms is cancelled after this, before its hold could expire.
+TRADE_LIFETIME = timedelta(days=180)
 
 
 class Action(StrEnum):
@@ -244,7 +246,7 @@ def resolve(exchange: Exchange, payee_share: int, now: str) -> Decision:
 def next_deadline(exchange: Exchange, complete_delay: timedelta, loan_grace: timedelta) -> str | None:
     """When the scheduler must look at this exchange again (None: it waits for its members)."""
     if exchange.state is State.ACCEPTED and exchange.type is ExchangeType.TRADE:
-        return _plus(exchange.updated_at, complete_delay) if exchange.confirmed_by else None
+        return _plus(exchange.updated_at, complete_delay if exchange.confirmed_by else TRADE_LIFETIME)
     if exchange.state is State.ACCEPTED and exchange.type in (ExchangeType.SHARE, ExchangeType.BOOKING):
         return _plus(exchange.due_at, complete_delay) if exchange.due_at else None
     if exchange.state is State.DAMAGE_CLAIMED:
@@ -266,6 +268,8 @@ def on_deadline(exchange: Exchange, now: str, complete_after: str, grace_until: 
     if exchange.state is State.ACCEPTED and exchange.type is ExchangeType.TRADE:
         if exchange.confirmed_by and exchange.updated_at <= complete_after:
             return _scheduled(exchange, State.COMPLETED, Effect.POST, exchange.amount, now)
+        if not exchange.confirmed_by and _plus(exchange.updated_at, TRADE_LIFETIME) <= now:
+            return _scheduled(exchange, State.CANCELLED, Effect.VOID, 0, now)  # abandoned: credits go back
         return None
     if exchange.state is State.ACCEPTED and exchange.type in (ExchangeType.SHARE, ExchangeType.BOOKING):
         if exchange.due_at is not None and exchange.due_at <= complete_after:

@@ -17,6 +17,7 @@ from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.conversations import Conversation, about_exchange
 from chalicelib.domain.exchanges import (
+    TRADE_LIFETIME,
     Action,
     Decision,
     Effect,
@@ -34,7 +35,6 @@ from chalicelib.errors import FieldError
 from chalicelib.services import audit, conversations, ledger
 
 ATTEMPTS = 4
-TRADE_HOLD_DAYS = 365
 HOLD_MARGIN = timedelta(days=7)
 MAX_BOOKING_HOURS = 48
 
@@ -300,7 +300,7 @@ def _commit(before: Exchange | None, decision: Decision, extra: ledger.Also | No
 def _hold_request(exchange: Exchange) -> HoldRequest:
     config = settings()
     if exchange.type is ExchangeType.TRADE:
-        expires = clock.now() + timedelta(days=TRADE_HOLD_DAYS)
+        expires = clock.now() + TRADE_LIFETIME + HOLD_MARGIN
     elif exchange.type is ExchangeType.LOAN:
         expires = clock.parse(exchange.due_at or clock.now_iso()) + config.loan_grace + HOLD_MARGIN
     else:
