@@ -73,9 +73,16 @@ def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any
         raise errors.AppError(
             "The Stripe signature does not match, or is too old.", 400, "invalid-signature", "Invalid signature"
         ) from None
-    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+    data = event.get("data") if isinstance(event, dict) else None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+    ):  # a signed body of another shape must be a 400, never a crash (500) nor a remembered "None" event id
         raise errors.malformed("The webhook body is not a Stripe event.")
-    return event
+    checked: dict[str, Any] = event
+    return checked
 
 
 def reset() -> None:

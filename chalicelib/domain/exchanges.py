@@ -179,7 +179,9 @@ def decide(
         return moved(State.COMPLETED, Effect.POST, total, posted_amount=total)
     if action is Action.DISPUTE:
         if kind is ExchangeType.LOAN:
-            allowed = state is State.DAMAGE_CLAIMED and role is Role.PROPOSER
+            if state is State.DAMAGE_CLAIMED:
+                _require(role is Role.PROPOSER, "Only the borrower disputes a damage claim.")
+            allowed = state is State.DAMAGE_CLAIMED
         else:
             allowed = state is State.ACCEPTED
         if not allowed:
@@ -218,6 +220,10 @@ def _confirm(exchange: Exchange, role: Role, actor_id: str, now: str, moved: _Mo
         if exchange.due_at is not None and now < exchange.due_at:
             raise errors.conflict("It has not happened yet.", "too-early", state=exchange.state.value)
         return moved(State.COMPLETED, Effect.POST, exchange.amount, posted_amount=exchange.amount)
+    if actor_id in exchange.confirmed_by:  # a repeat would push back the silent completion (and past the hold)
+        raise errors.conflict(
+            "You have already confirmed; the other side has not yet.", "already-confirmed", state=exchange.state.value
+        )
     confirmed = exchange.confirmed_by | {actor_id}
     if confirmed >= {exchange.owner_id, exchange.proposer_id}:
         return moved(

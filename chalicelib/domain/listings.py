@@ -124,6 +124,8 @@ def check_listing(listing: Listing) -> None:
     if family is Family.COST_SHARING:
         if listing.seats <= 0 or listing.event_at is None or listing.kind is not Kind.OFFER:
             problems.append(FieldError("seats", "Cost sharing is an offer with seats, a price per seat and a date."))
+        elif listing.seats < listing.seats_taken:
+            problems.append(FieldError("seats", f"{listing.seats_taken} seats are taken already."))
     elif listing.seats or listing.event_at:
         problems.append(FieldError("seats", "Only cost sharing has seats and a date."))
     if family is Family.POOLED and (listing.kind is not Kind.OFFER or listing.mode is not Mode.CREDITS):

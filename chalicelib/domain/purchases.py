@@ -107,6 +107,32 @@ def refund_credits(purchase: Purchase, refunds_in_order: list[Refund]) -> dict[s
     return split
 
 
-def dispute_credits(purchase: Purchase, disputed_cents: int) -> int:
-    capped = min(max(disputed_cents, 0), purchase.amount_cents)
+def credits_for(purchase: Purchase, cents: int) -> int:
+    """The purchase's credits bought by `cents` of its amount, rounded down, never past the amount."""
+    capped = min(max(cents, 0), purchase.amount_cents)
     return purchase.credits * capped // purchase.amount_cents
+
+
+def dispute_credits(purchase: Purchase, disputed_cents: int) -> int:
+    return credits_for(purchase, disputed_cents)
+
+
+REFUND_TOTAL_MARK = ":refunded:"
+
+
+def refund_total_id(charge_id: str, refunded_cents: int) -> str:
+    """The reversal id of one running total of a charge's refunds."""
+    return f"{charge_id}{REFUND_TOTAL_MARK}{refunded_cents}"
+
+
+def refund_total_credits(purchase: Purchase, charge_id: str, refunded_cents: int) -> int:
+    """Credits to reverse for a new running total of a charge's refunds, when the event gives only
+    `amount_refunded` (since API version 2022-11-15 a charge no longer lists its refunds).
+
+    The totals already reversed for this charge took back the share of the highest of them; this one
+    takes back only what it adds, so totals arriving in any order, twice or past the amount add up to
+    the share of the highest total, never more."""
+    prefix = f"{charge_id}{REFUND_TOTAL_MARK}"
+    done = [int(r[len(prefix) :]) for r in purchase.reversal_ids if r.startswith(prefix) and r[len(prefix) :].isdigit()]
+    taken = max((credits_for(purchase, cents) for cents in done), default=0)
+    return max(0, credits_for(purchase, refunded_cents) - taken)

@@ -121,6 +121,10 @@ def act(member: Principal, exchange_id: str, action: Action, amount: int | None 
             return _commit(exchange, decision, extra=_seat_or_slots_released(exchange, decision))
         except Rejected:
             continue  # another move won the race: decide again on the new state
+        except errors.AppError as error:
+            if error.code != "hold-settled":
+                raise
+            continue  # it won after our read (the hold settled with it): decide again on the new state
     raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
 
 
@@ -140,6 +144,10 @@ def resolve_dispute(operator: Principal, exchange_id: str, payee_share: int, rea
             return _commit(exchange, decision, extra=audit.recorder(entry))
         except Rejected:
             continue
+        except errors.AppError as error:
+            if error.code != "hold-settled":
+                raise
+            continue  # resolved by another operator after our read
     raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
 
 

@@ -28,6 +28,7 @@ from chalicelib.domain.ledger import (
     check_post_amount,
     check_transfer,
     logical_account,
+    may_overdraw,
     member_of,
     shard_order,
     shards_of,
@@ -115,6 +116,9 @@ def _refuse_debit(account_id: str, item_account: str, amount: int) -> None:
     balance = repository.get_balance(item_account)
     if balance is None:
         _raise_unknown(account_id)
+    if may_overdraw(item_account):
+        # Its only refusal is "missing": a concurrent first use created it meanwhile.
+        raise Retryable("platform account created concurrently")
     if balance.frozen:
         raise errors.conflict("This wallet's spending is frozen until what it owes is settled.", "wallet-frozen")
     raise errors.conflict(

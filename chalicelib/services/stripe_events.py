@@ -5,6 +5,9 @@ duplicates, concurrent deliveries and any arrival order end in the same state.""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -31,6 +34,8 @@ from chalicelib.domain.purchases import (
     dispute_credits,
     mismatch,
     refund_credits,
+    refund_total_credits,
+    refund_total_id,
 )
 from chalicelib.services import ledger
 
@@ -100,8 +105,7 @@ def fulfil(purchase: Purchase, payment_intent_id: str, facts: PaymentFacts) -> b
         current = purchases.get(purchase.purchase_id)
         assert current is not None
         if current.status is PurchaseStatus.SUCCEEDED:
-            ledger.transfer(request)  # replays the existing credit
-            break
+            break  # credited in the transaction that marked it succeeded; another PaymentIntent never credits it again
         try:
             ledger.transfer(request, also=_marks_succeeded(current))
             break
@@ -116,8 +120,10 @@ def fulfil(purchase: Purchase, payment_intent_id: str, facts: PaymentFacts) -> b
 def _marks_succeeded(purchase: Purchase) -> ledger.Also:
     """The purchase's transition, in the same transaction as its credits."""
 
+    day_cents = purchase.amount_cents if purchase.status is PurchaseStatus.FAILED else 0  # freed by the failure
+
     def add(uow: UnitOfWork) -> None:
-        purchases.add_status_change(uow, purchase, PurchaseStatus.SUCCEEDED, clock.now_iso())
+        purchases.add_status_change(uow, purchase, PurchaseStatus.SUCCEEDED, clock.now_iso(), day_cents=day_cents)
 
     return add
 
@@ -126,7 +132,9 @@ def _payment_failed(intent: dict[str, Any]) -> None:
     purchase = _purchase_for(intent.get("id"), intent.get("metadata"))
     while purchase is not None and purchase.status is PurchaseStatus.PENDING:
         uow = UnitOfWork()
-        purchases.add_status_change(uow, purchase, PurchaseStatus.FAILED, clock.now_iso(), release_day_cents=True)
+        purchases.add_status_change(
+            uow, purchase, PurchaseStatus.FAILED, clock.now_iso(), day_cents=-purchase.amount_cents
+        )
         try:
             uow.commit()
             return
@@ -140,9 +148,12 @@ def _charge_refunded(charge: dict[str, Any]) -> None:
     if purchase is None:
         return
     listed = sorted((charge.get("refunds") or {}).get("data") or [], key=lambda r: (r.get("created", 0), r["id"]))
-    refunds = [Refund(str(r["id"]), int(r.get("amount", 0))) for r in listed if r.get("status") != "failed"]
-    if not refunds and charge.get("amount_refunded"):
-        refunds = [Refund(f"{charge['id']}:refunded", int(charge["amount_refunded"]))]
+    returned = [r for r in listed if r.get("status") not in ("failed", "canceled")]  # no money went back
+    refunds = [Refund(str(r["id"]), int(r.get("amount", 0))) for r in returned]
+    if not refunds and charge.get("amount_refunded"):  # API versions since 2022-11-15 list no refunds
+        charge_id, total = str(charge["id"]), int(charge["amount_refunded"])
+        _reverse(purchase, refund_total_id(charge_id, total), lambda now: refund_total_credits(now, charge_id, total))
+        return
     for refund_id, credits in refund_credits(purchase, refunds).items():
         _reverse(purchase, refund_id, credits)
 
@@ -150,7 +161,7 @@ def _charge_refunded(charge: dict[str, Any]) -> None:
 def _dispute_created(dispute: dict[str, Any]) -> None:
     purchase = _dispute_purchase(dispute)
     if purchase is not None:
-        _change_standing(purchase, str(dispute["id"]), PurchaseItem.open_dispute_ids, disputes_delta=1)
+        _change_standing(purchase, str(dispute["id"]), opening=True)
 
 
 def _dispute_closed(dispute: dict[str, Any]) -> None:
@@ -160,9 +171,7 @@ def _dispute_closed(dispute: dict[str, Any]) -> None:
     dispute_id = str(dispute["id"])
     if dispute.get("status") == "lost":
         _reverse(purchase, dispute_id, dispute_credits(purchase, int(dispute.get("amount", 0))))
-    current = purchases.get(purchase.purchase_id)
-    was_opened = current is not None and dispute_id in current.open_dispute_ids
-    _change_standing(purchase, dispute_id, PurchaseItem.closed_dispute_ids, disputes_delta=-1 if was_opened else 0)
+    _change_standing(purchase, dispute_id, opening=False)
 
 
 def _charge_purchase(charge: dict[str, Any]) -> Purchase | None:
@@ -181,14 +190,22 @@ def _dispute_purchase(dispute: dict[str, Any]) -> Purchase | None:
     return purchase if fulfil(purchase, purchase.payment_intent_id, facts) else None
 
 
-def _reverse(purchase: Purchase, stripe_id: str, credits: int) -> None:
-    """Take back `credits` once per refund or dispute id: what the wallet still has goes back to
+def _reverse(purchase: Purchase, stripe_id: str, credits_of: int | Callable[[Purchase], int]) -> None:
+    """Take back credits once per refund or dispute id: what the wallet still has goes back to
     issuance; what was already spent is carried by the receivable account and owed by the member,
-    whose spending is frozen until it is settled."""
+    whose spending is frozen until it is settled. When the credits depend on what was already reversed
+    (`credits_of` a function of the purchase as read), the reversal applies only if nothing else was
+    reversed meanwhile."""
     wallet_id = wallet_account(purchase.member_id)
     refs = {"purchase_id": purchase.purchase_id, "stripe_id": stripe_id}
     issuance = shard_order(PlatformAccount.ISSUANCE, stripe_id, settings().platform_shards)[0]
-    for _attempt in range(ledger.MAX_ATTEMPTS):
+    for attempt in range(ledger.MAX_ATTEMPTS):
+        current = purchases.get(purchase.purchase_id)
+        assert current is not None
+        if stripe_id in current.reversal_ids:
+            return  # already reversed
+        credits = credits_of(current) if callable(credits_of) else credits_of
+        expected = current.reversed_credits if callable(credits_of) else None
         wallet = ledger_repository.get_balance(wallet_id)
         assert wallet is not None
         from_wallet = min(max(wallet.available, 0), credits)
@@ -196,7 +213,13 @@ def _reverse(purchase: Purchase, stripe_id: str, credits: int) -> None:
         at = clock.now_iso()
         uow = UnitOfWork()
         purchases.add_once(
-            uow, purchase, PurchaseItem.reversal_ids, stripe_id, at, extra=[PurchaseItem.reversed_credits.add(credits)]
+            uow,
+            current,
+            PurchaseItem.reversal_ids,
+            stripe_id,
+            at,
+            extra=[PurchaseItem.reversed_credits.add(credits)],
+            reversed_credits=expected,
         )
         if credits:
             ledger_repository.add_wallet_state(uow, wallet, debit=from_wallet, owed_delta=owed)
@@ -227,33 +250,47 @@ def _reverse(purchase: Purchase, stripe_id: str, credits: int) -> None:
         try:
             uow.commit()
             return
-        except Rejected as rejected:
-            if "purchase" in rejected.failed:
-                return  # already reversed
+        except Rejected as rejected:  # reversed meanwhile (the next read sees it), or the wallet changed
             if rejected.failed & {"issuance", "receivable"}:
                 ledger.ensure_platform_accounts()  # first reversal on a fresh ledger
+            _pause(attempt)
         except Retryable:
-            continue
+            _pause(attempt)
     raise errors.AppError("The ledger is busy; Stripe will retry.", 503, "ledger-busy", "Service busy")
 
 
-def _change_standing(purchase: Purchase, stripe_id: str, id_set: Any, disputes_delta: int) -> None:
+def _change_standing(purchase: Purchase, dispute_id: str, opening: bool) -> None:
+    """A dispute opens and closes once each, in either order: closing releases the wallet only if the
+    opening was counted, and an opening that arrives after its closing counts nothing. Each change
+    applies only while the other one is still as it was read."""
     wallet_id = wallet_account(purchase.member_id)
-    for _attempt in range(ledger.MAX_ATTEMPTS):
+    own, other = PurchaseItem.open_dispute_ids, PurchaseItem.closed_dispute_ids
+    if not opening:
+        own, other = other, own
+    for attempt in range(ledger.MAX_ATTEMPTS):
+        current = purchases.get(purchase.purchase_id)
+        assert current is not None
+        opened, closed = dispute_id in current.open_dispute_ids, dispute_id in current.closed_dispute_ids
+        if opened if opening else closed:
+            return  # done already
+        other_done = closed if opening else opened
+        delta = (0 if other_done else 1) if opening else (-1 if other_done else 0)
         wallet = ledger_repository.get_balance(wallet_id)
         assert wallet is not None
         uow = UnitOfWork()
-        purchases.add_once(uow, purchase, id_set, stripe_id, clock.now_iso())
-        ledger_repository.add_wallet_state(uow, wallet, disputes_delta=disputes_delta)
+        purchases.add_once(uow, current, own, dispute_id, clock.now_iso(), other_set=other, in_other=other_done)
+        ledger_repository.add_wallet_state(uow, wallet, disputes_delta=delta)
         try:
             uow.commit()
             return
-        except Rejected as rejected:
-            if "purchase" in rejected.failed:
-                return
-        except Retryable:
-            continue
+        except (Rejected, Retryable):  # the purchase or the wallet changed meanwhile: read again
+            _pause(attempt)
     raise errors.AppError("The ledger is busy; Stripe will retry.", 503, "ledger-busy", "Service busy")
+
+
+def _pause(attempt: int) -> None:
+    """Jittered backoff between attempts that lost a race, so concurrent deliveries spread out."""
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))
 
 
 def _settle_owed(purchase: Purchase) -> None:

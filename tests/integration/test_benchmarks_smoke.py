@@ -1,5 +1,6 @@
 """The benchmarks run, print one JSON object, and the budgets that do not depend on machine noise hold:
-one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start.
+one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start, one
+TransactWriteItems per fulfilled Stripe webhook and no serialisation on the sharded issuance account.
 Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
 to read them."""
 
@@ -68,4 +69,38 @@ def test_ledger_benchmark(dynamodb_endpoint):
         phase = figures[name]
         assert phase["errors"] == 0, phase["error_samples"]
         assert phase["transfers_per_second_1_thread"] > 0 and phase["ratio"] > 0
+    assert figures["ledger_balanced"] is True
+
+
+def test_purchases_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.purchases", "--quick", "--endpoint", dynamodb_endpoint, timeout=120)
+
+    requests = figures["requests"]
+    assert figures["transact_write_items_per_webhook"] == 1, "the credit and the purchase flip are one transaction"
+    assert requests["requests_by_operation"]["TransactWriteItems"] == 1
+    assert len(requests["requests_per_webhook_histogram"]) == 1, "every webhook makes the same calls"
+    assert 1 <= figures["requests_per_webhook"] <= 10
+    assert requests["http_attempts_per_webhook"] == figures["requests_per_webhook"], "no botocore retries"
+    assert figures["within_goals"]["transact_write_items_per_webhook"] is True
+
+    units = figures["write_units"]
+    assert 8 <= figures["write_units_per_webhook"] <= 16, "a transfer (8) plus the purchase and the event"
+    assert sum(units["write_units_by_item"].values()) == figures["write_units_per_webhook"]
+    assert units["actions_per_webhook"]["Put"] == 1 and units["actions_per_webhook"]["Update"] == 3
+
+    cpu = figures["cpu"]
+    assert cpu["network_requests_during_stub"] == {}, "the stubbed phase must not reach DynamoDB"
+    assert cpu["bare_dynamodb_calls"]["TransactWriteItems"] == 1
+    assert cpu["handler_cpu_us_per_webhook"] > 0 and cpu["bare_verify_header_cpu_us"] > 0
+    assert figures["cpu_ratio_vs_signature_check"] > 1, "the handler verifies the signature and then works"
+    assert figures["cpu_ratio_vs_bare_dynamodb_calls"] > 1, "a webhook cannot cost less CPU than its calls"
+
+    throughput = figures["throughput"]
+    assert throughput["errors"] == 0, throughput["error_samples"]
+    assert throughput["webhooks_per_second_1_thread"] > 0 and throughput["ratio"] > 0
+    assert throughput["transact_write_items_per_webhook"] == 1
+    assert throughput["transaction_conflicts"] == 0 and throughput["retries"] == 0
+    assert throughput["distinct_issuance_shards_8_threads"] > 1, "concurrent credits must spread over the shards"
+    assert figures["issuance_serialised"] is False
+    assert figures["credited_exactly_once"] is True
     assert figures["ledger_balanced"] is True

@@ -117,7 +117,8 @@ def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
 
 
 def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int) -> None:
-    """Taking a seat is refused in the write itself when none is left (label: seats)."""
+    """Taking a seat is refused in the write itself when none is left (label: seats). The version
+    moves too, so an edit read before the change cannot write the old count back."""
     condition: Condition = ListingItem.PK.exists()
     if delta > 0:
         condition &= (ListingItem.seats_taken < ListingItem.seats) & (ListingItem.status == Status.ACTIVE.value)
@@ -125,7 +126,7 @@ def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int) -> None:
     uow.update(
         "seats",
         ListingItem(keys.listing_pk(listing_id), keys.LISTING_SK),
-        [ListingItem.seats_taken.add(delta)],
+        [ListingItem.seats_taken.add(delta), ListingItem.version.add(1)],
         condition=condition,
     )
 

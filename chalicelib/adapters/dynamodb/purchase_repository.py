@@ -82,21 +82,21 @@ def add_payment_intent(uow: UnitOfWork, purchase_id: str, payment_intent_id: str
     )
 
 
-def add_status_change(
-    uow: UnitOfWork, purchase: Purchase, status: PurchaseStatus, at: str, release_day_cents: bool = False
-) -> None:
-    """A conditional transition: it applies only from the state that was read."""
+def add_status_change(uow: UnitOfWork, purchase: Purchase, status: PurchaseStatus, at: str, day_cents: int = 0) -> None:
+    """A conditional transition: it applies only from the state that was read. `day_cents` moves the
+    member's spending of the purchase's day: a failed payment frees its share, a later success of the
+    same PaymentIntent takes it back (the money was taken, so no limit applies then)."""
     uow.update(
         "purchase",
         _ref(purchase.purchase_id),
         [PurchaseItem.status.set(status.value), PurchaseItem.updated_at.set(at)],
         condition=PurchaseItem.status == purchase.status.value,
     )
-    if release_day_cents:
+    if day_cents:
         uow.update(
             "day",
             PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
-            [PurchaseDayItem.cents.add(-purchase.amount_cents)],
+            [PurchaseDayItem.cents.add(day_cents)],
         )
 
 
@@ -107,16 +107,31 @@ def add_once(
     stripe_id: str,
     at: str,
     extra: list[Action] | None = None,
+    *,
+    other_set: Attribute[Any] | None = None,
+    in_other: bool = False,
+    reversed_credits: int | None = None,
 ) -> None:
     """Adds `stripe_id` to one of the purchase's id sets exactly once: the transaction carrying its
-    effect is refused if the id is already there."""
-    condition: Condition = id_set.does_not_exist() | ~id_set.contains(stripe_id)
+    effect is refused if the id is already there. It is also refused if `stripe_id`'s presence in
+    `other_set` (`in_other`) or the purchase's `reversed_credits` are no longer what was read."""
+    condition: Condition = _lacks(id_set, stripe_id)
+    if other_set is not None:
+        condition &= other_set.contains(stripe_id) if in_other else _lacks(other_set, stripe_id)
+    if reversed_credits is not None:
+        same = PurchaseItem.reversed_credits == reversed_credits
+        condition &= (PurchaseItem.reversed_credits.does_not_exist() | same) if reversed_credits == 0 else same
     uow.update(
         "purchase",
         _ref(purchase.purchase_id),
         [id_set.add({stripe_id}), PurchaseItem.updated_at.set(at), *(extra or [])],
         condition=condition,
     )
+
+
+def _lacks(id_set: Attribute[Any], stripe_id: str) -> Condition:
+    lacks: Condition = id_set.does_not_exist() | ~id_set.contains(stripe_id)
+    return lacks
 
 
 def get(purchase_id: str) -> Purchase | None:

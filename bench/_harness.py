@@ -1,0 +1,509 @@
+"""What the DynamoDB benchmarks share: item sizes and billed write units, counters and stubs on the
+botocore client every model shares, a scratch table on DynamoDB Local, members, and thread runs.
+
+Nothing here reads the environment or imports the application at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import cProfile
+import json
+import math
+import os
+import pstats
+import re
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools import devkeys, localstack, table
+
+KB = 1024
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem"})  # non-transactional, 1 unit per KB
+
+AttributeValue = Mapping[str, Any]
+Item = Mapping[str, AttributeValue]
+
+
+# Item size and write units, as DynamoDB counts them.
+
+
+def _number_size(text: str) -> int:
+    """1 byte per two significant digits, plus 1 byte (leading and trailing zeros do not count)."""
+    digits = text.lstrip("+-").replace(".", "").lstrip("0")
+    digits = digits.rstrip("0") if digits else ""
+    return math.ceil(len(digits) / 2) + 1
+
+
+def _binary_size(value: bytes | str) -> int:
+    return len(value) if isinstance(value, bytes) else len(value.encode())
+
+
+def value_size(value: AttributeValue) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(str(data).encode())
+    if kind == "N":
+        return _number_size(str(data))
+    if kind == "B":
+        return _binary_size(data)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(element).encode()) for element in data)
+    if kind == "NS":
+        return sum(_number_size(str(element)) for element in data)
+    if kind == "BS":
+        return sum(_binary_size(element) for element in data)
+    if kind == "L":
+        return 3 + sum(1 + value_size(element) for element in data)
+    if kind == "M":
+        return 3 + sum(len(name.encode()) + 1 + value_size(element) for name, element in data.items())
+    raise ValueError(f"unknown attribute type {kind}")
+
+
+def item_size(item: Item) -> int:
+    """Attribute names (UTF-8) plus values, per DynamoDB's item size rules."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def started_kb(size: int) -> int:
+    return max(1, math.ceil(size / KB))
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    key_attributes: tuple[str, ...]
+    projection: str = "ALL"  # ALL, KEYS_ONLY or INCLUDE
+    non_key_attributes: tuple[str, ...] = ()
+
+    def holds(self, item: Item | None) -> bool:
+        """Whether `item` has an entry in this (sparse) index."""
+        return item is not None and all(key in item for key in self.key_attributes)
+
+    def projects_any(self, names: set[str]) -> bool:
+        if self.projection == "ALL":
+            return bool(names)
+        return self.projection == "INCLUDE" and bool(names.intersection(self.non_key_attributes))
+
+
+def table_indexes() -> list[Index]:
+    return [
+        Index(
+            index["IndexName"],
+            tuple(key["AttributeName"] for key in index["KeySchema"]),
+            index["Projection"]["ProjectionType"],
+            tuple(index["Projection"].get("NonKeyAttributes", ())),
+        )
+        for index in table.table_definition()["GlobalSecondaryIndexes"]
+    ]
+
+
+@dataclass
+class WriteUnits:
+    transactional: int = 0  # 2 per started KB of every item the transaction writes
+    index: int = 0  # 1 per started KB of every GSI entry written
+    standard: int = 0  # 1 per started KB of every item a non-transactional write writes
+    actions: Counter[str] = field(default_factory=Counter)
+    largest_item_bytes: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.transactional + self.index + self.standard
+
+    @property
+    def total_if_index_doubled(self) -> int:
+        """The upper bound if index entries written by a transaction were billed at the transactional rate too."""
+        return self.transactional + 2 * self.index + self.standard
+
+    def add(self, other: WriteUnits) -> None:
+        self.transactional += other.transactional
+        self.index += other.index
+        self.standard += other.standard
+        self.actions.update(other.actions)
+        self.largest_item_bytes = max(self.largest_item_bytes, other.largest_item_bytes)
+
+
+StoredItem = Callable[[str, Item], Item | None]  # (table name, key) -> the item as stored after the request
+
+
+def _update_names(update: Mapping[str, Any]) -> set[str]:
+    """Attribute names the UpdateExpression touches (placeholders resolved)."""
+    names: Mapping[str, str] = update.get("ExpressionAttributeNames", {})
+    tokens = re.findall(r"#?[A-Za-z_][A-Za-z0-9_]*", update.get("UpdateExpression", ""))
+    return {names.get(token, token) for token in tokens}
+
+
+def stored_items(admin: Any) -> StoredItem:
+    """Items as stored now, read once each with `admin`, a client of its own (so reads are not counted)."""
+    found: dict[str, Item | None] = {}
+
+    def stored_item(table_name: str, key: Item) -> Item | None:
+        cache_key = json.dumps([table_name, key], sort_keys=True)
+        if cache_key not in found:
+            found[cache_key] = admin.get_item(TableName=table_name, Key=dict(key), ConsistentRead=True).get("Item")
+        return found[cache_key]
+
+    return stored_item
+
+
+def _update_index_writes(update: Mapping[str, Any], stored: Item | None, indexes: Sequence[Index]) -> int:
+    """Index entries an update writes, in units of the item's size: 2 where it sets an index key (the
+    entry may move: delete + put), 1 where the item is in the index and a projected attribute changes."""
+    touched = _update_names(update)
+    writes = 0
+    for index in indexes:
+        if touched.intersection(index.key_attributes):
+            writes += 2
+        elif index.holds(stored) and index.projects_any(touched):
+            writes += 1
+    return writes
+
+
+def transact_write_units(params: Mapping[str, Any], indexes: Sequence[Index], stored_item: StoredItem) -> WriteUnits:
+    """What AWS bills for one TransactWriteItems (on-demand or provisioned write units)."""
+    units = WriteUnits()
+    for action in params["TransactItems"]:
+        ((kind, body),) = action.items()
+        units.actions[kind] += 1
+        if kind == "Put":
+            size = item_size(body["Item"])
+            units.transactional += 2 * started_kb(size)
+            written = [index for index in indexes if index.holds(body["Item"])]
+            units.index += len(written) * started_kb(size)  # ALL projection: the entry is the whole item
+        else:
+            stored = stored_item(body["TableName"], body["Key"])
+            size = item_size(stored or body["Key"])
+            units.transactional += 2 * started_kb(size)
+            if kind == "Update":
+                units.index += _update_index_writes(body, stored, indexes) * started_kb(size)
+        units.largest_item_bytes = max(units.largest_item_bytes, size)
+    return units
+
+
+def write_units(
+    operation: str, params: Mapping[str, Any], indexes: Sequence[Index], stored_item: StoredItem
+) -> WriteUnits:
+    """What AWS bills for one non-transactional PutItem, UpdateItem or DeleteItem: 1 per started KB of the
+    item, plus 1 per started KB of every GSI entry written (the same index rules as transactions)."""
+    units = WriteUnits()
+    units.actions[operation] += 1
+    if operation == "PutItem":
+        size = item_size(params["Item"])
+        units.index += sum(1 for index in indexes if index.holds(params["Item"])) * started_kb(size)
+    else:
+        stored = stored_item(params["TableName"], params["Key"])
+        size = item_size(stored or params["Key"])
+        if operation == "UpdateItem":
+            units.index += _update_index_writes(params, stored, indexes) * started_kb(size)
+    units.standard += started_kb(size)
+    units.largest_item_bytes = size
+    return units
+
+
+# Event handlers on the shared botocore client.
+
+
+class _Http:
+    """What botocore needs of an HTTP response when a before-call handler answers instead of the network."""
+
+    status_code = 200
+    headers: Mapping[str, str] = {}
+    content = b""
+
+
+class Recorder:
+    """Counts DynamoDB API calls (by operation), HTTP attempts and error codes (with transaction
+    cancellation reasons); keeps TransactWriteItems requests (`requests`), non-transactional writes
+    (`writes`) and, with `keep_all`, every call's parameters (`all_calls`). Safe under threads."""
+
+    def __init__(self, client: Any, *, consumed_capacity: bool, keep_all: bool = False) -> None:
+        self._client = client
+        self._consumed_capacity = consumed_capacity
+        self._keep_all = keep_all
+        self._id = f"bench-recorder-{uuid.uuid4().hex}"
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.http_attempts = 0
+        self.requests: list[dict[str, Any]] = []
+        self.consumed: list[list[dict[str, Any]]] = []
+        self.writes: list[tuple[str, dict[str, Any]]] = []
+        self.all_calls: list[tuple[str, dict[str, Any]]] = []
+        self.errors: Counter[str] = Counter()
+        self.cancellation_reasons: Counter[str] = Counter()
+
+    def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        with self._lock:
+            if self._keep_all:
+                self.all_calls.append((model.name, copy.deepcopy(params)))
+            if model.name == "TransactWriteItems":
+                self.requests.append(copy.deepcopy(params))  # as the application built it
+                if self._consumed_capacity:
+                    params["ReturnConsumedCapacity"] = "INDEXES"
+            elif model.name in WRITE_OPERATIONS:
+                self.writes.append((model.name, copy.deepcopy(params)))
+
+    def _call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+
+    def _send(self, **_: Any) -> None:
+        with self._lock:
+            self.http_attempts += 1
+
+    def _after(self, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
+        with self._lock:
+            error = parsed.get("Error") or {}
+            if error.get("Code"):
+                self.errors[str(error["Code"])] += 1
+                for reason in parsed.get("CancellationReasons") or ():
+                    self.cancellation_reasons[str(reason.get("Code", "None"))] += 1
+            if model.name == "TransactWriteItems" and self._consumed_capacity:
+                self.consumed.append(list(parsed.get("ConsumedCapacity", [])))
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Recorder]:
+        events = self._client.meta.events
+        hooks: list[tuple[str, Callable[..., None]]] = [
+            ("provide-client-params.dynamodb", self._params),
+            ("before-call.dynamodb", self._call),
+            ("before-send.dynamodb", self._send),
+            ("after-call.dynamodb", self._after),
+        ]
+        for event, handler in hooks:
+            events.register(event, handler, unique_id=f"{self._id}-{event}")
+        try:
+            yield self
+        finally:
+            for event, handler in hooks:
+                events.unregister(event, handler, unique_id=f"{self._id}-{event}")
+
+
+Answer = Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]]
+_METADATA = {"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}}
+
+
+@contextlib.contextmanager
+def stubbed(client: Any, answers: Mapping[str, Answer]) -> Iterator[Counter[str]]:
+    """Each operation in `answers` is answered before any network, by `before-call`: with a fixed parsed
+    response, or with what a function of the call's API parameters returns (for a GetItem that depends on
+    its key). botocore still validates, builds and serializes every request. Any request that still
+    reaches the network is counted by operation (it must stay zero)."""
+    leaked: Counter[str] = Counter()
+    http = _Http()
+    tag = uuid.uuid4().hex
+    params_key = f"bench-params-{tag}"
+    hooks: list[tuple[str, Callable[..., Any]]] = []
+
+    def answer_with(fixed: Mapping[str, Any]) -> Callable[..., tuple[_Http, Mapping[str, Any]]]:
+        response = (http, {**fixed, **_METADATA})
+
+        def stub(**_: Any) -> tuple[_Http, Mapping[str, Any]]:
+            return response
+
+        return stub
+
+    def answer_by(function: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> Callable[..., Any]:
+        def stub(context: Mapping[str, Any], **_: Any) -> tuple[_Http, Mapping[str, Any]]:
+            return http, {**function(context[params_key]), **_METADATA}
+
+        return stub
+
+    def keep_params(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[params_key] = params  # the same context dict reaches before-call
+
+    def leak(model: Any, **_: Any) -> None:
+        leaked[model.name] += 1
+
+    for operation, answer in answers.items():
+        if callable(answer):
+            hooks.append((f"provide-client-params.dynamodb.{operation}", keep_params))
+            hooks.append((f"before-call.dynamodb.{operation}", answer_by(answer)))
+        else:
+            hooks.append((f"before-call.dynamodb.{operation}", answer_with(answer)))
+    hooks.append(("before-send.dynamodb", leak))
+
+    events = client.meta.events
+    for number, (event, handler) in enumerate(hooks):
+        events.register(event, handler, unique_id=f"bench-stub-{tag}-{number}")
+    try:
+        yield leaked
+    finally:
+        for number, (event, handler) in enumerate(hooks):
+            events.unregister(event, handler, unique_id=f"bench-stub-{tag}-{number}")
+
+
+@contextlib.contextmanager
+def stubbed_transactions(client: Any) -> Iterator[Counter[str]]:
+    """TransactWriteItems answered with an empty success before any network; any request that still
+    reaches the network is counted by operation (it must stay zero)."""
+    with stubbed(client, {"TransactWriteItems": {}}) as leaked:
+        yield leaked
+
+
+# The application's table and services.
+
+
+@contextlib.contextmanager
+def bench_table(
+    endpoint: str | None, prefix: str, extra_env: Mapping[str, str] | None = None
+) -> Iterator[tuple[Any, str]]:
+    """A table of its own (dropped at the end) on `endpoint`, or on a DynamoDB Local started for the run,
+    with the application configured to use it. Yields the admin client and the table name."""
+    with contextlib.ExitStack() as stack:
+        url = endpoint or stack.enter_context(localstack.dynamodb_local())
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pwiic-bench-")))
+        admin = table.dynamodb_client(url)
+        table_name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        table.ensure_table(admin, table_name)
+        stack.callback(_drop_table, admin, table_name)  # runs before a DynamoDB Local we started is stopped
+        configure(url, table_name, scratch, extra_env)
+        yield admin, table_name
+
+
+def _drop_table(admin: Any, table_name: str) -> None:
+    with contextlib.suppress(Exception):
+        admin.delete_table(TableName=table_name)
+
+
+def configure(endpoint: str, table_name: str, scratch: Path, extra_env: Mapping[str, str] | None = None) -> None:
+    from chalicelib import config
+    from chalicelib.adapters.dynamodb import store
+
+    env = devkeys.local_env(devkeys.ensure_local_secrets(scratch), dynamodb_endpoint=endpoint, table_name=table_name)
+    os.environ.update({**env, **(extra_env or {})})
+    config.reset()
+    store.reset()
+    store.ready()
+
+
+def shared_client() -> Any:
+    from chalicelib.adapters.dynamodb import models
+
+    return models.connection().client
+
+
+def new_member(label: str) -> str:
+    """A member (profile + empty wallet, as the first authenticated call makes them); returns the wallet account."""
+    from chalicelib import clock
+    from chalicelib.adapters.dynamodb import member_repository
+    from chalicelib.domain.members import Member
+
+    member_id = str(uuid.uuid4())  # shaped like a Cognito sub
+    member_repository.create_if_absent(Member(member_id=member_id, display_name=label, created_at=clock.now_iso()))
+    return "member:" + member_id
+
+
+def ledger_balanced() -> bool:
+    """Double entry survived: every balance sums to zero and available = posted - held everywhere."""
+    from chalicelib.adapters.dynamodb import ledger_repository
+
+    balances, _, _ = ledger_repository.scan_all()
+    return sum(b.posted for b in balances) == 0 and all(b.available == b.posted - b.held for b in balances)
+
+
+def profile_calls(label: str, batch: Sequence[Any], call: Callable[[Any], Any]) -> None:
+    """A cProfile of `call` over `batch`, printed to stderr."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for entry in batch:
+        call(entry)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stderr)
+    print(f"cProfile of {len(batch)} {label}, by own time:", file=sys.stderr)
+    stats.sort_stats("tottime").print_stats(25)
+    print("by cumulative time:", file=sys.stderr)
+    stats.sort_stats("cumulative").print_stats(30)
+
+
+# Throughput: threads on DynamoDB Local.
+
+
+@dataclass
+class Run:
+    done: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    error_samples: list[str] = field(default_factory=list)
+
+    def add(self, other: Run) -> None:
+        self.done += other.done
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.cpu_seconds += other.cpu_seconds
+        self.error_samples = (self.error_samples + other.error_samples)[:3]
+
+    @property
+    def per_second(self) -> float:
+        return self.done / self.seconds if self.seconds else 0.0
+
+
+def run_threads(
+    threads: int, work: Callable[[int, int], Any], *, seconds: float | None = None, per_worker: int | None = None
+) -> Run:
+    """`work(worker, sequence)` on `threads` threads released together, for `seconds` or `per_worker` calls each."""
+    if (seconds is None) == (per_worker is None):
+        raise ValueError("give seconds or per_worker")
+    stop = threading.Event()
+    start_line = threading.Barrier(threads + 1)
+    done = [0] * threads
+    failed = [0] * threads
+    samples: list[str] = []
+
+    def worker_loop(worker: int) -> None:
+        start_line.wait()
+        sequence = 0
+        while not stop.is_set() and (per_worker is None or sequence < per_worker):
+            try:
+                work(worker, sequence)
+                done[worker] += 1
+            except Exception as error:
+                failed[worker] += 1
+                if len(samples) < 3:
+                    samples.append(f"{type(error).__name__}: {error}")
+            sequence += 1
+
+    workers = [threading.Thread(target=worker_loop, args=(index,), daemon=True) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    start_line.wait()
+    wall, cpu = time.perf_counter(), time.process_time()
+    if seconds is not None:
+        time.sleep(seconds)
+        stop.set()
+    for worker in workers:
+        worker.join()
+    return Run(sum(done), sum(failed), time.perf_counter() - wall, time.process_time() - cpu, samples)
+
+
+def compare_threads(threads: int, run: Callable[[int], Run], unit: str = "transfers") -> dict[str, Any]:
+    """1 thread against `threads`, in ABBA order: `run(thread_count)` is called twice per configuration."""
+    single, many = Run(), Run()
+    for configuration in (single, many, many, single):
+        count = 1 if configuration is single else threads
+        configuration.add(run(count))
+    return {
+        "threads": threads,
+        f"{unit}_per_second_1_thread": round(single.per_second, 1),
+        f"{unit}_per_second_{threads}_threads": round(many.per_second, 1),
+        "ratio": round(many.per_second / single.per_second, 3) if single.per_second else None,
+        unit: single.done + many.done,
+        "errors": single.errors + many.errors,
+        "error_samples": single.error_samples + many.error_samples,
+        "client_cpu_share_1_thread": round(single.cpu_seconds / single.seconds, 3) if single.seconds else None,
+        f"client_cpu_share_{threads}_threads": round(many.cpu_seconds / many.seconds, 3) if many.seconds else None,
+    }

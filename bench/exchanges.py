@@ -1,0 +1,788 @@
+"""Listings and exchanges: DynamoDB requests per search route and per exchange transition, and handler
+CPU per search against a bare stubbed Query.
+
+Runs the real application (`app.app` through `chalice.test.Client`, with RS256 tokens minted by
+`tools.devkeys`) against DynamoDB Local, in a table of its own created from infra/template.json, and
+prints one JSON object on stdout:
+
+a. DynamoDB requests per search route (community, category, kind, mode, tag, near, owner, and a few
+   variants: next pages, an owner's own view, an owner with non-visible listings among the newest), by
+   operation, counted by botocore event handlers on the client every model shares, in steady state
+   (every member's first authenticated call of the day is made beforehand; its cost is reported apart).
+b. DynamoDB requests per exchange transition over HTTP (propose, accept, confirm, the confirm that
+   completes, cancel, decline, join a seat, book, loan return, and a few more), reads and writes apart,
+   with the number of items in each transaction.
+c. Handler CPU per search (time.process_time) with Query answered by a canned response (a real page of
+   20 listings captured in a.), against a bare `client.query` with the same parameters and the same
+   canned response; also the service alone (`services.listings.browse`, no HTTP, no JWT), the Lambda
+   handler without the test client, and the JWT verification alone.
+
+Usage: python -m bench.exchanges [--quick] [--endpoint URL] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import functools
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlparse
+
+from bench._harness import Recorder, bench_table, profile_calls, shared_client, stubbed
+
+GOAL_QUERIES_PER_SEARCH = 1  # issue 5: "each one DynamoDB Query on an index designed for it"
+GOAL_TRANSACTIONS_PER_TRANSITION = 1  # "every state change and its ledger effect commit in one transaction"
+GOAL_CPU_RATIO = 3.0  # ARCHITECTURE.md: handler CPU <= 3x the bare DynamoDB call it makes (stubbed)
+PAGE = 20  # the API's default page size
+HOME = "u0hqe"  # Carouge, Geneva: the community's area and the `near` search
+SEARCH_ROUTES = ("community", "category", "kind", "mode", "tag", "near", "owner")
+TRANSITIONS = (
+    "propose",
+    "accept",
+    "confirm",
+    "confirm_completes",
+    "cancel",
+    "decline",
+    "join_seat",
+    "book",
+    "loan_return",
+)
+READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
+CATEGORIES = (
+    "goods.tools",
+    "goods.books",
+    "services.gardening",
+    "goods.toys",
+    "knowledge.language",
+    "services.babysitting",
+    "goods.clothes",
+    "pro.crafts",
+    "knowledge.cooking",
+    "services.homework",
+)
+MODES = ("credits", "credits", "gift", "swap", "credits_swap")
+TAGS = ("velo", "jardin", "enfants", "bricolage", "livres", "cuisine")
+DESCRIPTION = (
+    "Disponible le soir et le week-end, a recuperer pres de la place du Marche. Bon etat, utilise "
+    "quelques fois seulement; je peux montrer comment s'en servir. Ecrivez-moi pour convenir d'un moment. "
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    searches: int
+    rounds: int
+    listings: int
+    cpu_calls: int
+    cpu_rounds: int
+    endpoint: str | None
+    profile: bool
+
+
+def parse_options(argv: Sequence[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.exchanges", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (smoke test)")
+    parser.add_argument("--searches", type=int, help="counted searches per route (default 20)")
+    parser.add_argument("--rounds", type=int, help="counted rounds of every transition (default 5)")
+    parser.add_argument("--listings", type=int, help="listings seeded in the community (default 60)")
+    parser.add_argument("--cpu-calls", type=int, help="stubbed calls per CPU round and side (default 400)")
+    parser.add_argument("--cpu-rounds", type=int, help="CPU rounds, rotating which side goes first (default 5)")
+    parser.add_argument(
+        "--endpoint", help="use this DynamoDB Local instead of starting one (a table is made and dropped)"
+    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of stubbed searches to stderr")
+    args = parser.parse_args(argv)
+    quick = bool(args.quick)
+    return Options(
+        searches=args.searches or (4 if quick else 20),
+        rounds=args.rounds or (2 if quick else 5),
+        listings=args.listings or (30 if quick else 60),
+        cpu_calls=args.cpu_calls or (100 if quick else 400),
+        cpu_rounds=args.cpu_rounds or (3 if quick else 5),
+        endpoint=args.endpoint,
+        profile=bool(args.profile),
+    )
+
+
+# The application over HTTP, as clients call it.
+
+
+class Api:
+    """JSON requests through the Chalice test client, each member with a minted ID token."""
+
+    def __init__(self, client: Any, secrets_root: Path) -> None:
+        self.client = client
+        self._root = secrets_root
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def add_member(self, member_id: str, name: str) -> None:
+        from tools import devkeys
+
+        token = devkeys.mint_token(member_id, name=name, root=self._root)
+        self._headers[member_id] = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def headers(self, member_id: str) -> dict[str, str]:
+        return self._headers[member_id]
+
+    def call(
+        self, method: str, path: str, member_id: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, Any]:
+        payload = json.dumps(body).encode() if body is not None else b""
+        sent = {**self._headers[member_id], **(headers or {})}
+        response = self.client.http.request(method, path, headers=sent, body=payload)
+        return response.status_code, (json.loads(response.body) if response.body else None)
+
+
+def secrets_root() -> Path:
+    """Where bench_table's scratch key material lives (the app reads its JWKS from there)."""
+    return Path(urlparse(os.environ["PWIIC_JWKS_URL"]).path).parent.parent
+
+
+def quiet_access_log(sink: Any) -> None:
+    """The app's structured access log goes to `sink` instead of stdout (still formatted: same CPU)."""
+    for handler in logging.getLogger("pwiic").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sink)
+
+
+@contextlib.contextmanager
+def shifted_clock(delta: timedelta) -> Iterator[None]:
+    """The application's clock moved by `delta` (to mark a shared event done after it happened)."""
+    from chalicelib import clock
+
+    real = clock.now
+    with mock.patch.object(clock, "now", lambda: real() + delta):
+        yield
+
+
+# The world: a community, its members (with credits) and listings.
+
+
+@dataclass
+class World:
+    community_id: str
+    operator: str
+    members: dict[str, str]  # label -> member id
+    trade: str = ""  # Bob's listings that exchanges are made on
+    loan: str = ""
+    car: str = ""
+    trips: list[str] = field(default_factory=list)
+    soon: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def seed(options: Options, api: Api) -> World:
+    from chalicelib.auth import Principal
+    from chalicelib.domain.geo import neighbourhood
+    from chalicelib.domain.listings import Kind, Mode, Status
+    from chalicelib.services import communities, listings, members, rewards
+
+    operator = str(uuid.uuid4())
+    community = communities.create_community(operator, "Bench Carouge", f"bench-{uuid.uuid4().hex[:8]}", [HOME], ["fr"])
+    rewards.fund_rewards_pool(operator, 400_000, "benchmark", None)  # 50 000 per shard
+    people: dict[str, str] = {}
+    for label in ("Bob", "Alice", "Carol", "Dave", "Eve", "Frank"):
+        member_id = str(uuid.uuid4())  # shaped like a Cognito sub
+        members.ensure_member(Principal(member_id, frozenset(), label))
+        communities.join(member_id, community.community_id)
+        rewards.reward_member(operator, member_id, 20_000, "other", "benchmark credits", None)
+        api.add_member(member_id, label)
+        people[label] = member_id
+    world = World(community.community_id, operator, people)
+    soon = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    world.soon = soon
+
+    # Locations: the home cell's 5-character neighbourhood, and the wider 4-character cells around it.
+    near = sorted(neighbourhood(HOME)) + sorted(cell + "k" for cell in neighbourhood(HOME[:4]) if cell != HOME[:4])
+
+    def generic(index: int, status: str = "active") -> dict[str, Any]:
+        mode = MODES[index % len(MODES)]
+        return {
+            "kind": "offer" if index % 3 else "request",
+            "category": CATEGORIES[index % len(CATEGORIES)],
+            "mode": mode,
+            "title": f"Annonce {index}: {CATEGORIES[index % len(CATEGORIES)].split('.')[1]} a partager",
+            "description": DESCRIPTION,
+            "community_id": world.community_id,
+            "status": status,
+            "price": 5 + index % 30 if mode in ("credits", "credits_swap") else 0,
+            "deposit": 0,
+            "tags": tuple(dict.fromkeys((*(["velo"] if index % 2 == 0 else []), TAGS[index % len(TAGS)]))),
+            "location": near[index % len(near)] if index % 7 else None,
+            "seats": 0,
+            "event_at": None,
+        }
+
+    def create(owner: str, fields: Mapping[str, Any]) -> str:
+        typed = {
+            **fields,
+            "kind": Kind(fields["kind"]),
+            "mode": Mode(fields["mode"]),
+            "status": Status(fields["status"]),
+        }
+        return listings.create_listing(owner, typed).listing_id
+
+    for index in range(options.listings):
+        create(people["Dave"] if index % 2 else people["Frank"], generic(index))
+    # Eve: 24 visible listings, then 2 drafts and 1 closed listing, the newest 3 of her index.
+    for index in range(24):
+        create(people["Eve"], generic(100 + index))
+    for index in range(2):
+        create(people["Eve"], generic(200 + index, status="draft"))
+    closed = create(people["Eve"], generic(300))
+    listings.update_listing(people["Eve"], closed, {"status": Status.CLOSED})
+
+    bob = people["Bob"]
+    base = {"description": DESCRIPTION, "community_id": world.community_id, "status": "active", "deposit": 0}
+    base |= {"tags": ("velo",), "location": HOME, "seats": 0, "event_at": None}
+    world.trade = create(
+        bob,
+        {
+            **base,
+            "kind": "offer",
+            "category": "services.gardening",
+            "mode": "credits",
+            "title": "Garden help",
+            "price": 10,
+        },
+    )
+    world.loan = create(
+        bob,
+        {
+            **base,
+            "kind": "offer",
+            "category": "goods.tools",
+            "mode": "loan",
+            "title": "Drill",
+            "price": 5,
+            "deposit": 40,
+        },
+    )
+    world.car = create(
+        bob,
+        {**base, "kind": "offer", "category": "pooled.vehicle", "mode": "credits", "title": "Shared car", "price": 4},
+    )
+    from chalicelib import clock
+
+    world.trips = [
+        create(
+            bob,
+            {
+                **base,
+                "kind": "offer",
+                "category": "sharing.carpool",
+                "mode": "credits",
+                "title": f"To Lausanne {r}",
+                "price": 10,
+                "seats": 4,
+                "event_at": clock.iso(soon),
+            },
+        )
+        for r in range(options.rounds)
+    ]
+    return world
+
+
+# Counting requests per HTTP call.
+
+
+@dataclass
+class Sample:
+    calls: Counter[str]
+    http_attempts: int
+    transact_items: list[int]
+    items_returned: int  # Query/Scan Count
+    items_read: int  # Query/Scan ScannedCount (what read units are paid on)
+    status: int
+
+
+class Meter:
+    """The harness Recorder (API calls by operation, HTTP attempts, TransactWriteItems requests) plus
+    what each Query returned: its item counts, and the parsed response and parameters (for the stubs)."""
+
+    def __init__(self, client: Any) -> None:
+        self.recorder = Recorder(client, consumed_capacity=False, keep_all=True)
+        self.queries: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (params, parsed response)
+        self._client = client
+        self._id = f"bench-exchanges-meter-{uuid.uuid4().hex}"
+
+    def _after(self, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
+        if model.name in ("Query", "Scan"):
+            params = self.recorder.all_calls[-1][1] if self.recorder.all_calls else {}
+            self.queries.append((params, copy.deepcopy(dict(parsed))))
+
+    @contextlib.contextmanager
+    def metering(self) -> Iterator[Meter]:
+        events = self._client.meta.events
+        with self.recorder.recording():
+            events.register("after-call.dynamodb", self._after, unique_id=self._id)
+            try:
+                yield self
+            finally:
+                events.unregister("after-call.dynamodb", self._after, unique_id=self._id)
+
+    def measure(self, call: Callable[[], tuple[int, Any]]) -> tuple[Sample, Any]:
+        recorder = self.recorder
+        calls, attempts = Counter(recorder.calls), recorder.http_attempts
+        transactions, queries = len(recorder.requests), len(self.queries)
+        status, body = call()
+        found = [parsed for _, parsed in self.queries[queries:]]
+        sample = Sample(
+            calls=Counter(recorder.calls) - calls,
+            http_attempts=recorder.http_attempts - attempts,
+            transact_items=[len(request["TransactItems"]) for request in recorder.requests[transactions:]],
+            items_returned=sum(int(parsed.get("Count", 0)) for parsed in found),
+            items_read=sum(int(parsed.get("ScannedCount", 0)) for parsed in found),
+            status=status,
+        )
+        return sample, body
+
+
+def summary(samples: Sequence[Sample], unit: str) -> dict[str, Any]:
+    """`unit`: what one sample is ("search" or "transition")."""
+    n = len(samples)
+    total: Counter[str] = Counter()
+    for sample in samples:
+        total.update(sample.calls)
+    reads = {op: count / n for op, count in sorted(total.items()) if op in READ_OPERATIONS}
+    writes = {op: count / n for op, count in sorted(total.items()) if op not in READ_OPERATIONS}
+    histogram = Counter(sum(sample.calls.values()) for sample in samples)
+    transact_items = [items for sample in samples for items in sample.transact_items]
+    return {
+        f"{unit}s": n,
+        f"requests_per_{unit}": sum(total.values()) / n,
+        "reads_by_operation": reads,
+        "writes_by_operation": writes,
+        "reads": sum(reads.values()),
+        "writes": sum(writes.values()),
+        "requests_histogram": {str(k): v for k, v in sorted(histogram.items())},
+        "http_attempts_per_call": sum(sample.http_attempts for sample in samples) / n,
+        "transact_items_per_transaction": statistics.fmean(transact_items) if transact_items else None,
+        "items_returned_per_call": sum(sample.items_returned for sample in samples) / n,
+        "items_read_per_call": sum(sample.items_read for sample in samples) / n,
+        "statuses": sorted({sample.status for sample in samples}),
+    }
+
+
+# a: searches.
+
+
+def search_paths(world: World) -> dict[str, tuple[str, str]]:
+    """route -> (viewer, path)."""
+    community, people = world.community_id, world.members
+    alice = people["Alice"]
+    return {
+        "community": (alice, f"/listings?community={community}"),
+        "category": (alice, f"/listings?community={community}&category=goods.tools"),
+        "kind": (alice, f"/listings?community={community}&kind=offer"),
+        "mode": (alice, f"/listings?community={community}&mode=credits"),
+        "tag": (alice, f"/listings?community={community}&tag=velo"),
+        "near": (alice, f"/listings?near={HOME}"),
+        "owner": (alice, f"/listings?owner={people['Dave']}"),
+        "owner_self": (people["Dave"], f"/listings?owner={people['Dave']}"),
+        "owner_with_non_visible": (alice, f"/listings?owner={people['Eve']}"),
+    }
+
+
+def measure_searches(options: Options, api: Api, world: World, meter: Meter) -> dict[str, Any]:
+    from chalicelib.domain.geo import neighbourhood
+    from chalicelib.domain.listings import GEO_INDEX_PRECISION
+
+    routes = search_paths(world)
+    first_pages: dict[str, Any] = {}
+    for name, (viewer, path) in routes.items():  # warm: connections, caches, cursor secret
+        status, first_pages[name] = api.call("GET", path, viewer)
+        assert status == 200, (path, status, first_pages[name])
+    for route in ("community", "near"):
+        cursor = first_pages[route].get("next_cursor")
+        if cursor:
+            viewer, path = routes[route]
+            routes[f"{route}_next_page"] = (viewer, f"{path}&cursor={cursor}")
+
+    samples: dict[str, list[Sample]] = defaultdict(list)
+    returned: dict[str, int] = {}
+    for _ in range(options.searches):
+        for route, (viewer, path) in routes.items():
+            sample, body = meter.measure(functools.partial(api.call, "GET", path, viewer))
+            samples[route].append(sample)
+            returned[route] = len(body["items"]) if sample.status == 200 else -1
+    figures = {}
+    for route, found in samples.items():
+        figure = summary(found, "search")
+        figure["queries_per_search"] = figure["reads_by_operation"].get("Query", 0.0)
+        figure["listings_in_response"] = returned[route]
+        figures[route] = figure
+    cells = {cell[:GEO_INDEX_PRECISION] for cell in neighbourhood(HOME[:GEO_INDEX_PRECISION])}
+    figures["near"]["cells_searched"] = len(cells)
+    return figures
+
+
+def first_call_of_day(api: Api, world: World, meter: Meter) -> dict[str, Any]:
+    """What a member's first authenticated call costs on top of the search: provisioning (a new member),
+    or, for a known member in a fresh container, the profile read (and the activity mark once a day)."""
+    from chalicelib.services import members
+
+    newcomer = str(uuid.uuid4())
+    api.add_member(newcomer, "Grace")
+    path = f"/listings?community={world.community_id}"
+    provisioning, _ = meter.measure(lambda: api.call("GET", path, newcomer))
+    members.reset()  # a fresh container: the day's cache of known members is gone
+    known, _ = meter.measure(lambda: api.call("GET", path, world.members["Alice"]))
+    steady, _ = meter.measure(lambda: api.call("GET", path, world.members["Alice"]))
+    for member_id in world.members.values():  # warm again: the cache is per container and day
+        api.call("GET", path, member_id)
+    return {
+        "new_member_first_call": dict(sorted(provisioning.calls.items())),
+        "known_member_first_call_in_container": dict(sorted(known.calls.items())),
+        "steady_state_call": dict(sorted(steady.calls.items())),
+    }
+
+
+# b: transitions.
+
+
+def measure_transitions(options: Options, api: Api, world: World, meter: Meter) -> dict[str, Any]:
+    from chalicelib import clock
+    from chalicelib.auth import Principal
+    from chalicelib.services import members
+
+    people = world.members
+    bob, alice, carol, dave = people["Bob"], people["Alice"], people["Carol"], people["Dave"]
+    samples: dict[str, list[Sample]] = defaultdict(list)
+
+    def ok(status: int, body: Any, what: str) -> Any:
+        assert status in (200, 201), (what, status, body)
+        return body
+
+    def step(name: str, member: str, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        sample, answer = meter.measure(lambda: api.call(method, path, member, body, **kwargs))
+        samples[name].append(sample)
+        return ok(sample.status, answer, name)
+
+    def untimed(member: str, method: str, path: str, body: Any = None) -> Any:
+        return ok(*api.call(method, path, member, body), path)
+
+    def act(name: str | None, member: str, exchange_id: str, action: str, **kwargs: Any) -> Any:
+        path, body = f"/exchanges/{exchange_id}/actions", {"action": action}
+        return step(name, member, "POST", path, body, **kwargs) if name else untimed(member, "POST", path, body)
+
+    def propose(name: str | None, member: str, listing: str, body: Any) -> str:
+        path = f"/listings/{listing}/exchanges"
+        made = step(name, member, "POST", path, body) if name else untimed(member, "POST", path, body)
+        return str(made["id"])
+
+    offer = {"message": "Samedi matin, ca vous irait ?"}
+    for r in range(options.rounds):
+        # A trade for credits: proposed, accepted (hold), confirmed by each side (the second posts it).
+        xid = propose("propose", alice, world.trade, offer)
+        act("accept", bob, xid, "accept")
+        act("confirm", alice, xid, "confirm")
+        assert act("confirm_completes", bob, xid, "confirm")["state"] == "completed"
+        xid = propose(None, alice, world.trade, offer)
+        act(None, bob, xid, "accept")
+        assert act("cancel", alice, xid, "cancel")["state"] == "cancelled"  # hold voided
+        xid = propose(None, alice, world.trade, offer)
+        act("decline", bob, xid, "decline")
+        xid = propose(None, alice, world.trade, offer)
+        act("cancel_before_accept", alice, xid, "cancel")
+        xid = propose(None, alice, world.trade, offer)
+        act("accept_with_idempotency_key", bob, xid, "accept", headers={"Idempotency-Key": uuid.uuid4().hex})
+        act(None, alice, xid, "cancel")
+
+        # A loan: deposit + fee held on acceptance; the return posts the fee and releases the deposit.
+        xid = propose("loan_propose", carol, world.loan, {"return_by": clock.iso(world.soon)})
+        act("loan_accept", bob, xid, "accept")
+        assert act("loan_return", bob, xid, "confirm_return")["state"] == "completed"
+
+        # Cost sharing: a seat taken (held), a seat left (voided), the event marked done (posted).
+        trip = world.trips[r]
+        step("join_seat", alice, "POST", f"/listings/{trip}/seats")
+        seat = untimed(carol, "POST", f"/listings/{trip}/seats")
+        act("leave_seat", carol, str(seat["id"]), "cancel")
+        with shifted_clock(world.soon - clock.now() + timedelta(hours=1)):
+            members.ensure_member(Principal(bob, frozenset(), "Bob"))  # the organiser's call of that day
+            done = step("event_done_one_seat", bob, "POST", f"/listings/{trip}/done")
+            assert [share["state"] for share in done] == ["completed"], done
+
+        # A pooled object: two hours booked (price held); another booking cancelled (hours freed).
+        start = world.soon + timedelta(hours=6 * r)
+        slot = {"starts_at": clock.iso(start), "ends_at": clock.iso(start + timedelta(hours=2))}
+        step("book", dave, "POST", f"/listings/{world.car}/bookings", slot)
+        later = {"starts_at": slot["ends_at"], "ends_at": clock.iso(start + timedelta(hours=3))}
+        booking = untimed(dave, "POST", f"/listings/{world.car}/bookings", later)
+        act("cancel_booking", dave, str(booking["id"]), "cancel")
+
+    return {name: summary(found, "transition") for name, found in samples.items()}
+
+
+# c: handler CPU per search, stubbed.
+
+
+class _Body:
+    """What botocore reads a response body from (`raw.stream()`)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+@contextlib.contextmanager
+def wire_stubbed_query(client: Any, body: bytes) -> Iterator[Counter[str]]:
+    """Query answered at the HTTP layer (`before-send`) with the raw JSON body of the canned page, so
+    botocore also signs the request and parses the 22 KB response: the bare call minus the network.
+    Any other request that reaches the network is counted by operation (it must stay zero)."""
+    from botocore.awsrequest import AWSResponse
+
+    leaked: Counter[str] = Counter()
+    unique_id = f"bench-exchanges-wire-{uuid.uuid4().hex}"
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
+
+    def send(request: Any, **_: Any) -> Any:
+        target = request.headers.get("X-Amz-Target") or ""
+        target = target.decode() if isinstance(target, bytes) else str(target)
+        if target.endswith(".Query"):
+            return AWSResponse(request.url, 200, headers, _Body(body))
+        leaked[target.rpartition(".")[2] or "unknown"] += 1
+        return None
+
+    client.meta.events.register("before-send.dynamodb", send, unique_id=unique_id)
+    try:
+        yield leaked
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", send, unique_id=unique_id)
+
+
+def measure_cpu(
+    options: Options, api: Api, world: World, params: Mapping[str, Any], canned: Mapping[str, Any]
+) -> dict[str, Any]:
+    from chalice.config import Config
+    from chalice.local import LambdaContext, LocalGateway
+
+    from app import app
+    from chalicelib import auth
+    from chalicelib.adapters.dynamodb import keys
+    from chalicelib.adapters.dynamodb.models import FacetItem
+    from chalicelib.services import listings
+
+    client = shared_client()
+    viewer, path = search_paths(world)["community"]
+    headers = api.headers(viewer)
+    bare_kwargs = dict(params)
+    # The API Gateway event the test client builds, made once: what Lambda hands the handler.
+    event = LocalGateway(app, Config(chalice_stage="local"))._generate_lambda_event("GET", path, headers, b"")
+    context = LambdaContext("api_handler", 512, 20_000)
+    facet = ("community", world.community_id)
+    authorization = headers["Authorization"]
+    wire_body = json.dumps(canned).encode()
+
+    def http() -> Any:
+        return api.client.http.request("GET", path, headers=headers, body=b"")
+
+    def lambda_handler() -> Any:
+        return app(event, context)  # Chalice reads the event without changing it
+
+    def pynamodb_query() -> Any:
+        return list(FacetItem.gsi1.query(keys.browse_pk(*facet), scan_index_forward=False, limit=PAGE, page_size=PAGE))
+
+    def service_browse() -> Any:
+        return listings.browse(facet, None, PAGE)
+
+    # side -> (stub: "call" answers at before-call, "wire" at before-send; what one call does)
+    sides: dict[str, tuple[str, Callable[[], Any]]] = {
+        "bare_query": ("call", lambda: client.query(**bare_kwargs)),
+        "pynamodb_query": ("call", pynamodb_query),
+        "service_browse": ("call", service_browse),
+        "lambda_handler": ("call", lambda_handler),
+        "http_test_client": ("call", http),
+        "verify_bearer": ("call", lambda: auth.verify_bearer(authorization)),
+        "bare_query_wire": ("wire", lambda: client.query(**bare_kwargs)),
+        "service_browse_wire": ("wire", service_browse),
+        "lambda_handler_wire": ("wire", lambda_handler),
+    }
+    n = options.cpu_calls
+    leaked: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def stub(mode: str) -> Iterator[None]:
+        with stubbed(client, {"Query": canned}) if mode == "call" else wire_stubbed_query(client, wire_body) as found:
+            yield
+        leaked.update(found)
+
+    def timed(name: str) -> float:
+        mode, call = sides[name]
+        with stub(mode):
+            start = time.process_time()
+            for _ in range(n):
+                call()
+            return (time.process_time() - start) / n
+
+    for mode, call in sides.values():  # warm every path
+        with stub(mode):
+            for _ in range(max(10, n // 10)):
+                call()
+    names = list(sides)
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(options.cpu_rounds):  # rotate which side goes first
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            timings[name].append(timed(name))
+    checks: dict[str, Any] = {}
+    for mode in ("call", "wire"):
+        with stub(mode):
+            response = http()
+            checks[f"response_items_http_{mode}_stub"] = len(json.loads(response.body)["items"])
+            checks[f"response_status_http_{mode}_stub"] = response.status_code
+            checks[f"response_items_service_{mode}_stub"] = len(service_browse()[0])
+    if options.profile:
+        with stub("call"):
+            profile_calls(
+                "stubbed GET /listings?community= through the Lambda handler", range(n), lambda _: lambda_handler()
+            )
+
+    us = {name: statistics.median(values) * 1e6 for name, values in timings.items()}
+    bare, wire = us["bare_query"], us["bare_query_wire"]
+
+    def ratio(value: float, base: float) -> float:
+        return round(value / base, 3)
+
+    return {
+        "calls_per_round": n,
+        "rounds": options.cpu_rounds,
+        "cpu_us": {name: round(value, 1) for name, value in us.items()},
+        "ratio_http_test_client": ratio(us["http_test_client"], bare),
+        "ratio_lambda_handler": ratio(us["lambda_handler"], bare),
+        "ratio_lambda_handler_without_jwt": ratio(us["lambda_handler"] - us["verify_bearer"], bare),
+        "ratio_service_browse": ratio(us["service_browse"], bare),
+        "ratio_pynamodb_query": ratio(us["pynamodb_query"], bare),
+        "ratio_verify_bearer": ratio(us["verify_bearer"], bare),
+        "wire_stub": {
+            "ratio_lambda_handler": ratio(us["lambda_handler_wire"], wire),
+            "ratio_lambda_handler_without_jwt": ratio(us["lambda_handler_wire"] - us["verify_bearer"], wire),
+            "ratio_service_browse": ratio(us["service_browse_wire"], wire),
+            "bare_query_wire_over_bare_query": ratio(wire, bare),
+        },
+        "breakdown_us": {
+            "bare_query": round(bare, 1),
+            "pynamodb_models_from_20_items": round(us["pynamodb_query"] - bare, 1),
+            "summaries_to_listings_and_cursor": round(us["service_browse"] - us["pynamodb_query"], 1),
+            "jwt_verification": round(us["verify_bearer"], 1),
+            "http_layer_rest": round(us["lambda_handler"] - us["service_browse"] - us["verify_bearer"], 1),
+            "chalice_test_client": round(us["http_test_client"] - us["lambda_handler"], 1),
+        },
+        "goal": GOAL_CPU_RATIO,
+        "within_goal_http_test_client": us["http_test_client"] / bare <= GOAL_CPU_RATIO,
+        "within_goal_lambda_handler": us["lambda_handler"] / bare <= GOAL_CPU_RATIO,
+        "within_goal_service": us["service_browse"] / bare <= GOAL_CPU_RATIO,
+        "round_ratios_lambda_handler": [
+            round(h / b, 3) for h, b in zip(timings["lambda_handler"], timings["bare_query"], strict=True)
+        ],
+        "round_ratios_service_browse": [
+            round(s / b, 3) for s, b in zip(timings["service_browse"], timings["bare_query"], strict=True)
+        ],
+        "canned_page_items": len(canned.get("Items", [])),
+        "canned_page_has_cursor": "LastEvaluatedKey" in canned,
+        "canned_response_bytes": len(wire_body),
+        **checks,
+        "network_requests_during_stub": dict(leaked),
+    }
+
+
+def canned_page(meter: Meter, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parameters and the response of a real first-page community Query (20 listings and a cursor)."""
+    from chalicelib.adapters.dynamodb import keys
+
+    wanted = keys.browse_pk("community", world.community_id)
+    for params, parsed in reversed(meter.queries):
+        values = json.dumps(params.get("ExpressionAttributeValues", {}))
+        if wanted in values and "ExclusiveStartKey" not in params and len(parsed.get("Items", [])) == PAGE:
+            canned = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
+            return dict(params), canned
+    raise RuntimeError("no full first page of the community was captured")
+
+
+def run_all(options: Options) -> dict[str, Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
+        quiet_access_log(sink)
+        api = Api(test_client, secrets_root())
+        world = seed(options, api)
+        meter = Meter(shared_client())
+        with meter.metering():
+            for member_id in world.members.values():  # each member's first call of the day, uncounted
+                api.call("GET", f"/listings?community={world.community_id}", member_id)
+            searches = measure_searches(options, api, world, meter)
+            transitions = measure_transitions(options, api, world, meter)
+            first_calls = first_call_of_day(api, world, meter)
+        params, canned = canned_page(meter, world)
+        cpu = measure_cpu(options, api, world, params, canned)
+
+    queries = {route: searches[route]["queries_per_search"] for route in SEARCH_ROUTES}
+    requests = {route: searches[route]["requests_per_search"] for route in SEARCH_ROUTES}
+    transactions = {
+        name: figure["writes_by_operation"].get("TransactWriteItems", 0.0) for name, figure in transitions.items()
+    }
+    reads = {name: figure["reads"] for name, figure in transitions.items()}
+    writes_ok = {
+        name: figure["writes_by_operation"] == {"TransactWriteItems": GOAL_TRANSACTIONS_PER_TRANSITION}
+        for name, figure in transitions.items()
+        if name in TRANSITIONS
+    }
+    return {
+        "queries_per_search": queries,
+        "requests_per_search": requests,
+        "near_cells_searched": searches["near"]["cells_searched"],
+        "transact_write_items_per_transition": transactions,
+        "reads_per_transition": reads,
+        "cpu_ratio_http": cpu["ratio_http_test_client"],
+        "cpu_ratio_lambda_handler": cpu["ratio_lambda_handler"],
+        "cpu_ratio_lambda_handler_without_jwt": cpu["ratio_lambda_handler_without_jwt"],
+        "cpu_ratio_service": cpu["ratio_service_browse"],
+        "goals": {
+            "requests_per_search": GOAL_QUERIES_PER_SEARCH,
+            "transact_write_items_per_transition": GOAL_TRANSACTIONS_PER_TRANSITION,
+            "cpu_ratio": GOAL_CPU_RATIO,
+        },
+        "within_goals": {
+            "requests_per_search": {route: count == GOAL_QUERIES_PER_SEARCH for route, count in requests.items()},
+            "near_one_query_per_cell": queries["near"] == searches["near"]["cells_searched"],
+            "one_transaction_and_no_other_write_per_transition": writes_ok,
+            "cpu_ratio_http": cpu["within_goal_http_test_client"],
+            "cpu_ratio_lambda_handler": cpu["within_goal_lambda_handler"],
+            "cpu_ratio_service": cpu["within_goal_service"],
+        },
+        "searches": searches,
+        "transitions": transitions,
+        "first_call_of_day": first_calls,
+        "cpu": cpu,
+        "listings_seeded": options.listings,
+        "dynamodb": "DynamoDB Local (one JVM on this machine)",
+        "python": sys.version.split()[0],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    options = parse_options(argv)
+    with bench_table(options.endpoint, "bench-exchanges"):
+        result = run_all(options)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
