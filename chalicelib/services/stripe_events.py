@@ -101,8 +101,8 @@ def fulfil(purchase: Purchase, payment_intent_id: str, facts: PaymentFacts) -> b
         reason=purchase.pack_id,
         refs={"purchase_id": purchase.purchase_id, "payment_intent": payment_intent_id},
     )
+    current: Purchase | None = purchase  # read consistently by the caller: no second read unless refused
     for _attempt in range(ledger.MAX_ATTEMPTS):
-        current = purchases.get(purchase.purchase_id)
         assert current is not None
         if current.status is PurchaseStatus.SUCCEEDED:
             break  # credited in the transaction that marked it succeeded; another PaymentIntent never credits it again
@@ -110,7 +110,7 @@ def fulfil(purchase: Purchase, payment_intent_id: str, facts: PaymentFacts) -> b
             ledger.transfer(request, also=_marks_succeeded(current))
             break
         except Rejected:
-            continue  # the purchase changed meanwhile (failed, or succeeded by a concurrent delivery)
+            current = purchases.get(purchase.purchase_id)  # changed meanwhile (failed, or a concurrent delivery)
     else:
         raise errors.AppError("The purchase keeps changing; Stripe will retry.", 503, "ledger-busy", "Service busy")
     _settle_owed(purchase)
