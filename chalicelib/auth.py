@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -65,13 +66,23 @@ def verify_bearer(authorization: str | None) -> Principal:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.unauthorized("The Authorization header must be 'Bearer <token>'.")
+    principal, expires_at = _verified(token.strip())
+    if expires_at <= time.time():
+        raise errors.unauthorized("The bearer token is not valid: Signature has expired.")
+    return principal
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str) -> tuple[Principal, float]:
+    """A token's signature and claims are checked once per container; only its expiry is checked
+    again on later requests (failures are not cached)."""
     import jwt
 
     config = settings()
     try:
-        key = _key_set(config.jwks_url).key_for(token.strip())
+        key = _key_set(config.jwks_url).key_for(token)
         claims = jwt.decode(
-            token.strip(),
+            token,
             key,
             algorithms=ALGORITHMS,
             issuer=config.jwt_issuer,
@@ -84,12 +95,14 @@ def verify_bearer(authorization: str | None) -> Principal:
     if token_use not in ("id", "access") or audience != config.jwt_audience:
         raise errors.unauthorized("The bearer token was not issued for this API.")
     groups = claims.get("cognito:groups") or []
-    return Principal(
+    principal = Principal(
         member_id=str(claims["sub"]),
         groups=frozenset(str(group) for group in groups),
         name=claims.get("name") or claims.get("preferred_username"),
     )
+    return principal, float(claims["exp"])
 
 
 def reset() -> None:
     _key_set.cache_clear()
+    _verified.cache_clear()

@@ -91,7 +91,9 @@ def _transfer_once(request: TransferRequest, also: Also | None) -> Transfer:
             if "record" in rejected.failed:
                 return _existing_transfer(request)
             if "payee" in rejected.failed:
-                if not _ensure_platform_account(request.payee):
+                # Unknown only if it still is: a concurrent first use may have created it meanwhile.
+                created = _ensure_platform_account(request.payee)
+                if not created and repository.get_balance(payee_account) is None:
                     _raise_unknown(request.payee)
                 return _transfer_once(request, also)
             if "payer" in rejected.failed and payer_account == payers[-1]:
