@@ -23,8 +23,16 @@ def test_trade_hold_then_post(api):
     community = _setup(api, "alice", "bob")
     listing = api.post(
         "/listings",
-        {"kind": "offer", "category": "services.gardening", "mode": "credits", "title": "Garden help",
-         "community_id": community, "price": 30, "tags": ["Jardin"], "location": "u0hqe"},
+        {
+            "kind": "offer",
+            "category": "services.gardening",
+            "mode": "credits",
+            "title": "Garden help",
+            "community_id": community,
+            "price": 30,
+            "tags": ["Jardin"],
+            "location": "u0hqe",
+        },
         as_="bob",
     )
     assert listing.status_code == 201, listing.body
@@ -54,8 +62,15 @@ def test_loan_share_booking(api):
     soon = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     loan = api.post(
         "/listings",
-        {"kind": "offer", "category": "goods.tools", "mode": "loan", "title": "Drill", "community_id": community,
-         "price": 5, "deposit": 40},
+        {
+            "kind": "offer",
+            "category": "goods.tools",
+            "mode": "loan",
+            "title": "Drill",
+            "community_id": community,
+            "price": 5,
+            "deposit": 40,
+        },
         as_="bob",
     ).json["id"]
     xid = api.post(f"/listings/{loan}/exchanges", {"return_by": soon.isoformat()}, as_="alice").json["id"]
@@ -67,8 +82,16 @@ def test_loan_share_booking(api):
 
     trip = api.post(
         "/listings",
-        {"kind": "offer", "category": "sharing.carpool", "mode": "credits", "title": "To Lausanne",
-         "community_id": community, "price": 10, "seats": 1, "event_at": soon.isoformat()},
+        {
+            "kind": "offer",
+            "category": "sharing.carpool",
+            "mode": "credits",
+            "title": "To Lausanne",
+            "community_id": community,
+            "price": 10,
+            "seats": 1,
+            "event_at": soon.isoformat(),
+        },
         as_="bob",
     )
     assert trip.status_code == 201, trip.body
@@ -79,8 +102,14 @@ def test_loan_share_booking(api):
 
     car = api.post(
         "/listings",
-        {"kind": "offer", "category": "pooled.vehicle", "mode": "credits", "title": "Shared car",
-         "community_id": community, "price": 4},
+        {
+            "kind": "offer",
+            "category": "pooled.vehicle",
+            "mode": "credits",
+            "title": "Shared car",
+            "community_id": community,
+            "price": 4,
+        },
         as_="bob",
     ).json["id"]
     slot = {"starts_at": soon.isoformat(), "ends_at": (soon + timedelta(hours=2)).isoformat()}

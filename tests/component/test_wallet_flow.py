@@ -16,23 +16,43 @@ def test_reward_pay_statement_and_reconciliation(api):
     api.get("/me")
     reward = api.post(
         "/operator/rewards",
-        {"member_id": "alice", "amount": 50, "reason_code": "welcome_newcomer", "note": "welcomed bob", "reward_id": "r1"},
+        {
+            "member_id": "alice",
+            "amount": 50,
+            "reason_code": "welcome_newcomer",
+            "note": "welcomed bob",
+            "reward_id": "r1",
+        },
         as_="op",
         groups=OPERATOR,
     )
     assert reward.status_code == 201, reward.body
-    paid = api.post("/transfers", {"to_member_id": "bob", "amount": 20, "kind": "tip", "memo": "coffee", "transfer_id": "t1"})
+    paid = api.post(
+        "/transfers", {"to_member_id": "bob", "amount": 20, "kind": "tip", "memo": "coffee", "transfer_id": "t1"}
+    )
     assert paid.status_code == 201, paid.body
-    again = api.post("/transfers", {"to_member_id": "bob", "amount": 20, "kind": "tip", "memo": "coffee", "transfer_id": "t1"})
+    again = api.post(
+        "/transfers", {"to_member_id": "bob", "amount": 20, "kind": "tip", "memo": "coffee", "transfer_id": "t1"}
+    )
     assert again.status_code == 201 and again.json["replayed"] is True
-    other = api.post("/transfers", {"to_member_id": "bob", "amount": 21, "kind": "tip", "memo": "coffee", "transfer_id": "t1"})
+    other = api.post(
+        "/transfers", {"to_member_id": "bob", "amount": 21, "kind": "tip", "memo": "coffee", "transfer_id": "t1"}
+    )
     assert other.status_code == 409, other.body
     broke = api.post("/transfers", {"to_member_id": "bob", "amount": 31})
     assert broke.status_code == 409 and broke.json["type"].endswith("insufficient-funds"), broke.body
-    assert api.get("/me/wallet").json == {"account_id": "member:alice", "posted": 30, "held": 0, "available": 30, "frozen": False}
+    assert api.get("/me/wallet").json == {
+        "account_id": "member:alice",
+        "posted": 30,
+        "held": 0,
+        "available": 30,
+        "frozen": False,
+    }
     entries = api.get("/me/wallet/entries?limit=1")
     assert entries.status_code == 200, entries.body
-    assert [(e["amount"], e["balance_after"], e["counterparty_name"]) for e in entries.json["items"]] == [(-20, 30, "Member bob")]
+    assert [(e["amount"], e["balance_after"], e["counterparty_name"]) for e in entries.json["items"]] == [
+        (-20, 30, "Member bob")
+    ]
     page2 = api.get("/me/wallet/entries?limit=1&cursor=" + entries.json["next_cursor"])
     assert [(e["amount"], e["balance_after"]) for e in page2.json["items"]] == [(50, 50)], page2.body
     assert page2.json["next_cursor"] is None
