@@ -43,6 +43,6 @@ MAX_COMMUNITIES_PER_MEMBER = 20
 
 def normalize_name(name: str) -> str:
     """Search key for names: accents folded, case-insensitive, single spaces ("Genève" finds "geneve")."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.split())
