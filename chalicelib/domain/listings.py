@@ -119,6 +119,8 @@ def check_listing(listing: Listing) -> None:
             problems.append(FieldError("deposit", "A loan needs a deposit: the object's replacement cost."))
         if family not in (Family.GOODS, Family.POOLED):
             problems.append(FieldError("mode", "Only objects can be lent."))
+        elif listing.kind is not Kind.OFFER:  # the loan's roles follow the listing: its owner is the lender
+            problems.append(FieldError("mode", "Only a lender offers a loan; to borrow, propose on a loan offer."))
     elif listing.deposit:
         problems.append(FieldError("deposit", "Only loans carry a deposit."))
     if family is Family.COST_SHARING:

@@ -35,7 +35,7 @@ from chalicelib.errors import FieldError
 from chalicelib.services import audit, conversations, ledger
 
 ATTEMPTS = 4
-HOLD_MARGIN = timedelta(days=7)
+HOLD_MARGIN = timedelta(days=365)  # operators settle disputes within it; the sweeper never races them
 MAX_BOOKING_HOURS = 48
 
 
@@ -283,8 +283,10 @@ def _commit(before: Exchange | None, decision: Decision, extra: ledger.Also | No
     after = decision.exchange
     config = settings()
     deadline = next_deadline(after, config.exchange_complete_delay, config.loan_grace)
+    written: list[bool] = []
 
     def writes(uow: UnitOfWork) -> None:
+        written.append(True)
         if before is None:
             repository.add_new(uow, after, deadline)
         else:
@@ -302,6 +304,8 @@ def _commit(before: Exchange | None, decision: Decision, extra: ledger.Also | No
         uow = UnitOfWork()
         writes(uow)
         uow.commit()
+    if not written:  # the hold had already settled the same way, so the ledger wrote nothing: nor this move
+        raise Rejected({"exchange"})
     return after
 
 

@@ -78,7 +78,7 @@ def _put_message(uow: UnitOfWork, conversation: Conversation, message: Message) 
 
 def get(conversation_id: str) -> Conversation | None:
     try:
-        item = ConversationItem.get(keys.conversation_pk(conversation_id), keys.CONVERSATION_SK)
+        item = ConversationItem.get(keys.conversation_pk(conversation_id), keys.CONVERSATION_SK, consistent_read=True)
     except ConversationItem.DoesNotExist:
         return None
     return Conversation(item.conversation_id, item.subject, frozenset(item.participants), item.created_at)
