@@ -37,6 +37,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import msgspec
+
 from bench._harness import (
     Item,
     Recorder,
@@ -226,7 +228,7 @@ def new_purchase(wallet: str) -> Any:
     uow = UnitOfWork()
     purchase_repository.add_payment_intent(uow, purchase.purchase_id, intent_id, clock.now_iso())
     uow.commit()
-    return replace(purchase, payment_intent_id=intent_id)
+    return msgspec.structs.replace(purchase, payment_intent_id=intent_id)
 
 
 def new_delivery(wallet: str, secret: str) -> Delivery:

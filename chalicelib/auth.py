@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+
+from msgspec import Struct
 
 from chalicelib import errors
 from chalicelib.config import settings
@@ -18,8 +19,7 @@ if TYPE_CHECKING:
 ALGORITHMS = ["RS256"]
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(Struct, frozen=True):
     member_id: str
     groups: frozenset[str]
     name: str | None = None

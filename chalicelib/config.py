@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+
+from msgspec import Struct
 
 from chalicelib.domain.purchases import CreditPack, Currency
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     stage: str
     region: str
     table_name: str

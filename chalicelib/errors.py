@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct
 
 PROBLEM_BASE = "https://pwiic.coop/problems/"
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(Struct, frozen=True):
     field: str
     message: str
 
 
-@dataclass
 class AppError(Exception):
     """An expected failure the client can act on. `code` is the stable problem type."""
 
-    detail: str
-    status: int = 400
-    code: str = "bad-request"
-    title: str = "Bad request"
-    errors: list[FieldError] = field(default_factory=list)
-    extra: dict[str, object] = field(default_factory=dict)
+    def __init__(
+        self,
+        detail: str,
+        status: int = 400,
+        code: str = "bad-request",
+        title: str = "Bad request",
+        errors: list[FieldError] | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.code = code
+        self.title = title
+        self.errors = errors or []
+        self.extra = extra or {}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"

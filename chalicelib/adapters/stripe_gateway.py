@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from chalicelib import errors
 from chalicelib.config import secret, settings
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class CreatedIntent:
+class CreatedIntent(Struct, frozen=True):
     payment_intent_id: str
     client_secret: str
 

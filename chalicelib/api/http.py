@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Request, Response
+from msgspec import Struct, field
 
 from chalicelib import errors
 from chalicelib.auth import Principal, verify_bearer
@@ -28,8 +28,7 @@ MAX_PATH_PARAM = 256  # no id is longer; a longer one must not reach DynamoDB's 
 PROBLEM_JSON = "application/problem+json"
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(Struct, frozen=True):
     """What the OpenAPI document says about one route; built from the same declaration as the route."""
 
     name: str
@@ -49,8 +48,7 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-@dataclass(frozen=True)
-class Call(Generic[Body, Query]):
+class Call(Struct, Generic[Body, Query], frozen=True):
     """What a view receives: the caller, the validated body and query, and the path parameters."""
 
     principal: Principal | None

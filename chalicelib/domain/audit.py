@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from msgspec import Struct, field
 
 
 class AuditAction(StrEnum):
@@ -18,8 +19,7 @@ class AuditAction(StrEnum):
     RESOLVE_DISPUTE = "resolve_dispute"
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(Struct, frozen=True):
     entry_id: str
     operator_id: str
     action: AuditAction

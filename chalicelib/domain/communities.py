@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from enum import StrEnum
+
+from msgspec import Struct
 
 
 class Role(StrEnum):
@@ -12,8 +13,7 @@ class Role(StrEnum):
     AMBASSADOR = "ambassador"
 
 
-@dataclass(frozen=True)
-class Community:
+class Community(Struct, frozen=True):
     community_id: str
     name: str
     slug: str
@@ -23,16 +23,14 @@ class Community:
     created_at: str
 
 
-@dataclass(frozen=True)
-class Membership:
+class Membership(Struct, frozen=True):
     community_id: str
     member_id: str
     role: Role
     joined_at: str
 
 
-@dataclass(frozen=True)
-class CommunityStats:
+class CommunityStats(Struct, frozen=True):
     community_id: str
     members: int
     active_members_30d: int

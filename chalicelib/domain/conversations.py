@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from chalicelib import errors
 
 
-@dataclass(frozen=True)
-class Conversation:
+class Conversation(Struct, frozen=True):
     conversation_id: str
     subject: str  # "listing:<id>" or "exchange:<id>"
     participants: frozenset[str]
     created_at: str
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(Struct, frozen=True):
     message_id: str
     sender_id: str
     body: str
     at: str
 
 
-@dataclass(frozen=True)
-class InboxEntry:
+class InboxEntry(Struct, frozen=True):
     conversation_id: str
     subject: str
     unread: int

@@ -13,10 +13,12 @@ Four types share one lifecycle:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Protocol
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib import clock, errors
 
@@ -69,8 +71,7 @@ class Effect(StrEnum):
     VOID = "void"
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(Struct, frozen=True):
     exchange_id: str
     type: ExchangeType
     listing_id: str
@@ -109,8 +110,7 @@ class Exchange:
         return self.amount > 0
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """The exchange after the transition, and what happens to its hold in the same transaction."""
 
     exchange: Exchange
@@ -137,7 +137,7 @@ def decide(
     state, kind = exchange.state, exchange.type
 
     def moved(to: State, effect: Effect, post: int = 0, **changes: object) -> Decision:
-        updated = replace(exchange, state=to, updated_at=now, version=exchange.version + 1, **changes)  # type: ignore[arg-type]
+        updated = replace(exchange, state=to, updated_at=now, version=exchange.version + 1, **changes)
         return Decision(updated, _money(exchange, effect), post)
 
     if role is Role.OPERATOR:

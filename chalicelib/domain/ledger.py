@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from chalicelib import errors
 
@@ -94,8 +96,7 @@ def split_evenly(amount: int, parts: int) -> list[int]:
     return [base + (1 if index < remainder else 0) for index in range(parts)]
 
 
-@dataclass(frozen=True)
-class Balance:
+class Balance(Struct, frozen=True):
     account_id: str
     posted: int
     held: int
@@ -105,8 +106,7 @@ class Balance:
     open_disputes: int = 0
 
 
-@dataclass(frozen=True)
-class TransferRequest:
+class TransferRequest(Struct, frozen=True):
     """What the caller asks for. Its id is the caller's, kept forever: the same id with the same
     fields is the same transfer; with other fields it is a conflict."""
 
@@ -124,8 +124,7 @@ class TransferRequest:
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class Transfer:
+class Transfer(Struct, frozen=True):
     request: TransferRequest
     created_at: str
     payer_account: str  # the balance items moved: the logical account, or one shard of it
@@ -133,8 +132,7 @@ class Transfer:
     replayed: bool = False
 
 
-@dataclass(frozen=True)
-class HoldRequest:
+class HoldRequest(Struct, frozen=True):
     hold_id: str
     payer: str
     payee: str
@@ -147,8 +145,7 @@ class HoldRequest:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class Hold:
+class Hold(Struct, frozen=True):
     request: HoldRequest
     status: HoldStatus
     created_at: str
@@ -173,8 +170,7 @@ def check_post_amount(hold: Hold, amount: int) -> None:
         )
 
 
-@dataclass(frozen=True)
-class StatementLine:
+class StatementLine(Struct, frozen=True):
     transfer_id: str
     amount: int  # signed, from the account's point of view
     balance_after: int

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+from msgspec import Struct
 
 from chalicelib import errors
 from chalicelib.errors import FieldError
@@ -64,8 +65,7 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
-class Listing:
+class Listing(Struct, frozen=True):
     listing_id: str
     owner_id: str
     kind: Kind
@@ -96,8 +96,7 @@ class Listing:
         return self.status is Status.ACTIVE and not self.hidden
 
 
-@dataclass(frozen=True)
-class ListingReport:
+class ListingReport(Struct, frozen=True):
     listing_id: str
     reporter_id: str
     reason: str

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib import errors
 from chalicelib.errors import FieldError
 
 
-@dataclass(frozen=True)
-class Member:
+class Member(Struct, frozen=True):
     member_id: str
     display_name: str
     created_at: str

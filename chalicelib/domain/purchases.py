@@ -5,8 +5,9 @@ a refund or a dispute proves the charge succeeded, and every reversal is keyed b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from msgspec import Struct, field
 
 from chalicelib import errors
 
@@ -16,8 +17,7 @@ class Currency(StrEnum):
     CHF = "chf"
 
 
-@dataclass(frozen=True)
-class CreditPack:
+class CreditPack(Struct, frozen=True):
     pack_id: str
     credits: int
     price_cents: int
@@ -31,8 +31,7 @@ class PurchaseStatus(StrEnum):
     FAILED = "failed"  # payment failed or canceled (a later success still credits)
 
 
-@dataclass(frozen=True)
-class Purchase:
+class Purchase(Struct, frozen=True):
     purchase_id: str
     member_id: str
     pack_id: str
@@ -61,8 +60,7 @@ def find_pack(packs: tuple[CreditPack, ...], pack_id: str) -> CreditPack:
     raise errors.AppError(f"There is no credit pack '{pack_id}'.", 404, "unknown-pack", "Unknown pack")
 
 
-@dataclass(frozen=True)
-class PaymentFacts:
+class PaymentFacts(Struct, frozen=True):
     """What a Stripe object says about the money, to be checked against the purchase."""
 
     amount_cents: int
@@ -84,8 +82,7 @@ def mismatch(purchase: Purchase, facts: PaymentFacts) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Refund:
+class Refund(Struct, frozen=True):
     refund_id: str
     amount_cents: int
 

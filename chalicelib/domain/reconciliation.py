@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from chalicelib.domain.ledger import Balance, Hold, HoldStatus, Transfer, TransferKind
 from chalicelib.domain.purchases import Purchase, PurchaseStatus
 
 
-@dataclass(frozen=True)
-class Mismatch:
+class Mismatch(Struct, frozen=True):
     account_id: str
     check: str
     expected: int
     actual: int
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     at: str
     accounts: int
     transfers: int

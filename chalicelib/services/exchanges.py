@@ -5,8 +5,9 @@ other re-reads the state and, if its move is no longer legal, gets a 409 saying 
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
+
+from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import exchange_repository as repository

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository, listing_repository, pages, store

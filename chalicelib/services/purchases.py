@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
 from datetime import timedelta
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters import stripe_gateway
@@ -17,8 +19,7 @@ from chalicelib.domain.purchases import CreditPack, Purchase, PurchaseStatus, fi
 PENDING_WINDOW = timedelta(hours=24)  # an unpaid PaymentIntent older than this no longer counts as pending
 
 
-@dataclass(frozen=True)
-class StartedPurchase:
+class StartedPurchase(Struct, frozen=True):
     purchase: Purchase
     client_secret: str
     publishable_key: str

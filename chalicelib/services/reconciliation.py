@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
+import msgspec
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -21,7 +21,7 @@ def run() -> Report:
     store.ready()
     balances, transfers, holds = ledger_repository.scan_all()
     report = reconcile(clock.now_iso(), balances, transfers, holds, purchase_repository.scan_all())
-    report_repository.save(REPORT_NAME, report.at, json.dumps(asdict(report)))
+    report_repository.save(REPORT_NAME, report.at, msgspec.json.encode(report).decode())
     metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(report.mismatches))
     metrics.add_metric(name="LedgerTotalPosted", unit=MetricUnit.Count, value=report.total_posted)
     metrics.flush_metrics()
@@ -30,7 +30,7 @@ def run() -> Report:
     else:
         logger.error(
             "ledger mismatch",
-            extra={"total_posted": report.total_posted, "mismatches": [asdict(m) for m in report.mismatches[:50]]},
+            extra={"total_posted": report.total_posted, "mismatches": msgspec.to_builtins(report.mismatches[:50])},
         )
     return report
 

@@ -14,10 +14,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib import clock, config
 from chalicelib.adapters import stripe_gateway

@@ -455,7 +455,7 @@ def test_a_resolution_is_never_reported_unless_written(table_name):
     (alice,) = world.join(1)
     trade = _accepted_trade(world, alice)
     exchanges.act(member(alice), trade.exchange_id, Action.DISPUTE)
-    assert ledger.void_expired_holds(now=clock.iso(clock.now() + timedelta(days=400))) >= 1
+    assert ledger.void_expired_holds(now=clock.iso(clock.now() + timedelta(days=1000))) >= 1
     operator = Principal("op", frozenset({"operators"}))
     for share in (0, 10):
         problem = _raised(lambda share=share: exchanges.resolve_dispute(operator, trade.exchange_id, share, "late"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -217,7 +218,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "kind": {"kind": TransferKind.TIP if old.kind is TransferKind.PAYMENT else TransferKind.PAYMENT},
             "refs": {"refs": {}},
         }[change]
-        self.send(TransferRequest(**{**old.__dict__, **fields}))
+        self.send(msgspec.structs.replace(old, **fields))
 
     @rule(member=st.sampled_from(WALLETS), frozen=st.booleans())
     def freeze(self, member: str, frozen: bool) -> None:
@@ -270,7 +271,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(hold_id=hold_ids, same=st.booleans())
     def place_hold_again(self, hold_id: str, same: bool) -> None:
         old = self.model.holds[hold_id].request
-        self.hold_request(old if same else HoldRequest(**{**old.__dict__, "amount": old.amount % 150 + 1}))
+        self.hold_request(old if same else msgspec.structs.replace(old, amount=old.amount % 150 + 1))
 
     @rule(hold_id=hold_ids, part=st.one_of(st.none(), st.integers(1, 150)))
     def post_hold(self, hold_id: str, part: int | None) -> None:

@@ -4,10 +4,10 @@ the credits (hold placed, posted in whole or part, voided, or nothing). Pure: no
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.domain.exchanges import (

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -230,7 +229,7 @@ TRANSFER_CHANGES = {
 
 
 def test_transfer_changes_cover_every_field():
-    assert set(TRANSFER_CHANGES) == {f.name for f in dataclasses.fields(TransferRequest)}
+    assert set(TRANSFER_CHANGES) == {f.name for f in msgspec.structs.fields(TransferRequest)}
 
 
 @pytest.mark.parametrize(("name", "value"), sorted(TRANSFER_CHANGES.items()))
@@ -274,7 +273,7 @@ HOLD_CHANGES = {
 
 
 def test_hold_changes_cover_every_field():
-    assert set(HOLD_CHANGES) == {f.name for f in dataclasses.fields(HoldRequest)}
+    assert set(HOLD_CHANGES) == {f.name for f in msgspec.structs.fields(HoldRequest)}
 
 
 @pytest.mark.parametrize(("name", "value"), sorted(HOLD_CHANGES.items()))

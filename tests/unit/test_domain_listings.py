@@ -3,9 +3,8 @@ Pure: no database."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from msgspec.structs import replace
 
 from chalicelib import errors
 from chalicelib.domain.listings import (

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
+from msgspec import Struct
 from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.dynamodb import keys
@@ -14,8 +14,7 @@ IN_PROGRESS = "in_progress"
 DONE = "done"
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(Struct, frozen=True):
     fingerprint: str
     state: str
     status_code: int | None

@@ -6,9 +6,9 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
-from dataclasses import replace
 from typing import Any
 
+from msgspec.structs import replace
 from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action

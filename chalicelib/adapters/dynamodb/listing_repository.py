@@ -5,9 +5,9 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
+from msgspec.structs import asdict
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamodb import keys, pages
