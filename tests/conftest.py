@@ -67,6 +67,7 @@ def table_name(
     reset_caches()
     yield name
     reset_caches()
+    dynamodb_admin.delete_table(TableName=name)  # DynamoDB Local slows down as tables pile up
 
 
 @pytest.fixture

