@@ -24,7 +24,7 @@ class PlatformAccount(StrEnum):
     RECEIVABLE = "platform:receivable"  # credits members owe after a refund or a lost dispute
 
 
-PLATFORM_LABELS = {
+PLATFORM_LABELS: dict[str, str] = {
     PlatformAccount.ISSUANCE: "Pwiic credit issuance",
     PlatformAccount.REWARDS_POOL: "Pwiic rewards pool",
     PlatformAccount.REVENUE: "Pwiic platform revenue",

@@ -32,6 +32,7 @@ from chalicelib.domain.ledger import (
     member_of,
     shard_order,
     shards_of,
+    wallet_account,
     with_running_balance,
 )
 
@@ -331,12 +332,10 @@ def statement(
 
 
 def _display_names(accounts: set[str]) -> dict[str, str]:
-    members = {member_of(account): account for account in accounts if member_of(account)}
-    profiles = member_repository.get_many({m for m in members if m}) if members else {}
-    names = {members[mid]: profile.display_name for mid, profile in profiles.items()}
+    """Members by their display name (one batch read), platform accounts by their label."""
+    member_ids = {member_id for account in accounts if (member_id := member_of(account))}
+    profiles = member_repository.get_many(member_ids) if member_ids else {}
+    names = {wallet_account(member_id): profile.display_name for member_id, profile in profiles.items()}
     for account in accounts - names.keys():
-        logical = logical_account(account)
-        names[account] = (
-            PLATFORM_LABELS.get(PlatformAccount(logical), logical) if logical in PLATFORM_LABELS else account
-        )
+        names[account] = PLATFORM_LABELS.get(logical_account(account), account)
     return names
