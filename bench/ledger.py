@@ -50,7 +50,7 @@ GOAL_WRITE_UNITS = 8
 GOAL_CPU_RATIO = 3.0
 WALLET_FUNDING = 100_000  # credits bought by every benchmark wallet (the default transfer ceiling)
 MEMOS = ("Thanks for the coffee!", "", "Bike repair, as agreed", "Merci pour le coup de main", "Tip 🙏")
-MAX_MEMO = "🎉" * 200  # the API's longest memo (200 characters), 4 UTF-8 bytes each
+MAX_MEMO = "🎉" * 80  # the API's longest memo (80 characters), 4 UTF-8 bytes each
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ ClientId = Annotated[
         description="Your own id for this operation: retrying with it never moves credits twice.",
     ),
 ]
-Memo = Annotated[str, Meta(max_length=100)]
+Memo = Annotated[str, Meta(max_length=80, description="Up to 80 characters: a transfer record stays under 1 KB.")]
 Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 AccountId = Annotated[str, Meta(min_length=1, max_length=200)]
 
