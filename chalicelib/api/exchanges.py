@@ -10,6 +10,7 @@ from chalicelib.api.schemas import (
     NewBooking,
     NewProposal,
     Page,
+    PageQuery,
     Resolution,
 )
 from chalicelib.domain.conversations import about_exchange
@@ -151,6 +152,21 @@ def list_my_exchanges(call: Call[None, ExchangeQuery]) -> Page[ExchangeOut]:
 def act_on_exchange(call: Call[ExchangeAction, None]) -> ExchangeOut:
     body = call.body
     return exchange_out(exchanges.act(call.member, call.params["exchange_id"], Action(body.action), body.amount))
+
+
+@router.route(
+    "GET",
+    "/operator/disputes",
+    summary="Disputed exchanges waiting for an operator, oldest first",
+    tag="operator",
+    access="operator",
+    query=PageQuery,
+    response=Page[ExchangeOut],
+    problems=(400,),
+)
+def list_open_disputes(call: Call[None, PageQuery]) -> Page[ExchangeOut]:
+    found, cursor = exchanges.open_disputes(call.query.cursor, call.query.limit)
+    return Page([exchange_out(e) for e in found], cursor)
 
 
 @router.route(

@@ -239,6 +239,11 @@ def my_exchanges(member_id: str, role: str, cursor: str | None, limit: int) -> t
     return repository.for_member(member_id, role, cursor, limit)
 
 
+def open_disputes(cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
+    store.ready()
+    return repository.open_disputes(cursor, limit)
+
+
 def run_deadlines(now: str | None = None) -> int:
     """Scheduled: auto-complete after the silent delay, flag overdue loans, settle loans past grace."""
     store.ready()

@@ -121,3 +121,36 @@ def test_loan_share_booking(api):
     cancelled = api.post(f"/exchanges/{booked.json['id']}/actions", {"action": "cancel"}, as_="alice")
     assert cancelled.json["state"] == "cancelled", cancelled.body
     assert api.post(f"/listings/{car}/bookings", overlap, as_="carol").status_code == 201
+
+
+def test_disputes_queue_for_operators(api):
+    community = _setup(api, "alice", "bob")
+    listing = api.post(
+        "/listings",
+        {
+            "kind": "offer",
+            "category": "services.other",
+            "mode": "credits",
+            "title": "Help moving",
+            "community_id": community,
+            "price": 40,
+        },
+        as_="bob",
+    ).json["id"]
+    xid = api.post(f"/listings/{listing}/exchanges", {}, as_="alice").json["id"]
+    api.post(f"/exchanges/{xid}/actions", {"action": "accept"}, as_="bob")
+    assert api.get("/operator/disputes", as_="op", groups=OPERATOR).json["items"] == []
+    assert api.get("/operator/disputes", as_="alice").status_code == 403
+    disputed = api.post(f"/exchanges/{xid}/actions", {"action": "dispute"}, as_="alice")
+    assert disputed.json["state"] == "disputed", disputed.body
+    queue = api.get("/operator/disputes", as_="op", groups=OPERATOR)
+    assert [e["id"] for e in queue.json["items"]] == [xid], queue.body
+    resolved = api.post(
+        f"/operator/exchanges/{xid}/resolve",
+        {"payee_share": 25, "reason": "half the job done"},
+        as_="op",
+        groups=OPERATOR,
+    )
+    assert resolved.json["state"] == "resolved", resolved.body
+    assert api.get("/operator/disputes", as_="op", groups=OPERATOR).json["items"] == []
+    assert _wallet(api, "alice")["posted"] == 75 and _wallet(api, "bob")["posted"] == 125

@@ -43,15 +43,18 @@ def _ref(exchange_id: str) -> ExchangeItem:
     return ExchangeItem(keys.exchange_pk(exchange_id), keys.EXCHANGE_SK)
 
 
-def _due_keys(exchange_id: str, deadline: str | None) -> tuple[str | None, str | None]:
+def _work_keys(exchange: Exchange, deadline: str | None) -> tuple[str | None, str | None]:
+    """GSI1 holds whoever must act next: the scheduler at the deadline, or operators on a dispute."""
+    if exchange.state is State.DISPUTED:
+        return keys.OPEN_DISPUTES_PK, keys.newest_sk(exchange.updated_at, exchange.exchange_id)
     if deadline is None:
         return None, None
-    bucket = zlib.crc32(exchange_id.encode()) % keys.EXCHANGE_DUE_BUCKETS
-    return keys.exchanges_due_pk(bucket), keys.newest_sk(deadline, exchange_id)
+    bucket = zlib.crc32(exchange.exchange_id.encode()) % keys.EXCHANGE_DUE_BUCKETS
+    return keys.exchanges_due_pk(bucket), keys.newest_sk(deadline, exchange.exchange_id)
 
 
 def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None) -> None:
-    due_pk, due_sk = _due_keys(exchange.exchange_id, deadline)
+    due_pk, due_sk = _work_keys(exchange, deadline)
     item = ExchangeItem(
         keys.exchange_pk(exchange.exchange_id),
         keys.EXCHANGE_SK,
@@ -84,7 +87,7 @@ def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None) -> None:
 
 def add_transition(uow: UnitOfWork, before: Exchange, after: Exchange, deadline: str | None) -> None:
     """Only over the version that was read: of two racing transitions, one is refused (label: exchange)."""
-    due_pk, due_sk = _due_keys(after.exchange_id, deadline)
+    due_pk, due_sk = _work_keys(after, deadline)
     actions: list[Action] = [
         ExchangeItem.state.set(after.state.value),
         ExchangeItem.version.set(after.version),
@@ -158,3 +161,12 @@ def due(now: str, limit_per_bucket: int) -> list[Exchange]:
         )
         found.extend(_exchange(item) for item in results)
     return found
+
+
+def open_disputes(cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
+    """Disputed exchanges, oldest first: the operators' queue."""
+
+    def run(start: dict[str, Any] | None) -> Any:
+        return ExchangeItem.gsi1.query(keys.OPEN_DISPUTES_PK, limit=limit, page_size=limit, last_evaluated_key=start)
+
+    return pages.collect(run, scope="open-disputes", cursor=cursor, convert=_exchange)

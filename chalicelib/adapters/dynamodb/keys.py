@@ -38,6 +38,7 @@ class Prefix(StrEnum):
     EXCHANGE = "EXCHANGE"
     MEMBER_EXCHANGES = "MEMBER-EXCHANGES"
     EXCHANGES_DUE = "EXCHANGES-DUE"
+    OPEN_DISPUTES = "OPEN-DISPUTES"
     SLOT = "SLOT"
     CONVERSATION = "CONVERSATION"
     MESSAGE = "MSG"
@@ -270,6 +271,9 @@ EXCHANGE_DUE_BUCKETS = 8
 
 def exchanges_due_pk(bucket: int) -> str:
     return key(Prefix.EXCHANGES_DUE, str(bucket))
+
+
+OPEN_DISPUTES_PK = str(Prefix.OPEN_DISPUTES)  # disputes are rare: one partition is plenty
 
 
 def slot_pk(listing_id: str, hour: str) -> str:
