@@ -1,8 +1,6 @@
 """Chalice wiring: CORS, blueprints and schedules. Nothing else lives here."""
 
-from typing import Any
-
-from chalice.app import Chalice, CORSConfig, Rate
+from chalice.app import Chalice, CloudWatchEvent, CORSConfig, Rate
 
 from chalicelib.api import (
     communities,
@@ -39,15 +37,15 @@ for router in ROUTERS:
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
-def void_expired_holds(event: Any) -> None:
-    scheduled.void_expired_holds()
+def void_expired_holds(event: CloudWatchEvent) -> None:
+    scheduled.void_expired_holds(event.context)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))
-def exchange_deadlines(event: Any) -> None:
-    scheduled.exchange_deadlines()
+def exchange_deadlines(event: CloudWatchEvent) -> None:
+    scheduled.exchange_deadlines(event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
-def reconcile_ledger(event: Any) -> None:
-    scheduled.reconcile_ledger()
+def reconcile_ledger(event: CloudWatchEvent) -> None:
+    scheduled.reconcile_ledger(event.context)

@@ -387,7 +387,7 @@ def configure(endpoint: str, table_name: str, scratch: Path, extra_env: Mapping[
     os.environ.update({**env, **(extra_env or {})})
     config.reset()
     store.reset()
-    store.ready()
+    store.bind()
 
 
 def shared_client() -> Any:
@@ -399,11 +399,11 @@ def shared_client() -> Any:
 def new_member(label: str) -> str:
     """A member (profile + empty wallet, as the first authenticated call makes them); returns the wallet account."""
     from chalicelib import clock
-    from chalicelib.adapters.dynamodb import member_repository
     from chalicelib.domain.members import Member
+    from chalicelib.services import members
 
     member_id = str(uuid.uuid4())  # shaped like a Cognito sub
-    member_repository.create_if_absent(Member(member_id=member_id, display_name=label, created_at=clock.now_iso()))
+    members.provision(Member(member_id=member_id, display_name=label, created_at=clock.now_iso()))
     return "member:" + member_id
 
 

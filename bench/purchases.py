@@ -205,9 +205,10 @@ def new_purchase(wallet: str) -> Any:
     """A pending purchase with its PaymentIntent, written as `purchases.start_purchase` writes them."""
     from chalicelib import clock
     from chalicelib.adapters.dynamodb import purchase_repository
-    from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+    from chalicelib.adapters.dynamodb.unit_of_work import stale
     from chalicelib.config import settings
     from chalicelib.domain.purchases import Purchase, PurchaseStatus
+    from chalicelib.services import transaction
 
     config = settings()
     pack = next(pack for pack in config.credit_packs if pack.active)
@@ -221,13 +222,11 @@ def new_purchase(wallet: str) -> Any:
         status=PurchaseStatus.PENDING,
         created_at=clock.now_iso(),
     )
-    uow = UnitOfWork()
-    purchase_repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents)
-    uow.commit()
+    limit = config.daily_purchase_limit_cents
+    transaction.run(lambda uow: purchase_repository.add_new_purchase(uow, purchase, limit, over_limit=stale))
     intent_id = f"pi_{uuid.uuid4().hex[:24]}"
-    uow = UnitOfWork()
-    purchase_repository.add_payment_intent(uow, purchase.purchase_id, intent_id, clock.now_iso())
-    uow.commit()
+    at = clock.now_iso()
+    transaction.run(lambda uow: purchase_repository.add_payment_intent(uow, purchase.purchase_id, intent_id, at))
     return msgspec.structs.replace(purchase, payment_intent_id=intent_id)
 
 

@@ -62,13 +62,13 @@ def _key_set(url: str) -> _KeySet:
 def verify_bearer(authorization: str | None) -> Principal:
     """Check signature, issuer, audience (ID token) or client id (access token), expiry and token use."""
     if not authorization:
-        raise errors.unauthorized("An 'Authorization: Bearer <token>' header is required.")
+        raise errors.Unauthenticated("An 'Authorization: Bearer <token>' header is required.")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise errors.unauthorized("The Authorization header must be 'Bearer <token>'.")
+        raise errors.Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     principal, expires_at = _verified(token.strip())
     if expires_at <= time.time():
-        raise errors.unauthorized("The bearer token is not valid: Signature has expired.")
+        raise errors.Unauthenticated("The bearer token is not valid: Signature has expired.")
     return principal
 
 
@@ -89,11 +89,11 @@ def _verified(token: str) -> tuple[Principal, float]:
             options={"require": ["exp", "iat", "sub", "iss", "token_use"], "verify_aud": False},
         )
     except (jwt.PyJWTError, ValueError) as exc:
-        raise errors.unauthorized(f"The bearer token is not valid: {exc}.") from None
+        raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
     token_use = claims.get("token_use")
     audience = claims.get("aud") if token_use == "id" else claims.get("client_id")
     if token_use not in ("id", "access") or audience != config.jwt_audience:
-        raise errors.unauthorized("The bearer token was not issued for this API.")
+        raise errors.Unauthenticated("The bearer token was not issued for this API.")
     groups = claims.get("cognito:groups") or []
     principal = Principal(
         member_id=str(claims["sub"]),

@@ -1,4 +1,8 @@
-"""Application errors, each mapped to one RFC 9457 problem type by the HTTP layer."""
+"""Typed application errors: one class per meaning, raised by the domain, the services and the adapters.
+
+They carry no HTTP status: the API edge (`chalicelib.api.problems`) maps each class to a problem+json
+response in one place. `code` names the stable problem type a client may branch on; `extra` adds the
+facts a client can act on (the current `state` of a conflict, the credits `available`)."""
 
 from __future__ import annotations
 
@@ -13,52 +17,139 @@ class FieldError(Struct, frozen=True):
 
 
 class AppError(Exception):
-    """An expected failure the client can act on. `code` is the stable problem type."""
+    """An expected failure the client can act on."""
 
-    def __init__(
-        self,
-        detail: str,
-        status: int = 400,
-        code: str = "bad-request",
-        title: str = "Bad request",
-        errors: list[FieldError] | None = None,
-        extra: dict[str, object] | None = None,
-    ) -> None:
+    code = "bad-request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: object) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.status = status
-        self.code = code
-        self.title = title
-        self.errors = errors or []
-        self.extra = extra or {}
+        if code is not None:
+            self.code = code
+        self.extra = extra
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
 
 
-def validation_failed(errors: list[FieldError], detail: str = "The request is not valid.") -> AppError:
-    return AppError(detail, 422, "validation-failed", "Validation failed", errors)
+class Malformed(AppError):
+    """The request cannot be read: bad JSON, a body where none is expected, a bad header."""
+
+    code = "malformed-request"
 
 
-def malformed(detail: str) -> AppError:
-    return AppError(detail, 400, "malformed-request", "Malformed request")
+class InvalidCursor(Malformed):
+    code = "invalid-cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not valid for this listing; start again without it.")
 
 
-def unauthorized(detail: str) -> AppError:
-    return AppError(detail, 401, "unauthorized", "Authentication required")
+class InvalidSignature(Malformed):
+    code = "invalid-signature"
 
 
-def forbidden(detail: str) -> AppError:
-    return AppError(detail, 403, "forbidden", "Forbidden")
+class LivemodeMismatch(Malformed):
+    code = "livemode-mismatch"
 
 
-def not_found(what: str) -> AppError:
-    return AppError(f"{what} was not found.", 404, "not-found", "Not found")
+class UnsupportedMediaType(AppError):
+    code = "unsupported-media-type"
 
 
-def conflict(detail: str, code: str = "conflict", **extra: object) -> AppError:
-    return AppError(detail, 409, code, "Conflict", extra=dict(extra))
+class Unauthenticated(AppError):
+    code = "unauthorized"
 
 
-def unprocessable(detail: str, code: str) -> AppError:
-    return AppError(detail, 422, code, "Unprocessable request")
+class Forbidden(AppError):
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    code = "not-found"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was not found.")
+
+
+class UnknownAccount(NotFound):
+    code = "unknown-account"
+
+    def __init__(self, account_id: str) -> None:
+        AppError.__init__(self, f"Account '{account_id}' does not exist.")
+
+
+class UnknownPack(NotFound):
+    code = "unknown-pack"
+
+    def __init__(self, pack_id: str) -> None:
+        AppError.__init__(self, f"There is no credit pack '{pack_id}'.")
+
+
+class Conflict(AppError):
+    """The request is valid but the current state refuses it (`state` says which, where it applies)."""
+
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+
+
+class InsufficientCredits(Conflict):
+    code = "insufficient-funds"
+
+    def __init__(self, needed: int, available: int) -> None:
+        shown = max(available, 0)
+        super().__init__(f"Insufficient credits: {needed} needed, {shown} available.", available=shown)
+
+
+class WalletFrozen(Conflict):
+    code = "wallet-frozen"
+
+    def __init__(self) -> None:
+        super().__init__("This wallet's spending is frozen until what it owes is settled.")
+
+
+class IdReused(Conflict):
+    """A caller-chosen id (transfer, hold) was used before with other details."""
+
+    code = "transfer-id-reused"
+
+
+class HoldSettled(Conflict):
+    code = "hold-settled"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The hold is already {status}.", state=status)
+
+
+class HoldExpired(Conflict):
+    code = "hold-expired"
+
+    def __init__(self) -> None:
+        super().__init__("The hold has expired and can no longer be posted.", state="expired")
+
+
+class Invalid(AppError):
+    """Fields of the request break their rules; one `FieldError` per problem."""
+
+    code = "validation-failed"
+
+    def __init__(self, errors: list[FieldError], detail: str = "The request is not valid.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
+class Unprocessable(AppError):
+    """Well-formed, but a rule spanning the request refuses it (`code` says which)."""
+
+
+class UpstreamFailed(AppError):
+    code = "payment-provider-error"
+
+
+class Busy(AppError):
+    """Contention outlasted the retries: nothing changed, or the change is found by retrying with the same id."""
+
+    code = "ledger-busy"

@@ -55,6 +55,13 @@ def reset_caches() -> None:
     members.reset()
 
 
+def store_bind() -> None:
+    """Tests that call services directly are their own entry point: they bind storage as one does."""
+    from chalicelib.adapters.dynamodb import store
+
+    store.bind()
+
+
 @pytest.fixture
 def table_name(
     dynamodb_endpoint: str, dynamodb_admin: Any, local_secrets: devkeys.LocalSecrets, monkeypatch: pytest.MonkeyPatch
@@ -65,6 +72,7 @@ def table_name(
     for key, value in devkeys.local_env(local_secrets, dynamodb_endpoint=dynamodb_endpoint, table_name=name).items():
         monkeypatch.setenv(key, value)
     reset_caches()
+    store_bind()
     yield name
     reset_caches()
     dynamodb_admin.delete_table(TableName=name)  # DynamoDB Local slows down as tables pile up

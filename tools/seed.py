@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.adapters.dynamodb import store
 from chalicelib.auth import Principal
 from chalicelib.domain.exchanges import Action
 from chalicelib.domain.ledger import TransferKind
@@ -50,6 +51,7 @@ DEMO_MEMBERS = (
 
 
 def seed() -> None:
+    store.bind()
     ledger.ensure_platform_accounts()
     members.ensure_member(Principal(OPERATOR_ID, frozenset({"operators"}), "Demo operator"))
     community_ids: dict[str, str] = {}

@@ -47,11 +47,8 @@ def create_payment_intent(
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as error:
-        raise errors.AppError(
-            f"The payment provider refused the payment: {error.user_message or 'try again later'}.",
-            502,
-            "payment-provider-error",
-            "Payment provider error",
+        raise errors.UpstreamFailed(
+            f"The payment provider refused the payment: {error.user_message or 'try again later'}."
         ) from None
     return CreatedIntent(intent.id, intent.client_secret or "")
 
@@ -61,18 +58,16 @@ def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any
     import stripe
 
     if not signature_header:
-        raise errors.AppError("A Stripe-Signature header is required.", 400, "invalid-signature", "Invalid signature")
+        raise errors.InvalidSignature("A Stripe-Signature header is required.")
     try:
         stripe.WebhookSignature.verify_header(
             raw_body.decode("utf-8"), signature_header, secret("stripe_webhook_secret"), SIGNATURE_TOLERANCE_SECONDS
         )
         event = json.loads(raw_body)
     except (ValueError, UnicodeDecodeError):
-        raise errors.malformed("The webhook body is not a Stripe event.") from None
+        raise errors.Malformed("The webhook body is not a Stripe event.") from None
     except stripe.SignatureVerificationError:
-        raise errors.AppError(
-            "The Stripe signature does not match, or is too old.", 400, "invalid-signature", "Invalid signature"
-        ) from None
+        raise errors.InvalidSignature("The Stripe signature does not match, or is too old.") from None
     data = event.get("data") if isinstance(event, dict) else None
     if not (
         isinstance(data, dict)
@@ -80,7 +75,7 @@ def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any
         and isinstance(event.get("id"), str)
         and isinstance(event.get("type"), str)
     ):  # a signed body of another shape must be a 400, never a crash (500) nor a remembered "None" event id
-        raise errors.malformed("The webhook body is not a Stripe event.")
+        raise errors.Malformed("The webhook body is not a Stripe event.")
     checked: dict[str, Any] = event
     return checked
 

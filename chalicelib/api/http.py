@@ -8,16 +8,16 @@ from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
-from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Request, Response
 from msgspec import Struct, field
 
-from chalicelib import errors
+from chalicelib import errors, observability
+from chalicelib.adapters.dynamodb import store
+from chalicelib.api import problems
 from chalicelib.auth import Principal, verify_bearer
 from chalicelib.errors import AppError, FieldError
+from chalicelib.observability import logger
 from chalicelib.services import idempotency, members
-
-logger = Logger(service="pwiic")
 
 Access = Literal["public", "member", "operator"]
 Body = TypeVar("Body")
@@ -107,45 +107,49 @@ class Router:
 def _dispatch(operation: Operation, view: View, request: Request, params: dict[str, str]) -> Response:
     started = time.perf_counter()
     principal: Principal | None = None
-    status, body = 500, b""
-    try:
-        principal = _authenticate(operation, request)
-        if any(len(value) > MAX_PATH_PARAM for value in params.values()):
-            raise errors.not_found("The resource")
-        call = Call(
-            principal,
-            _parse_body(operation, request),
-            _parse_query(operation, request),
-            params,
-            dict(request.headers) if operation.raw_body else {},
-        )
-        replay_key = request.headers.get("idempotency-key")
-        if operation.method == "POST" and principal is not None and replay_key:
-            status, body = idempotency.run(
-                principal.member_id,
-                replay_key,
-                request_fingerprint=msgspec.json.encode([operation.name, params, call.body], order="sorted"),
-                execute=lambda: _execute(operation, view, call),
+    status, body = problems.internal()
+    request_id = (request.context or {}).get("requestId") or getattr(request.lambda_context, "aws_request_id", None)
+    with observability.invocation(f"{operation.method} {operation.path}", request_id, request.lambda_context):
+        try:
+            store.bind()
+            principal = _authenticate(operation, request)
+            if any(len(value) > MAX_PATH_PARAM for value in params.values()):
+                raise errors.NotFound("The resource")
+            call = Call(
+                principal,
+                _parse_body(operation, request),
+                _parse_query(operation, request),
+                params,
+                dict(request.headers) if operation.raw_body else {},
             )
-        else:
-            status, body = _execute(operation, view, call)
-    except AppError as error:
-        status, body = error.status, _problem(error)
-    except Exception:
-        logger.exception("unhandled error", extra={"route": operation.name})
-        status, body = 500, _problem(AppError("An unexpected error occurred.", 500, "internal", "Internal error"))
-    finally:
-        logger.info(
-            "request",
-            extra={
-                "request_id": (request.context or {}).get("requestId")
-                or getattr(request.lambda_context, "aws_request_id", None),
-                "route": f"{operation.method} {operation.path}",
-                "status": status,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                "member_id": principal.member_id if principal else None,
-            },
-        )
+            replay_key = request.headers.get("idempotency-key")
+            if operation.method == "POST" and principal is not None and replay_key:
+                status, body = idempotency.run(
+                    principal.member_id,
+                    replay_key,
+                    request_fingerprint=msgspec.json.encode([operation.name, params, call.body], order="sorted"),
+                    execute=lambda: _execute(operation, view, call),
+                )
+            else:
+                status, body = _execute(operation, view, call)
+        except AppError as error:
+            status, body = problems.problem(error)
+        except Exception as error:
+            if store.is_contention(error):  # a read that timed out or was throttled: nothing changed
+                status, body = problems.problem(errors.Busy("The service is busy; retry shortly."))
+            else:
+                logger.exception("unhandled error", extra={"route": operation.name})
+        finally:
+            logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "route": f"{operation.method} {operation.path}",
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "member_id": principal.member_id if principal else None,
+                },
+            )
     content_type = PROBLEM_JSON if status >= 400 else JSON
     return Response(body=body.decode(), status_code=status, headers={"Content-Type": content_type})
 
@@ -155,7 +159,7 @@ def _execute(operation: Operation, view: View, call: Call[Any, Any]) -> tuple[in
     try:
         result = view(call)
     except AppError as error:
-        return error.status, _problem(error)
+        return problems.problem(error)
     return operation.status, (b"" if result is None else msgspec.json.encode(result))
 
 
@@ -164,7 +168,7 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
         return None
     principal = verify_bearer(request.headers.get("authorization"))
     if operation.access == "operator" and not principal.is_operator:
-        raise errors.forbidden("This operation is reserved to operators.")
+        raise errors.Forbidden("This operation is reserved to operators.")
     members.ensure_member(principal)
     return principal
 
@@ -175,19 +179,17 @@ def _parse_body(operation: Operation, request: Request) -> Any:
         return raw
     if operation.body is None:
         if raw.strip():
-            raise errors.malformed("This operation takes no request body.")
+            raise errors.Malformed("This operation takes no request body.")
         return None
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != JSON:
-        raise errors.AppError(
-            "Send the body as application/json.", 415, "unsupported-media-type", "Unsupported media type"
-        )
+        raise errors.UnsupportedMediaType("Send the body as application/json.")
     if not raw.strip():
-        raise errors.malformed("A JSON request body is required.")
+        raise errors.Malformed("A JSON request body is required.")
     try:
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        raise errors.malformed("The request body is not valid JSON.") from None
+        raise errors.Malformed("The request body is not valid JSON.") from None
     return _convert(operation.body, data, location="body")
 
 
@@ -195,7 +197,7 @@ def _parse_query(operation: Operation, request: Request) -> Any:
     given = dict(request.query_params or {})
     if operation.query is None:
         if given:
-            raise errors.validation_failed([FieldError(name, "Unknown query parameter.") for name in given])
+            raise errors.Invalid([FieldError(name, "Unknown query parameter.") for name in given])
         return None
     return _convert(operation.query, given, location="query", strict=False)
 
@@ -204,7 +206,7 @@ def _convert(target: Any, data: Any, *, location: str, strict: bool = True) -> A
     try:
         return msgspec.convert(data, type=target, strict=strict)
     except msgspec.ValidationError:
-        raise errors.validation_failed(field_errors(target, data, strict=strict)) from None
+        raise errors.Invalid(field_errors(target, data, strict=strict)) from None
 
 
 def field_errors(target: Any, data: Any, *, strict: bool = True) -> list[FieldError]:
@@ -229,16 +231,3 @@ def field_errors(target: Any, data: Any, *, strict: bool = True) -> list[FieldEr
             message, _, where = str(error).partition(" - at ")
             found.append(FieldError(where.removeprefix("`$.").rstrip("`") or "$", message))
     return found
-
-
-def _problem(error: AppError) -> bytes:
-    document: dict[str, Any] = {
-        "type": errors.PROBLEM_BASE + error.code,
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-    }
-    if error.errors:
-        document["errors"] = [{"field": item.field, "message": item.message} for item in error.errors]
-    document.update(error.extra)
-    return msgspec.json.encode(document)

@@ -40,4 +40,4 @@ def about_exchange(exchange_id: str) -> str:
 def check_participant(conversation: Conversation, member_id: str) -> None:
     """Only participants read a conversation; to anyone else it does not exist."""
     if member_id not in conversation.participants:
-        raise errors.not_found("The conversation")
+        raise errors.NotFound("The conversation")

@@ -119,9 +119,8 @@ class Decision(Struct, frozen=True):
 
 
 def _illegal(exchange: Exchange, action: Action) -> errors.AppError:
-    return errors.conflict(
+    return errors.IllegalTransition(
         f"Cannot {action.value.replace('_', ' ')} an exchange that is {exchange.state.value}.",
-        "illegal-transition",
         state=exchange.state.value,
     )
 
@@ -141,7 +140,7 @@ def decide(
         return Decision(updated, _money(exchange, effect), post)
 
     if role is Role.OPERATOR:
-        raise errors.forbidden("Operators settle disputes with the resolve operation.")
+        raise errors.Forbidden("Operators settle disputes with the resolve operation.")
     if action is Action.ACCEPT:
         _require(role is Role.OWNER, "Only the listing's owner accepts a proposal.")
         if state is not State.PROPOSED:
@@ -169,7 +168,9 @@ def decide(
             raise _illegal(exchange, action)
         deposit = exchange.amount - exchange.fee
         if amount is None or not 0 < amount <= deposit:
-            raise errors.unprocessable(f"A damage claim is 1 to {deposit} credits (the deposit).", "invalid-amount")
+            raise errors.Unprocessable(
+                f"A damage claim is 1 to {deposit} credits (the deposit).", code="invalid-amount"
+            )
         return moved(State.DAMAGE_CLAIMED, Effect.NONE, claimed_damage=amount)
     if action is Action.ACCEPT_CLAIM:
         _require(kind is ExchangeType.LOAN and role is Role.PROPOSER, "Only the borrower accepts a damage claim.")
@@ -197,17 +198,16 @@ def _cancel(exchange: Exchange, role: Role, now: str, moved: _Mover) -> Decision
     if state is not State.ACCEPTED:
         raise _illegal(exchange, Action.CANCEL)
     if kind is ExchangeType.LOAN:
-        raise errors.conflict(
+        raise errors.IllegalTransition(
             "A loan in progress ends with the object's return (or a damage claim).",
-            "illegal-transition",
             state=state.value,
         )
     if kind in (ExchangeType.SHARE, ExchangeType.BOOKING):
         _require(role is Role.PROPOSER, "Only the participant cancels a seat or a booking.")
         begins = exchange.starts_at or exchange.due_at
         if begins is not None and now >= begins:
-            raise errors.conflict(
-                "It has already started: it can no longer be cancelled.", "too-late", state=state.value
+            raise errors.Conflict(
+                "It has already started: it can no longer be cancelled.", code="too-late", state=state.value
             )
     return moved(State.CANCELLED, Effect.VOID)
 
@@ -218,11 +218,13 @@ def _confirm(exchange: Exchange, role: Role, actor_id: str, now: str, moved: _Mo
     if exchange.type is not ExchangeType.TRADE:
         _require(role is Role.OWNER, "The organiser or the object's owner confirms it happened.")
         if exchange.due_at is not None and now < exchange.due_at:
-            raise errors.conflict("It has not happened yet.", "too-early", state=exchange.state.value)
+            raise errors.Conflict("It has not happened yet.", code="too-early", state=exchange.state.value)
         return moved(State.COMPLETED, Effect.POST, exchange.amount, posted_amount=exchange.amount)
     if actor_id in exchange.confirmed_by:  # a repeat would push back the silent completion (and past the hold)
-        raise errors.conflict(
-            "You have already confirmed; the other side has not yet.", "already-confirmed", state=exchange.state.value
+        raise errors.Conflict(
+            "You have already confirmed; the other side has not yet.",
+            code="already-confirmed",
+            state=exchange.state.value,
         )
     confirmed = exchange.confirmed_by | {actor_id}
     if confirmed >= {exchange.owner_id, exchange.proposer_id}:
@@ -235,13 +237,12 @@ def _confirm(exchange: Exchange, role: Role, actor_id: str, now: str, moved: _Mo
 def resolve(exchange: Exchange, payee_share: int, now: str) -> Decision:
     """An operator settles a dispute: post all (to the payee), none (back to the payer) or a split."""
     if exchange.state is not State.DISPUTED:
-        raise errors.conflict(
+        raise errors.IllegalTransition(
             f"Only a disputed exchange is resolved; this one is {exchange.state.value}.",
-            "illegal-transition",
             state=exchange.state.value,
         )
     if not 0 <= payee_share <= exchange.amount:
-        raise errors.unprocessable(f"The payee's share is 0 to {exchange.amount} credits.", "invalid-amount")
+        raise errors.Unprocessable(f"The payee's share is 0 to {exchange.amount} credits.", code="invalid-amount")
     effect = Effect.POST if payee_share else Effect.VOID
     updated = replace(
         exchange, state=State.RESOLVED, updated_at=now, version=exchange.version + 1, posted_amount=payee_share
@@ -300,7 +301,7 @@ def _scheduled(exchange: Exchange, state: State, effect: Effect, post: int, now:
 
 def _require(allowed: bool, detail: str) -> None:
     if not allowed:
-        raise errors.forbidden(detail)
+        raise errors.Forbidden(detail)
 
 
 class _Mover(Protocol):

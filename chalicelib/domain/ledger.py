@@ -155,19 +155,90 @@ class Hold(Struct, frozen=True):
 def check_transfer(request: TransferRequest, max_amount: int) -> None:
     check_amount(request.amount, max_amount)
     if request.payer == request.payee or logical_account(request.payer) == logical_account(request.payee):
-        raise errors.unprocessable("An account cannot pay itself.", "self-transfer")
+        raise errors.Unprocessable("An account cannot pay itself.", code="self-transfer")
+
+
+def check_hold(request: HoldRequest, max_amount: int) -> None:
+    check_amount(request.amount, max_amount)
+    if request.payer == request.payee:
+        raise errors.Unprocessable("An account cannot hold credits for itself.", code="self-transfer")
 
 
 def check_amount(amount: int, max_amount: int) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= max_amount:
-        raise errors.unprocessable(f"Amounts are whole credits from 1 to {max_amount}.", "invalid-amount")
+        raise errors.Unprocessable(f"Amounts are whole credits from 1 to {max_amount}.", code="invalid-amount")
 
 
 def check_post_amount(hold: Hold, amount: int) -> None:
     if not 0 < amount <= hold.request.amount:
-        raise errors.unprocessable(
-            f"A hold of {hold.request.amount} can be posted for 1 to {hold.request.amount} credits.", "invalid-amount"
+        raise errors.Unprocessable(
+            f"A hold of {hold.request.amount} can be posted for 1 to {hold.request.amount} credits.",
+            code="invalid-amount",
         )
+
+
+def settled_as(hold: Hold, wanted: HoldStatus, amount: int) -> Hold:
+    """A settled hold asked to settle again: the same outcome is the hold itself (a retry); another
+    outcome is refused."""
+    if hold.status is wanted and (wanted is HoldStatus.VOIDED or hold.posted_amount == amount):
+        return hold
+    raise errors.HoldSettled(hold.status.value)
+
+
+class BalanceChange(Struct):
+    """What one contribution does to one balance item: deltas, and the conditions that guard them."""
+
+    account_id: str
+    posted: int = 0
+    held: int = 0
+    spends: bool = False  # the owner spends: refused while the wallet is frozen
+    standing: Balance | None = None  # owed and open disputes as read: the change applies only if they are unchanged
+    owed: int = 0
+    disputes: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.posted - self.held
+
+    @property
+    def debit(self) -> int:
+        """Credits this change makes unavailable (what the funds check must cover)."""
+        return max(-self.available, 0)
+
+
+class Posting:
+    """Every record and balance change of one ledger contribution, merged per balance item (one
+    transaction writes an item once: two legs paying the same shard become one update)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[TransferRequest, str, str]] = []  # request, payer item, payee item
+        self.changes: dict[str, BalanceChange] = {}
+
+    def _change(self, account_id: str) -> BalanceChange:
+        return self.changes.setdefault(account_id, BalanceChange(account_id))
+
+    def move(self, request: TransferRequest, payer_item: str, payee_item: str, *, spends: bool) -> None:
+        self.records.append((request, payer_item, payee_item))
+        payer = self._change(payer_item)
+        payer.posted -= request.amount
+        payer.spends |= spends
+        self._change(payee_item).posted += request.amount
+
+    def reserve(self, account_id: str, amount: int) -> None:
+        """A hold: `amount` stops being available."""
+        change = self._change(account_id)
+        change.held += amount
+        change.spends = True
+
+    def release(self, account_id: str, amount: int) -> None:
+        """A settled hold: `amount` is no longer held (posting it also moves it)."""
+        self._change(account_id).held -= amount
+
+    def restand(self, wallet: Balance, *, owed: int = 0, disputes: int = 0) -> None:
+        change = self._change(wallet.account_id)
+        change.standing = wallet
+        change.owed += owed
+        change.disputes += disputes
 
 
 class StatementLine(Struct, frozen=True):

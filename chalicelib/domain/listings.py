@@ -106,7 +106,7 @@ class ListingReport(Struct, frozen=True):
 def check_listing(listing: Listing) -> None:
     """The rules that span several fields; each field's own type and bounds are the schema's."""
     if listing.category not in CATEGORIES:
-        raise errors.validation_failed([FieldError("category", "Unknown category.")])
+        raise errors.Invalid([FieldError("category", "Unknown category.")])
     problems: list[FieldError] = []
     family = listing.family
     if listing.mode is Mode.GIFT and listing.price != 0:
@@ -132,7 +132,7 @@ def check_listing(listing: Listing) -> None:
     if family is Family.POOLED and (listing.kind is not Kind.OFFER or listing.mode is not Mode.CREDITS):
         problems.append(FieldError("mode", "A pooled object is offered for credits per hour."))
     if problems:
-        raise errors.validation_failed(problems)
+        raise errors.Invalid(problems)
 
 
 def facets(listing: Listing) -> dict[str, tuple[str, ...]]:

@@ -55,9 +55,9 @@ def find_pack(packs: tuple[CreditPack, ...], pack_id: str) -> CreditPack:
     for pack in packs:
         if pack.pack_id == pack_id:
             if not pack.active:
-                raise errors.unprocessable(f"The pack '{pack_id}' is no longer sold.", "pack-inactive")
+                raise errors.Unprocessable(f"The pack '{pack_id}' is no longer sold.", code="pack-inactive")
             return pack
-    raise errors.AppError(f"There is no credit pack '{pack_id}'.", 404, "unknown-pack", "Unknown pack")
+    raise errors.UnknownPack(pack_id)
 
 
 class PaymentFacts(Struct, frozen=True):

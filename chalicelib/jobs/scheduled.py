@@ -1,25 +1,39 @@
-"""Bodies of the scheduled Lambdas (app.py wires them to their schedules)."""
+"""Bodies of the scheduled Lambdas (app.py wires them to their schedules; the local stack runs the same
+functions on timers). Each binds storage, then calls one service."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+from chalicelib import observability
+from chalicelib.adapters.dynamodb import store
+from chalicelib.observability import logger
 from chalicelib.services import exchanges, ledger, reconciliation
 
-logger = Logger(service="pwiic")
+
+@contextmanager
+def _job(name: str, context: Any) -> Iterator[None]:
+    with observability.invocation(f"job {name}", None, context):
+        store.bind()
+        yield
 
 
-def void_expired_holds() -> int:
-    voided = ledger.void_expired_holds()
-    logger.info("expired holds voided", extra={"voided": voided})
+def void_expired_holds(context: Any = None) -> int:
+    with _job("void_expired_holds", context):
+        voided = ledger.void_expired_holds()
+        logger.info("expired holds voided", extra={"voided": voided})
     return voided
 
 
-def exchange_deadlines() -> int:
-    moved = exchanges.run_deadlines()
-    logger.info("exchange deadlines handled", extra={"moved": moved})
+def exchange_deadlines(context: Any = None) -> int:
+    with _job("exchange_deadlines", context):
+        moved = exchanges.run_deadlines()
+        logger.info("exchange deadlines handled", extra={"moved": moved})
     return moved
 
 
-def reconcile_ledger() -> bool:
-    return reconciliation.run().balanced
+def reconcile_ledger(context: Any = None) -> bool:
+    with _job("reconcile_ledger", context):
+        return reconciliation.run().balanced

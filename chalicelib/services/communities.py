@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from typing import NoReturn
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository as repository
-from chalicelib.adapters.dynamodb import member_repository, store
+from chalicelib.adapters.dynamodb import member_repository
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, raises, stale
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.communities import Community, CommunityStats, Membership, Role, normalize_name
+from chalicelib.domain.communities import (
+    MAX_COMMUNITIES_PER_MEMBER,
+    Community,
+    CommunityStats,
+    Membership,
+    Role,
+    normalize_name,
+)
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.members import Member
 from chalicelib.errors import FieldError
-from chalicelib.services import audit
+from chalicelib.services import audit, transaction
 
 ACTIVE_WINDOW_DAYS = 30
 
 
 def create_community(created_by: str, name: str, slug: str, area: list[str], languages: list[str]) -> Community:
     if not normalize_name(name):  # e.g. only spaces or combining accents: nothing to find it by
-        raise errors.validation_failed([FieldError("name", "The name needs at least one letter or digit.")])
-    store.ready()
+        raise errors.Invalid([FieldError("name", "The name needs at least one letter or digit.")])
     community = Community(
         community_id=uuid.uuid4().hex,
         name=" ".join(name.split()),
@@ -30,21 +38,24 @@ def create_community(created_by: str, name: str, slug: str, area: list[str], lan
         member_count=0,
         created_at=clock.now_iso(),
     )
-    audit_entry = audit.entry(created_by, AuditAction.CREATE_COMMUNITY, community.community_id, f"slug {slug}")
-    repository.create(community, created_by, audit.recorder(audit_entry))
-    return community
+    slug_taken = raises(errors.Conflict(f"The slug '{slug}' is already taken.", code="slug-taken"))
+
+    def build(uow: UnitOfWork) -> Community:
+        repository.add_community(uow, community, created_by, slug_taken)
+        audit.record(uow, created_by, AuditAction.CREATE_COMMUNITY, community.community_id, f"slug {slug}")
+        return community
+
+    return transaction.run(build)
 
 
 def get_community(community_id: str) -> Community:
-    store.ready()
     community = repository.get(community_id)
     if community is None:
-        raise errors.not_found("The community")
+        raise errors.NotFound("The community")
     return community
 
 
 def find_by_slug(slug: str) -> Community | None:
-    store.ready()
     community_id = repository.find_by_slug(slug)
     return repository.get(community_id) if community_id else None
 
@@ -52,33 +63,53 @@ def find_by_slug(slug: str) -> Community | None:
 def find_communities(
     name: str | None, near: str | None, cursor: str | None, limit: int
 ) -> tuple[list[Community], str | None]:
-    store.ready()
     if near is not None:
         return repository.near(neighbourhood(near)), None
     assert name is not None, "the query schema requires name or near"
     if not normalize_name(name):  # an empty prefix cannot be a DynamoDB key condition
-        raise errors.validation_failed([FieldError("name", "Search with at least one letter or digit.")])
+        raise errors.Invalid([FieldError("name", "Search with at least one letter or digit.")])
     return repository.search_by_name(name, cursor, limit)
 
 
 def join(member_id: str, community_id: str) -> Membership:
-    store.ready()
-    moment = clock.now()
-    joined = repository.join(member_id, community_id, clock.iso(moment), clock.day(moment))
-    if joined is not None:
-        return joined
+    """Joining twice is joining once: the second call answers the membership that exists."""
+
+    def build(uow: UnitOfWork) -> Membership:
+        moment = clock.now()
+        membership = Membership(community_id, member_id, Role.MEMBER, clock.iso(moment))
+        repository.add_membership(
+            uow,
+            membership,
+            clock.day(moment),
+            already_member=lambda: _existing_membership(community_id, member_id),
+            no_community=raises(errors.NotFound("The community")),
+            too_many=raises(
+                errors.Conflict(
+                    f"A member can belong to at most {MAX_COMMUNITIES_PER_MEMBER} communities.",
+                    code="too-many-communities",
+                )
+            ),
+        )
+        return membership
+
+    return transaction.run(build)
+
+
+def _existing_membership(community_id: str, member_id: str) -> NoReturn:
     existing = repository.get_membership(community_id, member_id)
-    if existing is None:  # left again between the two calls
-        raise errors.conflict("The membership changed meanwhile; retry.", "membership-changed")
-    return existing
+    if existing is None:
+        stale()  # left again meanwhile: join again
+    raise AlreadyDone(existing)
 
 
 def leave(member_id: str, community_id: str) -> None:
-    store.ready()
-    member = member_repository.get(member_id, consistent=True)
-    clear_home = member is not None and member.home_community_id == community_id
-    if not repository.leave(member_id, community_id, clear_home):
-        raise errors.not_found("Your membership of this community")
+    def build(uow: UnitOfWork) -> None:
+        member = member_repository.get(member_id, consistent=True)
+        clear_home = member is not None and member.home_community_id == community_id
+        not_member = raises(errors.NotFound("Your membership of this community"))
+        repository.add_departure(uow, member_id, community_id, clear_home, not_member)
+
+    transaction.run(build)
 
 
 def list_members(
@@ -91,11 +122,17 @@ def list_members(
 
 
 def set_ambassador(operator_id: str, community_id: str, member_id: str, granted: bool) -> Membership:
-    store.ready()
-    action = AuditAction.GRANT_AMBASSADOR if granted else AuditAction.REVOKE_AMBASSADOR
-    audit_entry = audit.entry(operator_id, action, member_id, f"community {community_id}")
-    role = Role.AMBASSADOR if granted else Role.MEMBER
-    return repository.set_role(community_id, member_id, role, audit.recorder(audit_entry))
+    def build(uow: UnitOfWork) -> None:
+        role = Role.AMBASSADOR if granted else Role.MEMBER
+        repository.add_role(uow, community_id, member_id, role, not_member=raises(errors.NotFound("The membership")))
+        action = AuditAction.GRANT_AMBASSADOR if granted else AuditAction.REVOKE_AMBASSADOR
+        audit.record(uow, operator_id, action, member_id, f"community {community_id}")
+
+    transaction.run(build)
+    found = repository.get_membership(community_id, member_id)
+    if found is None:  # left right after the change
+        raise errors.NotFound("The membership")
+    return found
 
 
 def stats(community_id: str) -> CommunityStats:

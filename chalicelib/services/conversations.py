@@ -6,8 +6,8 @@ import uuid
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import conversation_repository as repository
-from chalicelib.adapters.dynamodb import listing_repository, store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb import listing_repository
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.domain.conversations import (
     Conversation,
     InboxEntry,
@@ -15,6 +15,7 @@ from chalicelib.domain.conversations import (
     about_listing,
     check_participant,
 )
+from chalicelib.services import transaction
 
 
 def new_message(sender_id: str, body: str) -> Message:
@@ -26,35 +27,33 @@ def add_new(uow: UnitOfWork, conversation: Conversation, first: Message | None) 
 
 
 def message_listing_owner(member_id: str, listing_id: str, body: str) -> tuple[Conversation, Message]:
-    store.ready()
+    """The first message starts the member's conversation about the listing; later ones add to it."""
     listing = listing_repository.get(listing_id)
     if listing is None or not listing.visible:
-        raise errors.not_found("The listing")
+        raise errors.NotFound("The listing")
     if listing.owner_id == member_id:
-        raise errors.unprocessable("This is your own listing.", "own-listing")
+        raise errors.Unprocessable("This is your own listing.", code="own-listing")
     conversation_id = about_listing(listing_id, member_id)
-    existing = repository.get(conversation_id)
-    if existing is not None:
-        return existing, post_message(member_id, conversation_id, body)
-    conversation = Conversation(
-        conversation_id, f"listing:{listing_id}", frozenset({member_id, listing.owner_id}), clock.now_iso()
-    )
-    message = new_message(member_id, body)
-    uow = UnitOfWork()
-    add_new(uow, conversation, message)
-    try:
-        uow.commit()
-    except Rejected:  # started by a concurrent message: add to it
-        return conversation, post_message(member_id, conversation_id, body)
-    return conversation, message
+
+    def build(uow: UnitOfWork) -> tuple[Conversation, Message]:
+        message = new_message(member_id, body)
+        existing = repository.get(conversation_id)
+        if existing is not None:
+            repository.add_message(uow, existing, message)
+            return existing, message
+        conversation = Conversation(
+            conversation_id, f"listing:{listing_id}", frozenset({member_id, listing.owner_id}), message.at
+        )
+        add_new(uow, conversation, message)  # refused if a concurrent first message started it: add to that one
+        return conversation, message
+
+    return transaction.run(build)
 
 
 def post_message(member_id: str, conversation_id: str, body: str) -> Message:
     conversation = _participant_of(member_id, conversation_id)
     message = new_message(member_id, body)
-    uow = UnitOfWork()
-    repository.add_message(uow, conversation, message)
-    uow.commit()
+    transaction.run(lambda uow: repository.add_message(uow, conversation, message))
     return message
 
 
@@ -64,19 +63,17 @@ def read_messages(
     """Newest first; reading marks the conversation read for this member."""
     _participant_of(member_id, conversation_id)
     found = repository.messages(conversation_id, cursor, limit)
-    repository.mark_read(conversation_id, member_id)
+    transaction.run(lambda uow: repository.add_read_mark(uow, conversation_id, member_id))
     return found
 
 
 def inbox(member_id: str, cursor: str | None, limit: int) -> tuple[list[InboxEntry], str | None]:
-    store.ready()
     return repository.inbox(member_id, cursor, limit)
 
 
 def _participant_of(member_id: str, conversation_id: str) -> Conversation:
-    store.ready()
     conversation = repository.get(conversation_id)
     if conversation is None:
-        raise errors.not_found("The conversation")
+        raise errors.NotFound("The conversation")
     check_participant(conversation, member_id)
     return conversation

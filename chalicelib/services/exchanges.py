@@ -1,6 +1,6 @@
 """Exchange use cases. Each state change and its ledger effect (hold placed, posted or voided) is
-written in ONE transaction, guarded by the exchange's version: of two racing moves one wins and the
-other re-reads the state and, if its move is no longer legal, gets a 409 saying the current state."""
+written in ONE unit of work, guarded by the exchange's version: of two racing moves one wins and the
+other reads the state again and, if its move is no longer legal, gets a 409 saying the current state."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import exchange_repository as repository
-from chalicelib.adapters.dynamodb import listing_repository, store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb import listing_repository
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, Stale, UnitOfWork, raises, stale
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
@@ -33,9 +33,8 @@ from chalicelib.domain.exchanges import (
 from chalicelib.domain.ledger import HoldRequest, wallet_account
 from chalicelib.domain.listings import Family, Kind, Listing, Mode
 from chalicelib.errors import FieldError
-from chalicelib.services import audit, conversations, ledger
+from chalicelib.services import audit, conversations, ledger, transaction
 
-ATTEMPTS = 4
 HOLD_MARGIN = timedelta(days=365)  # operators settle disputes within it; the sweeper never races them
 MAX_BOOKING_HOURS = 48
 
@@ -49,45 +48,45 @@ def propose(
     return_by: str | None,
 ) -> Exchange:
     """A trade (credits, swap, both, or a gift) or a loan, waiting for the owner's answer."""
-    listing = _visible_listing(listing_id, proposer_id)
-    if listing.family in (Family.COST_SHARING, Family.POOLED) and listing.mode is not Mode.LOAN:
-        raise errors.unprocessable("Take a seat or book a slot on this listing instead.", "wrong-flow")
-    credits, swap = _offer(listing, proposer_id, amount, swap_listing_id)
-    now = clock.now_iso()
-    is_loan = listing.mode is Mode.LOAN
-    if is_loan and (return_by is None or return_by <= now):
-        raise errors.validation_failed([FieldError("return_by", "A loan needs a return date in the future.")])
-    payer, payee = (proposer_id, listing.owner_id) if listing.kind is Kind.OFFER else (listing.owner_id, proposer_id)
-    exchange = Exchange(
-        exchange_id=uuid.uuid4().hex,
-        type=ExchangeType.LOAN if is_loan else ExchangeType.TRADE,
-        listing_id=listing.listing_id,
-        owner_id=listing.owner_id,
-        proposer_id=proposer_id,
-        payer_id=payer,
-        payee_id=payee,
-        amount=listing.deposit + listing.price if is_loan else credits,
-        fee=listing.price if is_loan else 0,
-        state=State.PROPOSED,
-        created_at=now,
-        updated_at=now,
-        swap_listing_id=swap,
-        message=message,
-        due_at=return_by if is_loan else None,
-    )
-    thread = Conversation(
-        about_exchange(exchange.exchange_id),
-        f"exchange:{exchange.exchange_id}",
-        frozenset({proposer_id, listing.owner_id}),
-        now,
-    )
-    first = conversations.new_message(proposer_id, message) if message else None
+    exchange_id = uuid.uuid4().hex
 
-    def extra(uow: UnitOfWork) -> None:
+    def build(uow: UnitOfWork) -> Exchange:
+        listing = _visible_listing(listing_id, proposer_id)
+        if listing.family in (Family.COST_SHARING, Family.POOLED) and listing.mode is not Mode.LOAN:
+            raise errors.Unprocessable("Take a seat or book a slot on this listing instead.", code="wrong-flow")
+        credits, swap = _offer(listing, proposer_id, amount, swap_listing_id)
+        now = clock.now_iso()
+        is_loan = listing.mode is Mode.LOAN
+        if is_loan and (return_by is None or return_by <= now):
+            raise errors.Invalid([FieldError("return_by", "A loan needs a return date in the future.")])
+        owner = listing.owner_id
+        payer, payee = (proposer_id, owner) if listing.kind is Kind.OFFER else (owner, proposer_id)
+        exchange = Exchange(
+            exchange_id=exchange_id,
+            type=ExchangeType.LOAN if is_loan else ExchangeType.TRADE,
+            listing_id=listing.listing_id,
+            owner_id=owner,
+            proposer_id=proposer_id,
+            payer_id=payer,
+            payee_id=payee,
+            amount=listing.deposit + listing.price if is_loan else credits,
+            fee=listing.price if is_loan else 0,
+            state=State.PROPOSED,
+            created_at=now,
+            updated_at=now,
+            swap_listing_id=swap,
+            message=message,
+            due_at=return_by if is_loan else None,
+        )
+        thread = Conversation(
+            about_exchange(exchange_id), f"exchange:{exchange_id}", frozenset({proposer_id, owner}), now
+        )
+        _save(uow, None, exchange)
         listing_repository.add_visible_check(uow, listing)
-        conversations.add_new(uow, thread, first)
+        conversations.add_new(uow, thread, conversations.new_message(proposer_id, message) if message else None)
+        return exchange
 
-    return _commit(None, Decision(exchange, Effect.NONE), extra=extra)
+    return transaction.run(build)
 
 
 def _offer(
@@ -102,38 +101,39 @@ def _offer(
     if mode in (Mode.GIFT, Mode.LOAN, Mode.CREDITS) and swap_listing_id:
         problems.append(FieldError("swap_listing_id", f"A {mode.value} proposal carries no swap."))
     if problems:
-        raise errors.validation_failed(problems)
+        raise errors.Invalid(problems)
     if swap_listing_id:
         swapped = listing_repository.get(swap_listing_id)
         if swapped is None or swapped.owner_id != proposer_id or not swapped.visible:
-            raise errors.validation_failed([FieldError("swap_listing_id", "Offer one of your own active listings.")])
+            raise errors.Invalid([FieldError("swap_listing_id", "Offer one of your own active listings.")])
     credits = listing.price if amount is None and mode in (Mode.CREDITS, Mode.CREDITS_SWAP) else (amount or 0)
     return credits, swap_listing_id
 
 
 def act(member: Principal, exchange_id: str, action: Action, amount: int | None = None) -> Exchange:
-    for _attempt in range(ATTEMPTS):
+    """A member's move. Of two racing moves one wins; the other decides again on the new state."""
+
+    def build(uow: UnitOfWork) -> Exchange:
         exchange = _load(exchange_id)
         role = exchange.role_of(member.member_id)
         if role is None:
-            raise errors.not_found("The exchange")
+            raise errors.NotFound("The exchange")
         decision = decide(exchange, action, role, member.member_id, clock.now_iso(), amount=amount)
-        try:
-            return _commit(exchange, decision, extra=_seat_or_slots_released(exchange, decision))
-        except Rejected:
-            continue  # another move won the race: decide again on the new state
-        except errors.AppError as error:
-            if error.code != "hold-settled":
-                raise
-            continue  # it won after our read (the hold settled with it): decide again on the new state
-    raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
+        _save(uow, exchange, decision.exchange)
+        _free_seat_or_hours(uow, exchange, decision.exchange)
+        _move_credits(uow, decision)
+        return decision.exchange
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
 
 
 def resolve_dispute(operator: Principal, exchange_id: str, payee_share: int, reason: str) -> Exchange:
-    for _attempt in range(ATTEMPTS):
+    def build(uow: UnitOfWork) -> Exchange:
         exchange = _load(exchange_id)
         decision = resolve(exchange, payee_share, clock.now_iso())
-        entry = audit.entry(
+        _save(uow, exchange, decision.exchange)
+        audit.record(
+            uow,
             operator.member_id,
             AuditAction.RESOLVE_DISPUTE,
             exchange_id,
@@ -141,49 +141,45 @@ def resolve_dispute(operator: Principal, exchange_id: str, payee_share: int, rea
             payee_share=str(payee_share),
             amount=str(exchange.amount),
         )
-        try:
-            return _commit(exchange, decision, extra=audit.recorder(entry))
-        except Rejected:
-            continue
-        except errors.AppError as error:
-            if error.code != "hold-settled":
-                raise
-            continue  # resolved by another operator after our read
-    raise errors.conflict("The exchange keeps changing; retry.", "exchange-changed")
+        _move_credits(uow, decision)
+        return decision.exchange
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
 
 
 def join_share(member_id: str, listing_id: str) -> Exchange:
     """Take a seat: the seat's price is held and the seat counted in one write that fails when the
     last seat is gone, so there are never more participants than seats."""
-    listing = _visible_listing(listing_id, member_id)
-    if listing.family is not Family.COST_SHARING or listing.event_at is None:
-        raise errors.unprocessable("This listing has no seats.", "wrong-flow")
-    now = clock.now_iso()
-    if listing.event_at <= now:
-        raise errors.conflict("The event has already happened.", "too-late")
-    seat_id = f"seat-{listing_id}-{member_id}"
-    exchange = replace(
-        _accepted(seat_id, ExchangeType.SHARE, listing, member_id, listing.price, now), due_at=listing.event_at
-    )
-    effect = Effect.HOLD if exchange.amount else Effect.NONE
-    try:
-        return _commit(
+
+    def build(uow: UnitOfWork) -> Exchange:
+        listing = _visible_listing(listing_id, member_id)
+        if listing.family is not Family.COST_SHARING or listing.event_at is None:
+            raise errors.Unprocessable("This listing has no seats.", code="wrong-flow")
+        now = clock.now_iso()
+        if listing.event_at <= now:
+            raise errors.Conflict("The event has already happened.", code="too-late")
+        seat = _accepted(f"seat-{listing_id}-{member_id}", ExchangeType.SHARE, listing, member_id, listing.price, now)
+        seat = replace(seat, due_at=listing.event_at)
+        _save(
+            uow,
             None,
-            Decision(exchange, effect),
-            extra=lambda uow: listing_repository.add_seat_change(uow, listing_id, 1),
+            seat,
+            refused=raises(errors.Conflict("You already have a seat on this listing.", code="already-joined")),
         )
-    except Rejected as rejected:
-        if "exchange" in rejected.failed:
-            raise errors.conflict("You already have a seat on this listing.", "already-joined") from None
-        raise errors.conflict("No seat is left.", "no-seat-left") from None
+        listing_repository.add_seat_change(
+            uow, listing_id, 1, refused=raises(errors.Conflict("No seat is left.", code="no-seat-left"))
+        )
+        _move_credits(uow, Decision(seat, Effect.HOLD if seat.amount else Effect.NONE))
+        return seat
+
+    return transaction.run(build)
 
 
 def complete_event(owner_id: str, listing_id: str) -> list[Exchange]:
     """The organiser marks the shared event done: every seat still held is posted."""
-    store.ready()
     listing = listing_repository.get(listing_id)
     if listing is None or listing.owner_id != owner_id:
-        raise errors.not_found("Your listing")
+        raise errors.NotFound("Your listing")
     owner = Principal(owner_id, frozenset())
     return [
         act(owner, share.exchange_id, Action.CONFIRM)
@@ -195,22 +191,23 @@ def complete_event(owner_id: str, listing_id: str) -> list[Exchange]:
 def book(member_id: str, listing_id: str, starts_at: datetime, ends_at: datetime) -> Exchange:
     """Book whole hours of a pooled object. Each hour is an item written only if absent, so two
     overlapping bookings can never both succeed; the price is held in the same transaction."""
-    listing = _visible_listing(listing_id, member_id)
-    if listing.family is not Family.POOLED:
-        raise errors.unprocessable("Only pooled objects are booked.", "wrong-flow")
-    hours = booking_hours(starts_at, ends_at)
-    now = clock.now_iso()
-    exchange = _accepted(uuid.uuid4().hex, ExchangeType.BOOKING, listing, member_id, listing.price * len(hours), now)
-    exchange = replace(exchange, starts_at=clock.iso(starts_at), due_at=clock.iso(ends_at))
-    effect = Effect.HOLD if exchange.amount else Effect.NONE
-    try:
-        return _commit(
-            None,
-            Decision(exchange, effect),
-            extra=lambda uow: repository.add_slots(uow, listing_id, hours, exchange.exchange_id),
-        )
-    except Rejected:
-        raise errors.conflict("Some of these hours are already booked.", "slot-taken") from None
+    exchange_id = uuid.uuid4().hex
+
+    def build(uow: UnitOfWork) -> Exchange:
+        listing = _visible_listing(listing_id, member_id)
+        if listing.family is not Family.POOLED:
+            raise errors.Unprocessable("Only pooled objects are booked.", code="wrong-flow")
+        hours = booking_hours(starts_at, ends_at)
+        now = clock.now_iso()
+        booking = _accepted(exchange_id, ExchangeType.BOOKING, listing, member_id, listing.price * len(hours), now)
+        booking = replace(booking, starts_at=clock.iso(starts_at), due_at=clock.iso(ends_at))
+        _save(uow, None, booking)
+        taken = raises(errors.Conflict("Some of these hours are already booked.", code="slot-taken"))
+        repository.add_slots(uow, listing_id, hours, exchange_id, refused=taken)
+        _move_credits(uow, Decision(booking, Effect.HOLD if booking.amount else Effect.NONE))
+        return booking
+
+    return transaction.run(build)
 
 
 def booking_hours(starts_at: datetime, ends_at: datetime) -> list[str]:
@@ -223,44 +220,47 @@ def booking_hours(starts_at: datetime, ends_at: datetime) -> list[str]:
     if starts_at <= clock.now():
         problems.append(FieldError("starts_at", "A booking starts in the future."))
     if problems:
-        raise errors.validation_failed(problems)
+        raise errors.Invalid(problems)
     return _hours(starts_at, ends_at)
 
 
 def get_exchange(viewer: Principal, exchange_id: str) -> Exchange:
     exchange = _load(exchange_id)
     if exchange.role_of(viewer.member_id) is None and not viewer.is_operator:
-        raise errors.not_found("The exchange")
+        raise errors.NotFound("The exchange")
     return exchange
 
 
 def my_exchanges(member_id: str, role: str, cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
-    store.ready()
     return repository.for_member(member_id, role, cursor, limit)
 
 
 def open_disputes(cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
-    store.ready()
     return repository.open_disputes(cursor, limit)
 
 
 def run_deadlines(now: str | None = None) -> int:
     """Scheduled: auto-complete after the silent delay, flag overdue loans, settle loans past grace."""
-    store.ready()
     config = settings()
     moment = now or clock.now_iso()
     complete_after = clock.iso(clock.parse(moment) - config.exchange_complete_delay)
     grace_until = clock.iso(clock.parse(moment) - config.loan_grace)
     done = 0
-    for exchange in repository.due(moment, 100):
-        decision = on_deadline(exchange, moment, complete_after, grace_until)
-        if decision is None:
-            continue
+    for due in repository.due(moment, 100):
+
+        def build(uow: UnitOfWork, due: Exchange = due) -> bool:
+            exchange = due if uow.attempt == 0 else _load(due.exchange_id)  # the index's copy may lag
+            decision = on_deadline(exchange, moment, complete_after, grace_until)
+            if decision is None:
+                return False
+            _save(uow, exchange, decision.exchange)
+            _move_credits(uow, decision)
+            return True
+
         try:
-            _commit(exchange, decision)
-            done += 1
-        except (Rejected, errors.AppError):
-            continue  # moved by its members meanwhile; the next run looks again
+            done += transaction.run(build)
+        except errors.AppError:
+            continue  # moved by its members meanwhile, or busy: the next run looks again
     return done
 
 
@@ -285,34 +285,36 @@ def _accepted(
     )
 
 
-def _commit(before: Exchange | None, decision: Decision, extra: ledger.Also | None = None) -> Exchange:
-    after = decision.exchange
+def _keeps_changing() -> errors.Conflict:
+    return errors.Conflict("The exchange keeps changing; retry.", code="exchange-changed")
+
+
+def _save(uow: UnitOfWork, before: Exchange | None, after: Exchange, refused: Refusal = stale) -> None:
+    """The exchange's new state, only over the version that was read (a new one only if absent)."""
     config = settings()
     deadline = next_deadline(after, config.exchange_complete_delay, config.loan_grace)
-    written: list[bool] = []
-
-    def writes(uow: UnitOfWork) -> None:
-        written.append(True)
-        if before is None:
-            repository.add_new(uow, after, deadline)
-        else:
-            repository.add_transition(uow, before, after, deadline)
-        if extra is not None:
-            extra(uow)
-
-    if decision.effect is Effect.HOLD:
-        ledger.place_hold(_hold_request(after), also=writes)
-    elif decision.effect is Effect.POST:
-        ledger.post_hold(after.hold_id, decision.post_amount, also=writes)
-    elif decision.effect is Effect.VOID:
-        ledger.void_hold(after.hold_id, also=writes)
+    if before is None:
+        repository.add_new(uow, after, deadline, refused=refused)
     else:
-        uow = UnitOfWork()
-        writes(uow)
-        uow.commit()
-    if not written:  # the hold had already settled the same way, so the ledger wrote nothing: nor this move
-        raise Rejected({"exchange"})
-    return after
+        repository.add_transition(uow, before, after, deadline)
+
+
+def _move_credits(uow: UnitOfWork, decision: Decision) -> None:
+    """The decision's ledger effect on the exchange's hold, in the same unit of work as its state."""
+    exchange = decision.exchange
+    if decision.effect is Effect.HOLD:
+        ledger.add_hold(uow, _hold_request(exchange))
+        return
+    if decision.effect is Effect.NONE:
+        return
+    hold, _ = ledger.load_hold(exchange.hold_id)
+    try:
+        if decision.effect is Effect.POST:
+            ledger.add_hold_post(uow, hold, decision.post_amount)
+        else:
+            ledger.add_hold_void(uow, hold)
+    except errors.HoldSettled:
+        raise Stale() from None  # settled by a move that won after our read: decide again on the new state
 
 
 def _hold_request(exchange: Exchange) -> HoldRequest:
@@ -334,16 +336,15 @@ def _hold_request(exchange: Exchange) -> HoldRequest:
     )
 
 
-def _seat_or_slots_released(exchange: Exchange, decision: Decision) -> ledger.Also | None:
+def _free_seat_or_hours(uow: UnitOfWork, before: Exchange, after: Exchange) -> None:
     """Cancelling a seat frees it; cancelling a booking frees its hours."""
-    if decision.exchange.state is not State.CANCELLED or exchange.state is not State.ACCEPTED:
-        return None
-    if exchange.type is ExchangeType.SHARE:
-        return lambda uow: listing_repository.add_seat_change(uow, exchange.listing_id, -1)
-    if exchange.type is ExchangeType.BOOKING and exchange.starts_at and exchange.due_at:
-        hours = _hours(clock.parse(exchange.starts_at), clock.parse(exchange.due_at))
-        return lambda uow: repository.add_slots_released(uow, exchange.listing_id, hours)
-    return None
+    if after.state is not State.CANCELLED or before.state is not State.ACCEPTED:
+        return
+    if before.type is ExchangeType.SHARE:
+        listing_repository.add_seat_change(uow, before.listing_id, -1)
+    elif before.type is ExchangeType.BOOKING and before.starts_at and before.due_at:
+        hours = _hours(clock.parse(before.starts_at), clock.parse(before.due_at))
+        repository.add_slots_released(uow, before.listing_id, hours)
 
 
 def _hours(start: datetime, end: datetime) -> list[str]:
@@ -353,18 +354,16 @@ def _hours(start: datetime, end: datetime) -> list[str]:
 
 
 def _visible_listing(listing_id: str, member_id: str) -> Listing:
-    store.ready()
     listing = listing_repository.get(listing_id)
     if listing is None or not listing.visible:
-        raise errors.not_found("The listing")
+        raise errors.NotFound("The listing")
     if listing.owner_id == member_id:
-        raise errors.unprocessable("This is your own listing.", "own-listing")
+        raise errors.Unprocessable("This is your own listing.", code="own-listing")
     return listing
 
 
 def _load(exchange_id: str) -> Exchange:
-    store.ready()
     exchange = repository.get(exchange_id)
     if exchange is None:
-        raise errors.not_found("The exchange")
+        raise errors.NotFound("The exchange")
     return exchange

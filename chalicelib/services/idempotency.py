@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import NoReturn
 
 from chalicelib import errors
 from chalicelib.adapters.dynamodb import idempotency_repository as records
-from chalicelib.adapters.dynamodb import store
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, stale
 from chalicelib.config import settings
+from chalicelib.services import transaction
 
 MAX_KEY_LENGTH = 128
 LEASE_SECONDS = 30
@@ -18,27 +20,41 @@ def run(
     member_id: str, key: str, request_fingerprint: bytes, execute: Callable[[], tuple[int, bytes]]
 ) -> tuple[int, bytes]:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise errors.malformed(f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters.")
-    store.ready()
+        raise errors.Malformed(f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters.")
     fingerprint = hashlib.sha256(request_fingerprint).hexdigest()
-    existing = records.claim(member_id, key, fingerprint, LEASE_SECONDS, settings().idempotency_ttl_seconds)
+    existing = transaction.run(lambda uow: _claim(uow, member_id, key, fingerprint))
     if existing is not None:
         if existing.fingerprint != fingerprint:
-            raise errors.unprocessable(
-                "This Idempotency-Key was already used with another request.", "idempotency-key-reused"
+            raise errors.Unprocessable(
+                "This Idempotency-Key was already used with another request.", code="idempotency-key-reused"
             )
         if existing.state != records.DONE or existing.status_code is None:
-            raise errors.conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly.", "request-in-progress"
+            raise errors.Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                code="request-in-progress",
             )
         return existing.status_code, (existing.body or "").encode()
     try:
         status, body = execute()
     except BaseException:
-        records.release(member_id, key)
+        transaction.run(lambda uow: records.add_release(uow, member_id, key))
         raise
     if status >= 500:
-        records.release(member_id, key)
+        transaction.run(lambda uow: records.add_release(uow, member_id, key))
     else:
-        records.complete(member_id, key, status, body.decode())
+        transaction.run(lambda uow: records.add_completion(uow, member_id, key, status, body.decode()))
     return status, body
+
+
+def _claim(uow: UnitOfWork, member_id: str, key: str, fingerprint: str) -> records.Record | None:
+    """None when this request holds the key now; otherwise the record of the request that does."""
+    ttl = settings().idempotency_ttl_seconds
+    records.add_claim(uow, member_id, key, fingerprint, LEASE_SECONDS, ttl, taken=lambda: _holder(member_id, key))
+    return None
+
+
+def _holder(member_id: str, key: str) -> NoReturn:
+    existing = records.get(member_id, key)
+    if existing is None:
+        stale()  # released meanwhile: claim again
+    raise AlreadyDone(existing)

@@ -1,284 +1,345 @@
-"""Ledger use cases: transfers, holds, balances and statements, with retries that keep ids."""
+"""The ledger: the one place that builds transfer records and the balance updates that go with them.
+
+Its contributions (`add_transfer`, `add_hold`, `add_hold_post`, `add_hold_void`, `add_reversal`,
+`add_settlement`, `add_standing_change`, `add_wallet`) add typed actions to the unit of work of the
+use case that calls them, and say what each refusal means; they never commit. The plain ledger use
+cases (a transfer, a hold and its settlement, the expiry sweeper) are those contributions run alone
+through the runner. Reads: balances, holds and statements."""
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import NoReturn
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import ledger_repository as repository
-from chalicelib.adapters.dynamodb import member_repository, pages, store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, Retryable, UnitOfWork
+from chalicelib.adapters.dynamodb import member_repository, pages
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, Refusal, UnitOfWork, already_done, stale
 from chalicelib.config import settings
 from chalicelib.domain.ledger import (
     PLATFORM_LABELS,
     SHARDED,
     Balance,
+    BalanceChange,
     Hold,
     HoldRequest,
     HoldStatus,
     PlatformAccount,
+    Posting,
     StatementLine,
     Transfer,
     TransferKind,
     TransferRequest,
-    check_amount,
+    check_hold,
     check_post_amount,
     check_transfer,
     logical_account,
     may_overdraw,
     member_of,
+    settled_as,
     shard_order,
     shards_of,
     wallet_account,
     with_running_balance,
 )
+from chalicelib.services import transaction
 
-T = TypeVar("T")
-MAX_ATTEMPTS = 6
-TRANSFER_LABELS = frozenset({"record", "payer", "payee"})
-HOLD_LABELS = frozenset({"hold", "record", "payer", "payee"})
+# Contributions
 
 
-def with_retries(attempt: Callable[[], T]) -> T:
-    """Contention and lost responses are retried with the same ids: a committed first try makes the
-    retry find its own record, so exactly one transfer exists whatever happened on the wire."""
-    for tries in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return attempt()
-        except Retryable:
-            if tries == MAX_ATTEMPTS:
-                raise errors.AppError(
-                    "The ledger is busy; retry with the same id.", 503, "ledger-busy", "Service busy"
-                ) from None
-            time.sleep(random.uniform(0, 0.02 * 2**tries))
-    raise AssertionError("unreachable")
+def add_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
+    """Moves credits once: the record (its id is the caller's, kept forever), the debit with its funds
+    check, and the credit. A sharded payer pays from one shard, chosen by the transfer id."""
+    check_transfer(request, settings().max_transfer_amount)
+    payer = uow.notes.get(_shard_note(request.transfer_id)) or _items(request.payer, request.transfer_id)[0]
+    payee = _items(request.payee, request.transfer_id)[0]
+    at = clock.now_iso()
+    posting = Posting()
+    posting.move(request, payer, payee, spends=True)
+    _flush(uow, posting, at, record_refused=lambda: _replay(request), note=_shard_note(request.transfer_id))
+    return Transfer(request, at, payer, payee)
 
 
-def _candidates(account_id: str, key: str) -> list[str]:
+def add_hold(uow: UnitOfWork, request: HoldRequest) -> Hold:
+    """Two-phase: `amount` of the payer's available credits is held until posted or voided."""
+    check_hold(request, settings().max_transfer_amount)
+    at = clock.now_iso()
+    repository.add_hold(uow, request, at, refused=lambda: _replay_hold(request))
+    repository.add_account_check(uow, request.payee, refused=lambda: _refuse_credit(request.payee))
+    posting = Posting()
+    posting.reserve(request.payer, request.amount)
+    _flush(uow, posting, at)
+    return Hold(request, HoldStatus.PENDING, at)
+
+
+def add_hold_post(uow: UnitOfWork, hold: Hold, amount: int, memo: str = "") -> Hold:
+    """Moves `amount` of a pending, unexpired hold to its payee and releases the rest."""
+    check_post_amount(hold, amount)
+    if hold.status is not HoldStatus.PENDING:
+        raise errors.HoldSettled(hold.status.value)
+    at = clock.now_iso()
+    if hold.request.expires_at <= at:
+        raise errors.HoldExpired()
+    request = hold.request
+    record = TransferRequest(
+        transfer_id=f"{request.hold_id}:post",
+        payer=request.payer,
+        payee=request.payee,
+        amount=amount,
+        kind=TransferKind.HOLD_POST,
+        reason=request.reason,
+        memo=memo,
+        refs=request.refs,
+    )
+    repository.add_hold_settled(uow, request.hold_id, HoldStatus.POSTED, amount, at)
+    posting = Posting()
+    posting.move(record, request.payer, request.payee, spends=False)
+    posting.release(request.payer, request.amount)
+    _flush(uow, posting, at)
+    return Hold(request, HoldStatus.POSTED, hold.created_at, amount)
+
+
+def add_hold_void(uow: UnitOfWork, hold: Hold) -> Hold:
+    if hold.status is not HoldStatus.PENDING:
+        raise errors.HoldSettled(hold.status.value)
+    at = clock.now_iso()
+    repository.add_hold_settled(uow, hold.request.hold_id, HoldStatus.VOIDED, 0, at)
+    posting = Posting()
+    posting.release(hold.request.payer, hold.request.amount)
+    _flush(uow, posting, at)
+    return Hold(hold.request, HoldStatus.VOIDED, hold.created_at)
+
+
+def add_reversal(uow: UnitOfWork, wallet: Balance, credits: int, reversal_id: str, refs: dict[str, str]) -> None:
+    """Takes back `credits` issued to `wallet` (a refund or a lost dispute): what the wallet still has
+    goes back to issuance; what was already spent is carried by the receivable account and owed by the
+    member, whose spending is frozen until it is settled. Applies only if the wallet is still as read."""
+    if credits <= 0:
+        return
+    from_wallet = min(max(wallet.available, 0), credits)
+    owed = credits - from_wallet
+    issuance = shard_order(PlatformAccount.ISSUANCE, reversal_id, settings().platform_shards)[0]
+    receivable = PlatformAccount.RECEIVABLE.value
+    posting = Posting()
+    if from_wallet:
+        taken = TransferRequest(
+            f"reversal:{reversal_id}",
+            wallet.account_id,
+            PlatformAccount.ISSUANCE.value,
+            from_wallet,
+            TransferKind.REVERSAL,
+            "refund or lost dispute",
+            refs=refs,
+        )
+        posting.move(taken, wallet.account_id, issuance, spends=False)
+    if owed:
+        carried = TransferRequest(
+            f"reversal:{reversal_id}:owed",
+            receivable,
+            PlatformAccount.ISSUANCE.value,
+            owed,
+            TransferKind.REVERSAL,
+            f"owed by {wallet.account_id}",
+            refs=refs,
+        )
+        posting.move(carried, receivable, issuance, spends=False)
+    posting.restand(wallet, owed=owed)
+    _flush(uow, posting, clock.now_iso())
+
+
+def add_settlement(uow: UnitOfWork, wallet: Balance, settlement_id: str, refs: dict[str, str]) -> None:
+    """New credits pay back what the member owes, as far as they go; spending unfreezes when nothing
+    is owed (and no dispute is open). Once per `settlement_id`."""
+    amount = min(wallet.owed, wallet.available)
+    if amount <= 0:
+        return
+    receivable = PlatformAccount.RECEIVABLE.value
+    request = TransferRequest(
+        f"settlement:{settlement_id}",
+        wallet.account_id,
+        receivable,
+        amount,
+        TransferKind.SETTLEMENT,
+        "credits owed after a reversal",
+        refs=refs,
+    )
+    posting = Posting()
+    posting.move(request, wallet.account_id, receivable, spends=False)
+    posting.restand(wallet, owed=-amount)
+    _flush(uow, posting, clock.now_iso(), record_refused=already_done())
+
+
+def add_standing_change(uow: UnitOfWork, wallet: Balance, disputes: int) -> None:
+    """A card dispute opens (+1) or closes (-1): spending is frozen while one is open."""
+    posting = Posting()
+    posting.restand(wallet, disputes=disputes)
+    _flush(uow, posting, clock.now_iso())
+
+
+def add_wallet(uow: UnitOfWork, account_id: str, created_at: str) -> None:
+    repository.add_account(uow, account_id, created_at)
+
+
+def _flush(
+    uow: UnitOfWork, posting: Posting, at: str, record_refused: Refusal = stale, note: str | None = None
+) -> None:
+    for request, payer, payee in posting.records:
+        repository.add_record(uow, request, payer, payee, at, refused=record_refused)
+    for change in posting.changes.values():
+        repository.add_balance_change(uow, change, refused=_refusal(change, uow.notes, note))
+
+
+def _refusal(change: BalanceChange, notes: dict[str, object], note: str | None) -> Refusal:
+    if change.standing is not None:
+        return stale  # the wallet's money or standing changed since it was read
+    if change.debit:
+        return lambda: _refuse_debit(change, notes, note)
+    return lambda: _refuse_credit(change.account_id)
+
+
+def _shard_note(transfer_id: str) -> str:
+    return f"payer-shard:{transfer_id}"
+
+
+def _items(account_id: str, key: str) -> list[str]:
+    """The balance items that can stand for an account: its shards, starting at a stable hash of `key`
+    (so a retry of one transfer hits the same shard), or the account itself."""
     logical = logical_account(account_id)
     if logical in SHARDED and logical == account_id:
         return shard_order(PlatformAccount(logical), key, settings().platform_shards)
     return [account_id]
 
 
-Also = Callable[[UnitOfWork], None]
+# What a refusal means
 
 
-def transfer(request: TransferRequest, also: Also | None = None) -> Transfer:
-    """Move credits once. `also` adds the caller's own writes (state change, audit) to the same transaction."""
-    check_transfer(request, settings().max_transfer_amount)
-    store.ready()
-    return with_retries(lambda: _transfer_once(request, also))
-
-
-def _transfer_once(request: TransferRequest, also: Also | None) -> Transfer:
-    payee_account = _candidates(request.payee, request.transfer_id)[0]
-    payers = _candidates(request.payer, request.transfer_id)
-    for payer_account in payers:
-        at = clock.now_iso()
-        uow = UnitOfWork()
-        repository.add_transfer(uow, request, payer_account, payee_account, at)
-        if also is not None:
-            also(uow)
-        try:
-            uow.commit()
-            return Transfer(request, at, payer_account, payee_account)
-        except Rejected as rejected:
-            if rejected.failed - TRANSFER_LABELS:
-                raise  # the caller's own writes (`also`) were refused: its state changed meanwhile
-            if "record" in rejected.failed:
-                return _existing_transfer(request)
-            if "payee" in rejected.failed:
-                # Unknown only if it still is: a concurrent first use may have created it meanwhile.
-                created = _ensure_platform_account(request.payee)
-                if not created and repository.get_balance(payee_account) is None:
-                    _raise_unknown(request.payee)
-                return _transfer_once(request, also)
-            if "payer" in rejected.failed and payer_account == payers[-1]:
-                _refuse_debit(request.payer, payer_account, request.amount)
-    raise AssertionError("unreachable: the last shard's refusal raises")
-
-
-def _existing_transfer(request: TransferRequest) -> Transfer:
+def _replay(request: TransferRequest) -> NoReturn:
+    """The record exists: an earlier try committed (the same transfer), or the id was used for another."""
     found = repository.get_transfer(request.transfer_id)
-    assert found is not None, "the record's condition failed, so it exists"
+    if found is None:
+        stale()
     existing, fingerprint = found
     if fingerprint != request.fingerprint():
-        raise errors.conflict(
-            f"Transfer '{request.transfer_id}' already exists with other details.", "transfer-id-reused"
-        )
-    return Transfer(existing.request, existing.created_at, existing.payer_account, existing.payee_account, True)
-
-
-def _refuse_debit(account_id: str, item_account: str, amount: int) -> None:
-    if _ensure_platform_account(account_id):
-        raise Retryable("platform accounts created")
-    balance = repository.get_balance(item_account)
-    if balance is None:
-        _raise_unknown(account_id)
-    if may_overdraw(item_account):
-        # Its only refusal is "missing": a concurrent first use created it meanwhile.
-        raise Retryable("platform account created concurrently")
-    if balance.frozen:
-        raise errors.conflict("This wallet's spending is frozen until what it owes is settled.", "wallet-frozen")
-    raise errors.conflict(
-        f"Insufficient credits: {amount} needed, {max(balance.available, 0)} available.",
-        "insufficient-funds",
-        available=max(balance.available, 0),
+        raise errors.IdReused(f"Transfer '{request.transfer_id}' already exists with other details.")
+    raise AlreadyDone(
+        Transfer(existing.request, existing.created_at, existing.payer_account, existing.payee_account, True)
     )
 
 
-def _raise_unknown(account_id: str) -> NoReturn:
-    raise errors.AppError(f"Account '{account_id}' does not exist.", 404, "unknown-account", "Unknown account")
+def _replay_hold(request: HoldRequest) -> NoReturn:
+    hold, fingerprint = load_hold(request.hold_id)
+    if fingerprint != request.fingerprint():
+        raise errors.IdReused(f"Hold '{request.hold_id}' already exists with other details.", code="hold-id-reused")
+    raise AlreadyDone(hold)
 
 
-def _ensure_platform_account(account_id: str) -> bool:
-    """Platform accounts are created on first use; True when that just happened."""
-    logical = logical_account(account_id)
-    if logical not in {account.value for account in PlatformAccount}:
+def _refuse_debit(change: BalanceChange, notes: dict[str, object], note: str | None) -> NoReturn:
+    """Why a debit was refused: a platform account not created yet, an unknown or frozen account, or
+    too few credits. A sharded payer whose shard ran dry pays from its fullest shard on the next try
+    (`note` tells the contribution which)."""
+    item = change.account_id
+    if ensure_platform_accounts(item):
+        stale()
+    logical = logical_account(item)
+    if logical != item and not may_overdraw(item) and note is not None:
+        shards = repository.get_balances(shards_of(PlatformAccount(logical), settings().platform_shards))
+        fullest = max(shards, key=lambda shard: shard.available)
+        if fullest.available >= change.debit and fullest.account_id != item:
+            notes[note] = fullest.account_id
+            stale()
+        raise errors.InsufficientCredits(change.debit, fullest.available)
+    balance = repository.get_balance(item)
+    if balance is None:
+        raise errors.UnknownAccount(logical)
+    if change.spends and balance.frozen:
+        raise errors.WalletFrozen()
+    if may_overdraw(item) or balance.available >= change.debit:
+        stale()  # created or credited meanwhile
+    raise errors.InsufficientCredits(change.debit, balance.available)
+
+
+def _refuse_credit(account_id: str) -> NoReturn:
+    if ensure_platform_accounts(account_id) or repository.get_balance(account_id) is not None:
+        stale()  # created meanwhile
+    raise errors.UnknownAccount(account_id)
+
+
+def ensure_platform_accounts(account_id: str | None = None) -> bool:
+    """Creates the platform accounts' missing balance items (all of them, or `account_id`'s if it is a
+    platform account); True when it created any."""
+    if account_id is not None and logical_account(account_id) not in set(PlatformAccount):
         return False
-    shards = shards_of(PlatformAccount(logical), settings().platform_shards)
-    missing = [shard for shard in shards if repository.get_balance(shard) is None]
-    repository.create_accounts(missing, clock.now_iso())
-    return bool(missing)
+    shards = settings().platform_shards
+    wanted = [item for account in PlatformAccount for item in shards_of(account, shards)]
 
-
-def ensure_platform_accounts() -> None:
-    store.ready()
-    for account in PlatformAccount:
-        _ensure_platform_account(account.value)
-
-
-# Holds: two-phase, for escrow, deposits and bookings.
-
-
-def place_hold(request: HoldRequest, also: Also | None = None) -> Hold:
-    check_amount(request.amount, settings().max_transfer_amount)
-    if request.payer == request.payee:
-        raise errors.unprocessable("An account cannot hold credits for itself.", "self-transfer")
-    store.ready()
-
-    def attempt() -> Hold:
+    def build(uow: UnitOfWork) -> bool:
+        existing = {balance.account_id for balance in repository.get_balances(wanted)}
         at = clock.now_iso()
-        uow = UnitOfWork()
-        repository.add_hold(uow, request, at)
-        if also is not None:
-            also(uow)
-        try:
-            uow.commit()
-            return Hold(request, HoldStatus.PENDING, at)
-        except Rejected as rejected:
-            if rejected.failed - HOLD_LABELS:
-                raise
-            if "hold" in rejected.failed:
-                hold, fingerprint = _load_hold(request.hold_id)
-                if fingerprint != request.fingerprint():
-                    raise errors.conflict(
-                        f"Hold '{request.hold_id}' already exists with other details.", "hold-id-reused"
-                    ) from None
-                return hold
-            if "payee" in rejected.failed:
-                _raise_unknown(request.payee)
-            _refuse_debit(request.payer, request.payer, request.amount)
-            raise
+        for item in wanted:
+            if item not in existing:
+                repository.add_account(uow, item, at)
+        return len(uow) > 0
 
-    return with_retries(attempt)
+    return transaction.run(build)
 
 
-def post_hold(hold_id: str, amount: int | None = None, memo: str = "", also: Also | None = None) -> Hold:
-    """Move `amount` (default: all) of a pending, unexpired hold to its payee; release the rest."""
-    store.ready()
+# Use cases of the ledger alone
 
-    def attempt() -> Hold:
-        hold, _ = _load_hold(hold_id)
+
+def transfer(request: TransferRequest) -> Transfer:
+    """A transfer and nothing else (a member paying another, a pool funding): retrying with the same
+    id returns the original transfer, whatever happened on the wire."""
+    return transaction.run(lambda uow: add_transfer(uow, request))
+
+
+def place_hold(request: HoldRequest) -> Hold:
+    return transaction.run(lambda uow: add_hold(uow, request))
+
+
+def post_hold(hold_id: str, amount: int | None = None, memo: str = "") -> Hold:
+    """Moves `amount` (default: all) of a pending, unexpired hold to its payee; releases the rest."""
+
+    def build(uow: UnitOfWork) -> Hold:
+        hold, _ = load_hold(hold_id)
         to_post = hold.request.amount if amount is None else amount
         check_post_amount(hold, to_post)
-        record = TransferRequest(
-            transfer_id=f"{hold_id}:post",
-            payer=hold.request.payer,
-            payee=hold.request.payee,
-            amount=to_post,
-            kind=TransferKind.HOLD_POST,
-            reason=hold.request.reason,
-            memo=memo,
-            refs=hold.request.refs,
-        )
         if hold.status is not HoldStatus.PENDING:
-            return _settled(hold, HoldStatus.POSTED, to_post)
-        at = clock.now_iso()
-        if hold.request.expires_at <= at:
-            raise errors.conflict("The hold has expired and can no longer be posted.", "hold-expired", state="expired")
-        uow = UnitOfWork()
-        repository.add_hold_post(uow, hold, to_post, record, at)
-        if also is not None:
-            also(uow)
-        try:
-            uow.commit()
-        except Rejected as rejected:
-            if rejected.failed - HOLD_LABELS:
-                raise
-            return _settled(_load_hold(hold_id)[0], HoldStatus.POSTED, to_post)
-        return Hold(hold.request, HoldStatus.POSTED, hold.created_at, to_post)
+            raise AlreadyDone(settled_as(hold, HoldStatus.POSTED, to_post))
+        return add_hold_post(uow, hold, to_post, memo)
 
-    return with_retries(attempt)
+    return transaction.run(build)
 
 
-def void_hold(hold_id: str, also: Also | None = None) -> Hold:
-    store.ready()
-
-    def attempt() -> Hold:
-        hold, _ = _load_hold(hold_id)
+def void_hold(hold_id: str) -> Hold:
+    def build(uow: UnitOfWork) -> Hold:
+        hold, _ = load_hold(hold_id)
         if hold.status is not HoldStatus.PENDING:
-            return _settled(hold, HoldStatus.VOIDED, 0)
-        uow = UnitOfWork()
-        repository.add_hold_void(uow, hold)
-        if also is not None:
-            also(uow)
-        try:
-            uow.commit()
-        except Rejected as rejected:
-            if rejected.failed - HOLD_LABELS:
-                raise
-            return _settled(_load_hold(hold_id)[0], HoldStatus.VOIDED, 0)
-        return Hold(hold.request, HoldStatus.VOIDED, hold.created_at)
+            raise AlreadyDone(settled_as(hold, HoldStatus.VOIDED, 0))
+        return add_hold_void(uow, hold)
 
-    return with_retries(attempt)
-
-
-def _settled(hold: Hold, wanted: HoldStatus, amount: int) -> Hold:
-    """A hold settles once: asking again for the same outcome returns it; another outcome is a 409."""
-    if hold.status is wanted and (wanted is HoldStatus.VOIDED or hold.posted_amount == amount):
-        return hold
-    if hold.status is HoldStatus.PENDING:
-        raise errors.conflict("The hold has expired and can no longer be posted.", "hold-expired", state="expired")
-    raise errors.conflict(f"The hold is already {hold.status.value}.", "hold-settled", state=hold.status.value)
-
-
-def _load_hold(hold_id: str) -> tuple[Hold, str]:
-    found = repository.get_hold(hold_id)
-    if found is None:
-        raise errors.not_found("The hold")
-    return found
+    return transaction.run(build)
 
 
 def void_expired_holds(now: str | None = None, batch: int = 100) -> int:
     """The scheduled sweeper: every pending hold past its expiry is voided (posting it is refused)."""
-    store.ready()
-    moment = now or clock.now_iso()
     voided = 0
-    for hold in repository.holds_due(moment, batch):
+    for hold in repository.holds_due(now or clock.now_iso(), batch):
         try:
             void_hold(hold.request.hold_id)
             voided += 1
-        except errors.AppError:
-            continue  # settled meanwhile
+        except (errors.HoldSettled, errors.Busy):
+            continue  # posted meanwhile, or busy: the next run looks again
     return voided
 
 
-# Balances and statements
+# Reads
+
+
+def load_hold(hold_id: str) -> tuple[Hold, str]:
+    """The hold and the fingerprint it was placed with."""
+    found = repository.get_hold(hold_id)
+    if found is None:
+        raise errors.NotFound("The hold")
+    return found
 
 
 def balance(account_id: str) -> Balance:
@@ -288,13 +349,12 @@ def balance(account_id: str) -> Balance:
 def account(account_id: str) -> tuple[Balance, list[str]]:
     """An account's balance and the balance items behind it: a sharded platform account is the sum
     of its shards."""
-    store.ready()
     logical = logical_account(account_id)
     if logical == account_id and logical in SHARDED:
         shard_ids = shards_of(PlatformAccount(logical), settings().platform_shards)
         shards = repository.get_balances(shard_ids)
         if not shards:
-            _raise_unknown(account_id)
+            raise errors.UnknownAccount(account_id)
         total = Balance(
             account_id,
             sum(s.posted for s in shards),
@@ -304,7 +364,7 @@ def account(account_id: str) -> tuple[Balance, list[str]]:
         return total, shard_ids
     found = repository.get_balance(account_id)
     if found is None:
-        _raise_unknown(account_id)
+        raise errors.UnknownAccount(account_id)
     return found, [account_id]
 
 
@@ -313,7 +373,6 @@ def statement(
 ) -> tuple[list[StatementLine], dict[str, str], str | None]:
     """Entries newest first with the balance after each; the cursor carries the running balance.
     Returns the lines, display names of the counterparties, and the next cursor."""
-    store.ready()
     scope = f"statement:{account_id}"
     if cursor:
         position = pages.decode_cursor(scope, cursor)
@@ -336,6 +395,6 @@ def _display_names(accounts: set[str]) -> dict[str, str]:
     member_ids = {member_id for account in accounts if (member_id := member_of(account))}
     profiles = member_repository.get_many(member_ids) if member_ids else {}
     names = {wallet_account(member_id): profile.display_name for member_id, profile in profiles.items()}
-    for account in accounts - names.keys():
-        names[account] = PLATFORM_LABELS.get(logical_account(account), account)
+    for account_id in accounts - names.keys():
+        names[account_id] = PLATFORM_LABELS.get(logical_account(account_id), account_id)
     return names

@@ -8,29 +8,24 @@ from typing import Any
 from msgspec.structs import replace
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import community_repository, listing_repository, pages, store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb import community_repository, listing_repository, pages
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.communities import Role
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.listings import GEO_INDEX_PRECISION, Listing, ListingReport, Status, check_listing
-from chalicelib.services import audit
+from chalicelib.services import audit, transaction
 
 
 def create_listing(owner_id: str, fields: dict[str, Any]) -> Listing:
-    store.ready()
     listing = Listing(
         listing_id=uuid.uuid4().hex, owner_id=owner_id, created_at=clock.now_iso(), hidden=False, **fields
     )
     check_listing(listing)
     if community_repository.get_membership(listing.community_id, owner_id) is None:
-        raise errors.validation_failed(
-            [errors.FieldError("community_id", "Join the community before publishing in it.")]
-        )
-    uow = UnitOfWork()
-    listing_repository.add_new(uow, listing)
-    uow.commit()
+        raise errors.Invalid([errors.FieldError("community_id", "Join the community before publishing in it.")])
+    transaction.run(lambda uow: listing_repository.add_new(uow, listing))
     return listing
 
 
@@ -38,75 +33,70 @@ def get_listing(viewer: Principal, listing_id: str) -> Listing:
     """Hidden, closed and draft listings exist only for their owner, moderators and operators."""
     listing = _load(listing_id)
     if not listing.visible and viewer.member_id != listing.owner_id and not _moderates(viewer, listing):
-        raise errors.not_found("The listing")
+        raise errors.NotFound("The listing")
     return listing
 
 
 def update_listing(owner_id: str, listing_id: str, changes: dict[str, Any]) -> Listing:
-    for _attempt in range(3):
+    """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile)."""
+
+    def build(uow: UnitOfWork) -> Listing:
         before = _load(listing_id)
         if before.owner_id != owner_id:
-            raise errors.forbidden("Only the listing's owner edits it.")
+            raise errors.Forbidden("Only the listing's owner edits it.")
         if before.status is Status.CLOSED:
-            raise errors.conflict("A closed listing cannot change.", "illegal-transition", state="closed")
+            raise errors.IllegalTransition("A closed listing cannot change.", state="closed")
         after = replace(before, version=before.version + 1, **changes)
         check_listing(after)
-        uow = UnitOfWork()
         listing_repository.add_replacement(uow, before, after)
-        try:
-            uow.commit()
-            return after
-        except Rejected:
-            continue  # edited (or moderated) meanwhile: apply the changes to the new version
-    raise errors.conflict("The listing keeps changing; retry.", "listing-changed")
+        return after
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
 
 
 def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str) -> Listing:
     """Ambassadors of the listing's community and operators hide or show listings; either clears its
     reports from the queue, and the decision lands in the audit log."""
-    for _attempt in range(3):
+
+    def build(uow: UnitOfWork) -> Listing:
         before = _load(listing_id)
         if not _moderates(moderator, before):
-            raise errors.forbidden("Only the community's ambassadors and operators moderate listings.")
+            raise errors.Forbidden("Only the community's ambassadors and operators moderate listings.")
         after = replace(before, hidden=hidden, version=before.version + 1)
-        uow = UnitOfWork()
         listing_repository.add_replacement(uow, before, after)
         listing_repository.add_reports_cleared(uow, before)
         action = AuditAction.HIDE_LISTING if hidden else AuditAction.UNHIDE_LISTING
-        audit.recorder(audit.entry(moderator.member_id, action, listing_id, reason))(uow)
-        try:
-            uow.commit()
-            return after
-        except Rejected:
-            continue
-    raise errors.conflict("The listing keeps changing; retry.", "listing-changed")
+        audit.record(uow, moderator.member_id, action, listing_id, reason)
+        return after
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
+
+
+def _keeps_changing() -> errors.Conflict:
+    return errors.Conflict("The listing keeps changing; retry.", code="listing-changed")
 
 
 def report_listing(reporter_id: str, listing_id: str, reason: str) -> None:
-    store.ready()
     listing = _load(listing_id)
     if not listing.visible:
-        raise errors.not_found("The listing")
-    listing_repository.add_report(listing, reporter_id, reason, clock.now_iso())
+        raise errors.NotFound("The listing")
+    transaction.run(lambda uow: listing_repository.add_report(uow, listing, reporter_id, reason, clock.now_iso()))
 
 
 def reports_queue(
     moderator: Principal, community_id: str, cursor: str | None, limit: int
 ) -> tuple[list[ListingReport], str | None]:
-    store.ready()
     if not (moderator.is_operator or _is_ambassador(moderator.member_id, community_id)):
-        raise errors.forbidden("Only the community's ambassadors and operators see its reports.")
+        raise errors.Forbidden("Only the community's ambassadors and operators see its reports.")
     return listing_repository.reports(community_id, cursor, limit)
 
 
 def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
-    store.ready()
     return listing_repository.browse(facet, cursor, limit)
 
 
 def browse_near(cell: str, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
     """The cell's area and its eight neighbours, newest first."""
-    store.ready()
     scope = f"listings-near:{cell}"
     before = str(pages.decode_cursor(scope, cursor)["before"]) if cursor else None
     cells = {near[:GEO_INDEX_PRECISION] for near in neighbourhood(cell[:GEO_INDEX_PRECISION])}
@@ -122,15 +112,13 @@ def _close(location: str, cell: str) -> bool:
 
 
 def by_owner(viewer_id: str, owner_id: str, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
-    store.ready()
     return listing_repository.by_owner(owner_id, viewer_id != owner_id, cursor, limit)
 
 
 def _load(listing_id: str) -> Listing:
-    store.ready()
     listing = listing_repository.get(listing_id)
     if listing is None:
-        raise errors.not_found("The listing")
+        raise errors.NotFound("The listing")
     return listing
 
 

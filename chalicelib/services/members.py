@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import member_repository as repository
-from chalicelib.adapters.dynamodb import store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, Retryable
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, stale
 from chalicelib.auth import Principal
+from chalicelib.domain.ledger import wallet_account
 from chalicelib.domain.members import Member, apply_profile_changes, default_display_name
+from chalicelib.services import ledger, transaction
 
 
 def ensure_member(principal: Principal) -> None:
@@ -21,36 +22,51 @@ def ensure_member(principal: Principal) -> None:
 @lru_cache(maxsize=8192)
 def _ensure(member_id: str, claimed_name: str | None, day: str) -> None:
     """Cached per container and day: a known member costs no read on later calls that day."""
-    store.ready()
-    member = repository.get(member_id) or repository.create_if_absent(
+    member = repository.get(member_id) or provision(
         Member(member_id, default_display_name(member_id, claimed_name), clock.now_iso(), active_day=None)
     )
     if member.active_day != day:
-        # A membership may change meanwhile; the next container's or next day's call marks it then.
-        # Concurrent first calls conflict here in AWS (Retryable): one of them marks the day.
-        with suppress(Rejected, Retryable):
-            repository.mark_active(member, day)
+        # Best effort: if a membership changes meanwhile or the table is busy, a later call marks the day.
+        with suppress(errors.Busy):
+            transaction.run(lambda uow: repository.add_active_day(uow, member, day, refused=already_done()))
+
+
+def provision(member: Member) -> Member:
+    """The profile and the wallet, together. Concurrent first calls race here: exactly one wins and
+    every caller gets the stored member."""
+
+    def build(uow: UnitOfWork) -> Member:
+        repository.add_member(uow, member, exists=lambda: _stored(member.member_id))
+        ledger.add_wallet(uow, wallet_account(member.member_id), member.created_at)
+        return member
+
+    return transaction.run(build)
+
+
+def _stored(member_id: str) -> NoReturn:
+    stored = repository.get(member_id, consistent=True)
+    if stored is None:
+        stale()
+    raise AlreadyDone(stored)
 
 
 def get_own_profile(member_id: str) -> Member:
-    store.ready()
     member = repository.get(member_id, consistent=True)
     if member is None:
-        raise errors.not_found("The member")
+        raise errors.NotFound("The member")
     return member
 
 
 def update_own_profile(member_id: str, changes: dict[str, Any]) -> Member:
     updated = apply_profile_changes(get_own_profile(member_id), changes)
-    repository.save_profile(updated)
+    transaction.run(lambda uow: repository.add_profile(uow, updated))
     return updated
 
 
 def get_public_profile(member_id: str) -> Member:
-    store.ready()
     member = repository.get(member_id)
     if member is None:
-        raise errors.not_found("The member")
+        raise errors.NotFound("The member")
     return member
 
 

@@ -11,10 +11,10 @@ from msgspec.structs import replace
 from chalicelib import clock, errors
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import purchase_repository as repository
-from chalicelib.adapters.dynamodb import store
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import raises
 from chalicelib.config import settings
 from chalicelib.domain.purchases import CreditPack, Purchase, PurchaseStatus, find_pack
+from chalicelib.services import transaction
 
 PENDING_WINDOW = timedelta(hours=24)  # an unpaid PaymentIntent older than this no longer counts as pending
 
@@ -32,7 +32,6 @@ def packs() -> tuple[CreditPack, ...]:
 def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
     config = settings()
     pack = find_pack(config.credit_packs, pack_id)
-    store.ready()
     _check_pending_cap(member_id, config.max_pending_purchases)
     purchase = Purchase(
         purchase_id=uuid.uuid4().hex,
@@ -44,27 +43,24 @@ def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
         status=PurchaseStatus.PENDING,
         created_at=clock.now_iso(),
     )
-    uow = UnitOfWork()
-    repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents)
-    try:
-        uow.commit()
-    except Rejected as rejected:
-        if "day" in rejected.failed:
-            raise errors.conflict(
-                f"Buying this pack would pass today's limit of {config.daily_purchase_limit_cents / 100:.2f} "
-                f"{pack.currency.value.upper()} per member.",
-                "daily-limit-reached",
-            ) from None
-        raise
+    over_limit = raises(
+        errors.Conflict(
+            f"Buying this pack would pass today's limit of {config.daily_purchase_limit_cents / 100:.2f} "
+            f"{pack.currency.value.upper()} per member.",
+            code="daily-limit-reached",
+        )
+    )
+    transaction.run(
+        lambda uow: repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents, over_limit)
+    )
     intent = stripe_gateway.create_payment_intent(
         purchase.amount_cents,
         purchase.currency.value,
         {"member_id": member_id, "pack_id": pack.pack_id, "purchase_id": purchase.purchase_id},
         idempotency_key=f"pwiic-purchase-{purchase.purchase_id}",
     )
-    uow = UnitOfWork()
-    repository.add_payment_intent(uow, purchase.purchase_id, intent.payment_intent_id, clock.now_iso())
-    uow.commit()
+    at = clock.now_iso()
+    transaction.run(lambda uow: repository.add_payment_intent(uow, purchase.purchase_id, intent.payment_intent_id, at))
     return StartedPurchase(
         replace(purchase, payment_intent_id=intent.payment_intent_id),
         intent.client_secret,
@@ -77,21 +73,19 @@ def _check_pending_cap(member_id: str, cap: int) -> None:
     since = clock.iso(clock.now() - PENDING_WINDOW)
     pending = [p for p in recent if p.status is PurchaseStatus.PENDING and p.created_at >= since]
     if len(pending) >= cap:
-        raise errors.conflict(
+        raise errors.Conflict(
             f"You already have {len(pending)} unfinished purchases; complete or abandon one first.",
-            "too-many-pending-purchases",
+            code="too-many-pending-purchases",
         )
 
 
 def my_purchases(member_id: str, cursor: str | None, limit: int) -> tuple[list[Purchase], str | None]:
-    store.ready()
     return repository.list_for_member(member_id, cursor, limit)
 
 
 def my_purchase(member_id: str, purchase_id: str) -> Purchase:
     """Someone else's purchase is as unknown as a missing one."""
-    store.ready()
     purchase = repository.get(purchase_id)
     if purchase is None or purchase.member_id != member_id:
-        raise errors.not_found("The purchase")
+        raise errors.NotFound("The purchase")
     return purchase

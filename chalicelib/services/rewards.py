@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.ledger import (
@@ -15,7 +16,7 @@ from chalicelib.domain.ledger import (
     split_evenly,
     wallet_account,
 )
-from chalicelib.services import audit, ledger
+from chalicelib.services import audit, ledger, transaction
 
 
 def reward_member(
@@ -30,8 +31,13 @@ def reward_member(
         reason=reason_code,
         memo=note,
     )
-    entry = audit.entry(operator_id, AuditAction.REWARD, member_id, note, reason_code=reason_code, amount=str(amount))
-    return ledger.transfer(request, also=audit.recorder(entry))
+
+    def build(uow: UnitOfWork) -> Transfer:
+        transfer = ledger.add_transfer(uow, request)
+        audit.record(uow, operator_id, AuditAction.REWARD, member_id, note, reason_code=reason_code, amount=str(amount))
+        return transfer
+
+    return transaction.run(build)
 
 
 def fund_rewards_pool(operator_id: str, amount: int, note: str, funding_id: str | None) -> tuple[str, list[Transfer]]:
@@ -39,15 +45,7 @@ def fund_rewards_pool(operator_id: str, amount: int, note: str, funding_id: str 
     so retrying with the same funding id completes a funding that was interrupted halfway."""
     funding = funding_id or uuid.uuid4().hex
     shares = split_evenly(amount, settings().platform_shards)
-    entry = audit.entry(
-        operator_id,
-        AuditAction.FUND_REWARDS_POOL,
-        PlatformAccount.REWARDS_POOL.value,
-        note,
-        amount=str(amount),
-        funding_id=funding,
-    )
-    transfers = []
+    transfers: list[Transfer] = []
     for shard, share in enumerate(shares):
         if share == 0:
             continue
@@ -59,5 +57,15 @@ def fund_rewards_pool(operator_id: str, amount: int, note: str, funding_id: str 
             kind=TransferKind.POOL_FUNDING,
             memo=note,
         )
-        transfers.append(ledger.transfer(request, also=audit.recorder(entry) if shard == 0 else None))
+
+        def build(uow: UnitOfWork, request: TransferRequest = request, first: bool = not transfers) -> Transfer:
+            transfer = ledger.add_transfer(uow, request)
+            if first:  # the funding's one audit entry rides with its first share
+                pool = PlatformAccount.REWARDS_POOL.value
+                audit.record(
+                    uow, operator_id, AuditAction.FUND_REWARDS_POOL, pool, note, amount=str(amount), funding_id=funding
+                )
+            return transfer
+
+        transfers.append(transaction.run(build))
     return funding, transfers

@@ -84,7 +84,7 @@ def assert_401(response, *, secret: str | None = None) -> None:
 
 
 def assert_not_provisioned(member_id: str) -> None:
-    store.ready()
+    store.bind()
     assert member_repository.get(member_id, consistent=True) is None, "a refused token provisioned a member"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb import ledger_repository, member_repository, store
 from chalicelib.adapters.dynamodb.models import TableItem
-from chalicelib.adapters.dynamodb.unit_of_work import Retryable, UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Contention, UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.services import members
 from tests.component import support
@@ -28,7 +28,7 @@ def community(api, slug: str) -> str:
 
 class TestProvisioning:
     def test_first_call_provisions_profile_and_wallet(self, api):
-        store.ready()
+        store.bind()
         assert member_repository.get("alice", consistent=True) is None
         response = api.get("/me")
         assert response.status_code == 200, response.body
@@ -52,12 +52,12 @@ class TestProvisioning:
 
     def test_any_authenticated_route_provisions(self, api):
         api.get("/members/nobody", as_="dora")
-        store.ready()
+        store.bind()
         assert member_repository.get("dora", consistent=True) is not None
         assert ledger_repository.get_balance("member:dora") is not None
 
     def test_concurrent_first_calls_make_one_member_and_one_wallet(self, api):
-        store.ready()
+        store.bind()
         members.reset()
         barrier = threading.Barrier(8)
         failures: list[BaseException] = []
@@ -93,7 +93,7 @@ class TestProvisioning:
         def conflicting_once(self):
             calls["n"] += 1
             if calls["n"] == 1:
-                raise Retryable("TransactionConflict")
+                raise Contention("TransactionConflict")
             return real_commit(self)
 
         monkeypatch.setattr(UnitOfWork, "commit", conflicting_once)
@@ -109,7 +109,7 @@ class TestProvisioning:
             calls["n"] += 1
             real_commit(self)
             if calls["n"] == 1:
-                raise Retryable("read timeout")
+                raise Contention("read timeout")
 
         monkeypatch.setattr(UnitOfWork, "commit", committed_but_timed_out)
         response = api.get("/me", as_="fred")
@@ -117,10 +117,10 @@ class TestProvisioning:
         assert response.json["id"] == "fred"
 
     def test_a_conflict_while_marking_activity_does_not_fail_the_request(self, api, monkeypatch):
-        def conflict(member, day):
-            raise Retryable("TransactionConflict")
+        def conflict(uow, member, day, refused):
+            raise Contention("TransactionConflict")
 
-        monkeypatch.setattr(member_repository, "mark_active", conflict)
+        monkeypatch.setattr(member_repository, "add_active_day", conflict)
         response = api.get("/me", as_="gina")
         assert response.status_code == 200, response.body
 

@@ -23,11 +23,11 @@ from chalicelib import clock, config
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import ledger_repository, store
 from chalicelib.adapters.dynamodb import purchase_repository as purchase_repo
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import stale
 from chalicelib.config import settings
 from chalicelib.domain.ledger import Balance, PlatformAccount, logical_account, wallet_account
 from chalicelib.domain.purchases import Purchase, PurchaseStatus, find_pack
-from chalicelib.services import ledger, reconciliation, stripe_events
+from chalicelib.services import ledger, reconciliation, stripe_events, transaction
 from tests.component.support import assert_problem, mint  # noqa: F401  (fast tokens)
 from tools import localstack
 
@@ -186,7 +186,7 @@ def logged_errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def seed_purchase(api: Any, member: str, pack_id: str = "starter-eur", *, with_intent: bool = True) -> Purchase:
     """A pending purchase written as start_purchase writes it, with its PaymentIntent id recorded."""
     api.get("/me", as_=member)  # the member's first call creates the wallet
-    store.ready()
+    store.bind()
     pack = find_pack(settings().credit_packs, pack_id)
     purchase = Purchase(
         purchase_id=uuid.uuid4().hex,
@@ -198,14 +198,12 @@ def seed_purchase(api: Any, member: str, pack_id: str = "starter-eur", *, with_i
         status=PurchaseStatus.PENDING,
         created_at=clock.now_iso(),
     )
-    uow = UnitOfWork()
-    purchase_repo.add_new_purchase(uow, purchase, settings().daily_purchase_limit_cents)
-    uow.commit()
+    limit = settings().daily_purchase_limit_cents
+    transaction.run(lambda uow: purchase_repo.add_new_purchase(uow, purchase, limit, over_limit=stale))
     payment_intent_id = new_id("pi")
     if with_intent:
-        uow = UnitOfWork()
-        purchase_repo.add_payment_intent(uow, purchase.purchase_id, payment_intent_id, clock.now_iso())
-        uow.commit()
+        at = clock.now_iso()
+        transaction.run(lambda uow: purchase_repo.add_payment_intent(uow, purchase.purchase_id, payment_intent_id, at))
     return replace(purchase, payment_intent_id=payment_intent_id)
 
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import member_repository, purchase_repository, store
-from chalicelib.adapters.dynamodb.models import connection
+from chalicelib.adapters.dynamodb import keys, purchase_repository, store
+from chalicelib.adapters.dynamodb.models import AccountItem, connection
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, stale
+from chalicelib.api.problems import status_of
 from chalicelib.domain.ledger import (
     PlatformAccount,
     Transfer,
@@ -23,7 +25,7 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.members import Member
 from chalicelib.domain.purchases import Currency, Purchase, PurchaseStatus
-from chalicelib.services import ledger, reconciliation
+from chalicelib.services import ledger, members, reconciliation, transaction
 from tests.conftest import reset_caches
 from tools import devkeys, table
 
@@ -41,6 +43,7 @@ def own_table(admin: Any, endpoint: str, local: devkeys.LocalSecrets, **extra_en
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     reset_caches()
+    store.bind()
     try:
         yield name
     finally:
@@ -55,12 +58,15 @@ def own_table(admin: Any, endpoint: str, local: devkeys.LocalSecrets, **extra_en
 
 def open_wallet(member_id: str) -> str:
     """A member and their wallet, created together as on the member's first call."""
-    store.ready()
-    member_repository.create_if_absent(Member(member_id, f"Member {member_id}", clock.now_iso()))
+    store.bind()
+    members.provision(Member(member_id, f"Member {member_id}", clock.now_iso()))
     return wallet_account(member_id)
 
 
-def purchase(account: str, amount: int, transfer_id: str | None = None) -> tuple[TransferRequest, ledger.Also]:
+Also = Callable[[UnitOfWork], None]
+
+
+def purchase(account: str, amount: int, transfer_id: str | None = None) -> tuple[TransferRequest, Also]:
     """A purchase of `amount` credits from issuance (which may run negative), and the succeeded purchase
     record written in the same transaction, as a verified payment does: reconciliation proves that
     every purchase transfer has one."""
@@ -85,13 +91,28 @@ def purchase(account: str, amount: int, transfer_id: str | None = None) -> tuple
         created_at=clock.now_iso(),
         payment_intent_id=f"pi_{purchase_id}",
     )
-    return request, lambda uow: purchase_repository.add_new_purchase(uow, record, 10**12)
+    return request, lambda uow: purchase_repository.add_new_purchase(uow, record, 10**12, over_limit=stale)
+
+
+def transfer_with(request: TransferRequest, also: Also | None = None) -> Transfer:
+    """A transfer and, in the same unit of work, the caller's own writes (`also`)."""
+
+    def build(uow: UnitOfWork) -> Transfer:
+        if also is not None:
+            also(uow)
+        return ledger.add_transfer(uow, request)
+
+    return transaction.run(build)
 
 
 def fund(account: str, amount: int, transfer_id: str | None = None) -> Transfer:
     """Credits bought from issuance."""
-    request, also = purchase(account, amount, transfer_id)
-    return ledger.transfer(request, also=also)
+    return transfer_with(*purchase(account, amount, transfer_id))
+
+
+def set_frozen(account: str, frozen: bool) -> None:
+    """What a dispute or a debt does to a wallet's spending, set directly."""
+    AccountItem(keys.account_pk(account), keys.BALANCE_SK).update(actions=[AccountItem.frozen.set(frozen)])
 
 
 def problem(call: Callable[[], Any]) -> errors.AppError:
@@ -103,7 +124,7 @@ def problem(call: Callable[[], Any]) -> errors.AppError:
 
 def assert_problem(call: Callable[[], Any], status: int, code: str) -> errors.AppError:
     error = problem(call)
-    assert (error.status, error.code) == (status, code), error
+    assert (status_of(error), error.code) == (status, code), error
     return error
 
 
@@ -145,5 +166,5 @@ def assert_reconciled() -> None:
 
 def dynamodb_client() -> Any:
     """The botocore client every PynamoDB model (and every transaction) goes through."""
-    store.ready()
+    store.bind()
     return connection().client

@@ -1,7 +1,7 @@
 """The benchmarks run, print one JSON object, and the budgets that do not depend on machine noise hold:
 one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start, one
 TransactWriteItems per fulfilled Stripe webhook and no serialisation on the sharded issuance account,
-one TransactWriteItems per exchange transition and one Query per search (one per cell for `near`).
+one atomic write per exchange transition and one Query per search (one per cell for `near`).
 Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
 to read them."""
 
@@ -135,13 +135,14 @@ def test_exchanges_benchmark(dynamodb_endpoint):
 
     for name in TRANSITIONS:
         transition = figures["transitions"][name]
-        assert transition["writes_by_operation"] == {"TransactWriteItems": 1}, (name, transition)
+        assert sum(transition["writes_by_operation"].values()) == 1, (name, transition)
+        assert set(transition["writes_by_operation"]) <= {"TransactWriteItems", "UpdateItem"}, (name, transition)
         assert transition["requests_histogram"] == {
             str(int(transition["requests_per_transition"])): transition["transitions"]
         }, (name, transition)
         assert set(transition["reads_by_operation"]) <= {"GetItem"}, (name, transition)
         assert transition["statuses"] in ([200], [201]), (name, transition)
-        assert figures["within_goals"]["one_transaction_per_transition"][name] is True
+        assert figures["within_goals"]["one_write_per_transition"][name] is True
 
     assert figures["first_call_of_day"]["steady_state_call"] == {"Query": 1}
 

@@ -19,6 +19,7 @@ import pytest
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import exchange_repository, keys, ledger_repository, listing_repository
 from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
+from chalicelib.api.problems import status_of
 from chalicelib.auth import Principal
 from chalicelib.domain.exchanges import Action, Exchange, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, wallet_account
@@ -207,7 +208,7 @@ def test_accepts_and_declines_of_one_proposal_at_once(world):
         final = exchanges.get_exchange(member(world.owner), proposal.exchange_id)
         assert final.state is winners[0].state
         losers = [r for r in results if isinstance(r, errors.AppError)]
-        assert {(r.status, r.extra.get("state")) for r in losers} == {(409, final.state.value)}, losers
+        assert {(status_of(r), r.extra.get("state")) for r in losers} == {(409, final.state.value)}, losers
         if final.state is State.ACCEPTED:
             exchanges.act(member(alice), proposal.exchange_id, Action.CANCEL)
         assert held(alice) == 0
@@ -294,7 +295,7 @@ def test_fewer_seats_than_participants_is_refused(world):
     for name in racers:
         exchanges.join_share(name, trip)
     problem = _raised(lambda: listings.update_listing(world.owner, trip, {"seats": 2}))
-    assert (problem.status, [e.field for e in problem.errors]) == (422, ["seats"])
+    assert (status_of(problem), [e.field for e in problem.errors]) == (422, ["seats"])
     assert listings.update_listing(world.owner, trip, {"seats": 3}).seats == 3
     assert_consistent()
 
@@ -388,7 +389,7 @@ def test_a_cancel_racing_the_last_confirmation(world):
         assert final.state in (State.CANCELLED, State.COMPLETED), final
         winner, loser = (cancel, confirm) if final.state is State.CANCELLED else (confirm, cancel)
         assert isinstance(winner, Exchange) and winner.state is final.state, (winner, loser)
-        assert isinstance(loser, errors.AppError) and loser.status == 409, loser
+        assert isinstance(loser, errors.AppError) and status_of(loser) == 409, loser
         assert loser.extra["state"] == final.state.value, loser  # the 409 states the exchange's state
         payer = trade.proposer_id
         assert held(payer) == 0
@@ -442,7 +443,7 @@ def test_the_loser_read_before_the_winner_committed(world, monkeypatch, winner, 
 
     problem = _raised(lambda: exchanges.act(member(who[loser[0]]), trade.exchange_id, loser[1]))
     final = State.CANCELLED if winner[1] is Action.CANCEL else State.COMPLETED
-    assert (problem.status, problem.code, problem.extra["state"]) == (409, "illegal-transition", final.value)
+    assert (status_of(problem), problem.code, problem.extra["state"]) == (409, "illegal-transition", final.value)
     assert exchanges.get_exchange(member(alice), trade.exchange_id).state is final
     assert_consistent()
 
@@ -459,7 +460,7 @@ def test_a_resolution_is_never_reported_unless_written(table_name):
     operator = Principal("op", frozenset({"operators"}))
     for share in (0, 10):
         problem = _raised(lambda share=share: exchanges.resolve_dispute(operator, trade.exchange_id, share, "late"))
-        assert problem.status == 409, problem
+        assert status_of(problem) == 409, problem
     assert exchanges.get_exchange(member(alice), trade.exchange_id).state is State.DISPUTED
     assert (held(alice), posted(alice)) == (0, FUNDS)
     ledger_kit.assert_reconciled()

@@ -25,7 +25,7 @@ from chalicelib.domain.ledger import (
     shard_order,
 )
 from chalicelib.services import audit, ledger, rewards
-from chalicelib.services.ledger import MAX_ATTEMPTS
+from chalicelib.services.transaction import ATTEMPTS as MAX_ATTEMPTS
 from tests.integration import ledger_kit
 
 TRANSACT = "TransactWriteItems"

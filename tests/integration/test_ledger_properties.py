@@ -18,7 +18,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from chalicelib.adapters.dynamodb import ledger_repository
+from chalicelib.api.problems import status_of
 from chalicelib.domain.ledger import (
     HoldRequest,
     HoldStatus,
@@ -151,7 +151,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # transfers
 
-    def send(self, request: TransferRequest, also: ledger.Also | None = None) -> None:
+    def send(self, request: TransferRequest, also: ledger_kit.Also | None = None) -> None:
         """Sends `request` and checks the answer against the model, then updates the model."""
         known = self.model.transfers.get(request.transfer_id)
         if known is not None and known.committed is not None:
@@ -175,10 +175,10 @@ class LedgerMachine(RuleBasedStateMachine):
         if expected:
             error = ledger_kit.problem(lambda: ledger.transfer(request))
             event(f"transfer: refused {error.code}")
-            assert (error.status, error.code) in expected, (error, expected)
+            assert (status_of(error), error.code) in expected, (error, expected)
             return
         event("transfer: moved")
-        done = ledger.transfer(request, also=also)
+        done = ledger_kit.transfer_with(request, also)
         assert not done.replayed
         assert done.request == request
         self.model.transfers[request.transfer_id] = TransferModel(request, done, (request.payer, request.payee))
@@ -222,7 +222,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(member=st.sampled_from(WALLETS), frozen=st.booleans())
     def freeze(self, member: str, frozen: bool) -> None:
-        ledger_repository.set_frozen(member, frozen)
+        ledger_kit.set_frozen(member, frozen)
         self.model.accounts[member].frozen = frozen
 
     # holds
@@ -245,7 +245,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if expected:
             error = ledger_kit.problem(lambda: ledger.place_hold(hold))
             event(f"hold: refused {error.code}")
-            assert (error.status, error.code) in expected, (error, expected)
+            assert (status_of(error), error.code) in expected, (error, expected)
             return
         event("hold: placed")
         placed = ledger.place_hold(hold)

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 
 from chalicelib import errors
-from chalicelib.adapters.dynamodb import ledger_repository
-from chalicelib.config import settings
 from chalicelib.domain.ledger import (
     HoldRequest,
     HoldStatus,
@@ -21,7 +19,6 @@ from chalicelib.domain.ledger import (
     Transfer,
     TransferKind,
     TransferRequest,
-    shards_of,
 )
 from chalicelib.services import ledger
 from tests.integration import ledger_kit
@@ -278,16 +275,13 @@ def test_platform_accounts_created_by_another_request_in_between(table_name, sid
     else:
         account = PlatformAccount.ISSUANCE
         send = lambda: ledger_kit.fund(member, 50, "buy:alice")  # noqa: E731
-    shards = shards_of(account, settings().platform_shards)
     client = ledger_kit.dynamodb_client()
 
-    refused = [0]
-
     def another_request_creates_them(http_response: Any, **_: Any) -> None:
-        """After the last try (a payer tries every shard, a payee one) was refused, before the next look."""
-        refused[0] += http_response.status_code != 200
-        if refused[0] == (len(shards) if side == "payer" else 1):
-            ledger_repository.create_accounts(shards, "2024-01-01T00:00:00.000000Z")
+        """After this transfer's try was refused, before it looks why."""
+        if http_response.status_code != 200:
+            client.meta.events.unregister("after-call.dynamodb.TransactWriteItems", another_request_creates_them)
+            ledger.ensure_platform_accounts()
 
     client.meta.events.register("after-call.dynamodb.TransactWriteItems", another_request_creates_them)
     try:

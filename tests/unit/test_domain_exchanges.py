@@ -10,6 +10,7 @@ import pytest
 from msgspec.structs import replace
 
 from chalicelib import clock, errors
+from chalicelib.api.problems import status_of
 from chalicelib.domain.exchanges import (
     FINAL,
     TRADE_LIFETIME,
@@ -72,7 +73,7 @@ def move(x: Exchange, action: Action, role: Role, now: str = NOW, **kwargs):
 def refused(call, status: int, code: str) -> errors.AppError:
     with pytest.raises(errors.AppError) as caught:
         call()
-    assert (caught.value.status, caught.value.code) == (status, code), caught.value
+    assert (status_of(caught.value), caught.value.code) == (status, code), caught.value
     return caught.value
 
 
@@ -80,7 +81,7 @@ def illegal(x: Exchange, action: Action, role: Role, now: str = NOW, **kwargs) -
     """A 409 that states the current state."""
     with pytest.raises(errors.AppError) as caught:
         move(x, action, role, now, **kwargs)
-    assert caught.value.status == 409, caught.value
+    assert status_of(caught.value) == 409, caught.value
     assert caught.value.extra["state"] == x.state.value, caught.value
     return caught.value
 

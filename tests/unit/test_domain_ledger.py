@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import errors
+from chalicelib.api.problems import status_of
 from chalicelib.domain.ledger import (
     SHARDED,
     HoldRequest,
@@ -49,7 +50,7 @@ def refused(call, code: str) -> errors.AppError:
     with pytest.raises(errors.AppError) as caught:
         call()
     assert caught.value.code == code, caught.value
-    assert caught.value.status == 422
+    assert status_of(caught.value) == 422
     return caught.value
 
 

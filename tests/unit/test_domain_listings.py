@@ -7,6 +7,7 @@ import pytest
 from msgspec.structs import replace
 
 from chalicelib import errors
+from chalicelib.api.problems import status_of
 from chalicelib.domain.listings import (
     CATEGORIES,
     GEO_INDEX_PRECISION,
@@ -43,7 +44,7 @@ def problems(candidate: Listing) -> dict[str, str]:
     """The fields check_listing refuses (a 422), with their messages."""
     with pytest.raises(errors.AppError) as caught:
         check_listing(candidate)
-    assert (caught.value.status, caught.value.code) == (422, "validation-failed"), caught.value
+    assert (status_of(caught.value), caught.value.code) == (422, "validation-failed"), caught.value
     assert caught.value.errors and all(error.message for error in caught.value.errors)
     return {error.field: error.message for error in caught.value.errors}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.api.problems import status_of
 from chalicelib.domain.members import (
     Member,
     apply_profile_changes,
@@ -62,7 +63,7 @@ class TestApplyProfileChanges:
     def test_home_community_must_be_one_the_member_joined(self):
         with pytest.raises(AppError) as raised:
             apply_profile_changes(member(community_ids=("c1",)), {"home_community_id": "c2"})
-        assert raised.value.status == 422
+        assert status_of(raised.value) == 422
         assert raised.value.code == "validation-failed"
         assert [e.field for e in raised.value.errors] == ["home_community_id"]
 

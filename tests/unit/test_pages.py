@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from chalicelib import config
 from chalicelib.adapters.dynamodb import pages
+from chalicelib.api.problems import status_of
 from chalicelib.errors import AppError
 
 SCOPE = "community-members:c1"
@@ -31,7 +32,7 @@ def cursor_secret(monkeypatch):
 def assert_invalid(scope: str, cursor: str) -> None:
     with pytest.raises(AppError) as raised:
         pages.decode_cursor(scope, cursor)
-    assert raised.value.status == 400
+    assert status_of(raised.value) == 400
     assert raised.value.code == "invalid-cursor"
 
 
@@ -185,4 +186,4 @@ def test_collect_refuses_a_bad_cursor_before_querying():
 
     with pytest.raises(AppError) as raised:
         pages.collect(run, scope=SCOPE, cursor="forged", convert=str)
-    assert raised.value.status == 400
+    assert status_of(raised.value) == 400

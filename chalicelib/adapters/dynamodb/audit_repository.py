@@ -13,7 +13,6 @@ from chalicelib.domain.audit import AuditAction, AuditEntry
 
 def add_entry(uow: UnitOfWork, entry: AuditEntry) -> None:
     uow.put(
-        "audit",
         AuditItem(
             keys.audit_pk(entry.at[:7]),
             keys.audit_sk(entry.at, entry.entry_id),

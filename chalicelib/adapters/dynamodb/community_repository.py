@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from pynamodb.expressions.condition import size
 
-from chalicelib import errors
 from chalicelib.adapters.dynamodb import keys, pages
 from chalicelib.adapters.dynamodb.models import (
     AreaCellItem,
@@ -16,7 +14,7 @@ from chalicelib.adapters.dynamodb.models import (
     MembershipItem,
     SlugItem,
 )
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.communities import (
     MAX_COMMUNITIES_PER_MEMBER,
     Community,
@@ -43,16 +41,15 @@ def _membership(item: MembershipItem) -> Membership:
     return Membership(item.community_id, item.member_id, Role(item.role), item.joined_at)
 
 
-def create(community: Community, created_by: str, also: Callable[[UnitOfWork], None]) -> None:
+def add_community(uow: UnitOfWork, community: Community, created_by: str, slug_taken: Refusal) -> None:
+    """The community, its unique slug and its area cells."""
     normalized = normalize_name(community.name)
-    uow = UnitOfWork()
     uow.put(
-        "slug",
         SlugItem(keys.slug_pk(community.slug), keys.slug_pk(community.slug), community_id=community.community_id),
         condition=SlugItem.PK.does_not_exist(),
+        refused=slug_taken,
     )
     uow.put(
-        "community",
         CommunityItem(
             keys.community_pk(community.community_id),
             keys.META_SK,
@@ -71,7 +68,6 @@ def create(community: Community, created_by: str, also: Callable[[UnitOfWork], N
     )
     for cell in community.area:
         uow.put(
-            cell,
             AreaCellItem(
                 keys.community_pk(community.community_id),
                 keys.area_sk(cell),
@@ -81,13 +77,6 @@ def create(community: Community, created_by: str, also: Callable[[UnitOfWork], N
                 cell=cell,
             ),
         )
-    also(uow)
-    try:
-        uow.commit()
-    except Rejected as rejected:
-        if "slug" in rejected.failed:
-            raise errors.conflict(f"The slug '{community.slug}' is already taken.", "slug-taken") from None
-        raise
 
 
 def get(community_id: str) -> Community | None:
@@ -135,74 +124,62 @@ def near(cells: set[str]) -> list[Community]:
     return get_many(found) if found else []
 
 
-def join(member_id: str, community_id: str, joined_at: str, day: str) -> Membership | None:
-    """Returns None when the member already belonged to the community."""
-    membership = MembershipItem(
-        keys.community_pk(community_id),
-        keys.membership_sk(member_id),
-        GSI2PK=keys.active_pk(community_id),
-        GSI2SK=keys.active_sk(day, member_id),
-        community_id=community_id,
-        member_id=member_id,
-        role=Role.MEMBER.value,
-        joined_at=joined_at,
-        active_day=day,
+def add_membership(
+    uow: UnitOfWork,
+    membership: Membership,
+    day: str,
+    *,
+    already_member: Refusal,
+    no_community: Refusal,
+    too_many: Refusal,
+) -> None:
+    """The membership, the community's member count, and the member's list of communities (bounded)."""
+    community_id, member_id = membership.community_id, membership.member_id
+    uow.put(
+        MembershipItem(
+            keys.community_pk(community_id),
+            keys.membership_sk(member_id),
+            GSI2PK=keys.active_pk(community_id),
+            GSI2SK=keys.active_sk(day, member_id),
+            community_id=community_id,
+            member_id=member_id,
+            role=membership.role.value,
+            joined_at=membership.joined_at,
+            active_day=day,
+        ),
+        condition=MembershipItem.PK.does_not_exist(),
+        refused=already_member,
     )
-    uow = UnitOfWork()
-    uow.put("membership", membership, condition=MembershipItem.PK.does_not_exist())
     uow.update(
-        "member",
+        CommunityItem(keys.community_pk(community_id), keys.META_SK),
+        [CommunityItem.member_count.add(1)],
+        condition=CommunityItem.PK.exists(),
+        refused=no_community,
+    )
+    uow.update(
         MemberItem(keys.member_pk(member_id), keys.PROFILE_SK),
         [MemberItem.community_ids.add({community_id})],
         condition=MemberItem.community_ids.does_not_exist()
         | (size(MemberItem.community_ids) < MAX_COMMUNITIES_PER_MEMBER),
+        refused=too_many,
     )
-    uow.update(
-        "community",
-        CommunityItem(keys.community_pk(community_id), keys.META_SK),
-        [CommunityItem.member_count.add(1)],
-        condition=CommunityItem.PK.exists(),
-    )
-    try:
-        uow.commit()
-    except Rejected as rejected:
-        if "membership" in rejected.failed:
-            return None
-        if "community" in rejected.failed:
-            raise errors.not_found("The community") from None
-        if "member" in rejected.failed:
-            raise errors.conflict(
-                f"A member can belong to at most {MAX_COMMUNITIES_PER_MEMBER} communities.", "too-many-communities"
-            ) from None
-        raise
-    return _membership(membership)
 
 
-def leave(member_id: str, community_id: str, clear_home: bool) -> bool:
-    """Returns False when the member did not belong to the community."""
+def add_departure(uow: UnitOfWork, member_id: str, community_id: str, clear_home: bool, not_member: Refusal) -> None:
     member_actions: list[Any] = [MemberItem.community_ids.delete({community_id})]
     if clear_home:
         member_actions.append(MemberItem.home_community_id.remove())
-    uow = UnitOfWork()
     uow.delete(
-        "membership",
         MembershipItem(keys.community_pk(community_id), keys.membership_sk(member_id)),
         condition=MembershipItem.PK.exists(),
+        refused=not_member,
     )
-    uow.update("member", MemberItem(keys.member_pk(member_id), keys.PROFILE_SK), member_actions)
+    uow.update(MemberItem(keys.member_pk(member_id), keys.PROFILE_SK), member_actions)
     uow.update(
-        "community",
         CommunityItem(keys.community_pk(community_id), keys.META_SK),
         [CommunityItem.member_count.add(-1)],
         condition=CommunityItem.PK.exists(),
     )
-    try:
-        uow.commit()
-    except Rejected as rejected:
-        if "membership" in rejected.failed:
-            return False
-        raise
-    return True
 
 
 def get_membership(community_id: str, member_id: str) -> Membership | None:
@@ -212,22 +189,13 @@ def get_membership(community_id: str, member_id: str) -> Membership | None:
         return None
 
 
-def set_role(community_id: str, member_id: str, role: Role, also: Callable[[UnitOfWork], None]) -> Membership:
-    uow = UnitOfWork()
+def add_role(uow: UnitOfWork, community_id: str, member_id: str, role: Role, not_member: Refusal) -> None:
     uow.update(
-        "membership",
         MembershipItem(keys.community_pk(community_id), keys.membership_sk(member_id)),
         [MembershipItem.role.set(role.value)],
         condition=MembershipItem.PK.exists(),
+        refused=not_member,
     )
-    also(uow)
-    try:
-        uow.commit()
-    except Rejected:
-        raise errors.not_found("The membership") from None
-    found = get_membership(community_id, member_id)
-    assert found is not None
-    return found
 
 
 def list_members(community_id: str, cursor: str | None, limit: int) -> tuple[list[Membership], str | None]:

@@ -11,14 +11,13 @@ from chalicelib.domain.conversations import Conversation, InboxEntry, Message
 
 
 def add_conversation(uow: UnitOfWork, conversation: Conversation, first: Message | None) -> None:
-    """The conversation, its first message if any, and one inbox entry per member (label
-    conversation: it existed already). One transaction writes an item once, so the entries are
-    written as they are after the first message."""
+    """The conversation, its first message if any, and one inbox entry per member (refused when the
+    conversation exists already). One transaction writes an item once, so the entries are written as
+    they are after the first message."""
     latest = first.at if first else conversation.created_at
     if first is not None:
         _put_message(uow, conversation, first)
     uow.put(
-        "conversation",
         ConversationItem(
             keys.conversation_pk(conversation.conversation_id),
             keys.CONVERSATION_SK,
@@ -31,7 +30,6 @@ def add_conversation(uow: UnitOfWork, conversation: Conversation, first: Message
     )
     for member_id in conversation.participants:
         uow.put(
-            f"participant:{member_id}",
             ParticipantItem(
                 keys.conversation_pk(conversation.conversation_id),
                 keys.participant_sk(member_id),
@@ -57,7 +55,6 @@ def add_message(uow: UnitOfWork, conversation: Conversation, message: Message) -
         if member_id != message.sender_id:
             actions.append(ParticipantItem.unread.add(1))
         uow.update(
-            f"participant:{member_id}",
             ParticipantItem(keys.conversation_pk(conversation.conversation_id), keys.participant_sk(member_id)),
             actions,
         )
@@ -65,7 +62,6 @@ def add_message(uow: UnitOfWork, conversation: Conversation, message: Message) -
 
 def _put_message(uow: UnitOfWork, conversation: Conversation, message: Message) -> None:
     uow.put(
-        "message",
         MessageItem(
             keys.conversation_pk(conversation.conversation_id),
             keys.message_sk(message.at, message.message_id),
@@ -101,9 +97,11 @@ def messages(conversation_id: str, cursor: str | None, limit: int) -> tuple[list
     return pages.collect(run, scope=f"messages:{conversation_id}", cursor=cursor, convert=convert)
 
 
-def mark_read(conversation_id: str, member_id: str) -> None:
-    ParticipantItem(keys.conversation_pk(conversation_id), keys.participant_sk(member_id)).update(
-        actions=[ParticipantItem.unread.set(0)], condition=ParticipantItem.PK.exists()
+def add_read_mark(uow: UnitOfWork, conversation_id: str, member_id: str) -> None:
+    uow.update(
+        ParticipantItem(keys.conversation_pk(conversation_id), keys.participant_sk(member_id)),
+        [ParticipantItem.unread.set(0)],
+        condition=ParticipantItem.PK.exists(),
     )
 
 

@@ -8,35 +8,14 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
-from chalicelib.domain.exchanges import Exchange, ExchangeType, State
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
+from chalicelib.domain.exchanges import Exchange, State
 
 
 def _exchange(item: ExchangeItem) -> Exchange:
-    return Exchange(
-        exchange_id=item.exchange_id,
-        type=ExchangeType(item.type),
-        listing_id=item.listing_id,
-        owner_id=item.owner_id,
-        proposer_id=item.proposer_id,
-        payer_id=item.payer_id,
-        payee_id=item.payee_id,
-        amount=int(item.amount),
-        state=State(item.state),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        fee=int(item.fee),
-        swap_listing_id=item.swap_listing_id,
-        message=item.message,
-        confirmed_by=frozenset(item.confirmed_by or ()),
-        claimed_damage=int(item.claimed_damage),
-        posted_amount=int(item.posted_amount),
-        due_at=item.due_at,
-        starts_at=item.starts_at,
-        overdue=bool(item.overdue),
-        version=int(item.version),
-    )
+    return to_domain(item, Exchange)
 
 
 def _ref(exchange_id: str) -> ExchangeItem:
@@ -53,7 +32,7 @@ def _work_keys(exchange: Exchange, deadline: str | None) -> tuple[str | None, st
     return keys.exchanges_due_pk(bucket), keys.newest_sk(deadline, exchange.exchange_id)
 
 
-def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None) -> None:
+def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None, refused: Refusal = stale) -> None:
     due_pk, due_sk = _work_keys(exchange, deadline)
     item = ExchangeItem(
         keys.exchange_pk(exchange.exchange_id),
@@ -64,29 +43,13 @@ def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None) -> None:
         GSI2SK=keys.newest_sk(exchange.created_at, exchange.exchange_id),
         GSI3PK=keys.member_exchanges_pk(exchange.owner_id, "owner"),
         GSI3SK=keys.key(exchange.listing_id, exchange.created_at, exchange.exchange_id),
-        exchange_id=exchange.exchange_id,
-        type=exchange.type.value,
-        listing_id=exchange.listing_id,
-        owner_id=exchange.owner_id,
-        proposer_id=exchange.proposer_id,
-        payer_id=exchange.payer_id,
-        payee_id=exchange.payee_id,
-        amount=exchange.amount,
-        fee=exchange.fee,
-        state=exchange.state.value,
-        swap_listing_id=exchange.swap_listing_id,
-        message=exchange.message,
-        due_at=exchange.due_at,
-        starts_at=exchange.starts_at,
-        version=exchange.version,
-        created_at=exchange.created_at,
-        updated_at=exchange.updated_at,
+        **to_attributes(exchange),
     )
-    uow.put("exchange", item, condition=ExchangeItem.PK.does_not_exist())
+    uow.put(item, condition=ExchangeItem.PK.does_not_exist(), refused=refused)
 
 
 def add_transition(uow: UnitOfWork, before: Exchange, after: Exchange, deadline: str | None) -> None:
-    """Only over the version that was read: of two racing transitions, one is refused (label: exchange)."""
+    """Only over the version that was read: of two racing transitions, one is refused (stale)."""
     due_pk, due_sk = _work_keys(after, deadline)
     actions: list[Action] = [
         ExchangeItem.state.set(after.state.value),
@@ -102,22 +65,22 @@ def add_transition(uow: UnitOfWork, before: Exchange, after: Exchange, deadline:
         actions += [ExchangeItem.GSI1PK.set(due_pk), ExchangeItem.GSI1SK.set(due_sk)]
     else:
         actions += [ExchangeItem.GSI1PK.remove(), ExchangeItem.GSI1SK.remove()]
-    uow.update("exchange", _ref(after.exchange_id), actions, condition=ExchangeItem.version == before.version)
+    uow.update(_ref(after.exchange_id), actions, condition=ExchangeItem.version == before.version)
 
 
-def add_slots(uow: UnitOfWork, listing_id: str, hours: list[str], exchange_id: str) -> None:
-    """Two bookings sharing one hour cannot both be written (labels: slot:<hour>)."""
+def add_slots(uow: UnitOfWork, listing_id: str, hours: list[str], exchange_id: str, refused: Refusal) -> None:
+    """Two bookings sharing one hour cannot both be written."""
     for hour in hours:
         uow.put(
-            f"slot:{hour}",
             SlotItem(keys.slot_pk(listing_id, hour), keys.SLOT_SK, exchange_id=exchange_id),
             condition=SlotItem.PK.does_not_exist(),
+            refused=refused,
         )
 
 
 def add_slots_released(uow: UnitOfWork, listing_id: str, hours: list[str]) -> None:
     for hour in hours:
-        uow.delete(f"slot:{hour}", SlotItem(keys.slot_pk(listing_id, hour), keys.SLOT_SK))
+        uow.delete(SlotItem(keys.slot_pk(listing_id, hour), keys.SLOT_SK))
 
 
 def get(exchange_id: str) -> Exchange | None:

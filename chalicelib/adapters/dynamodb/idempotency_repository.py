@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 from msgspec import Struct
-from pynamodb.exceptions import PutError
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import IdempotencyItem
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
@@ -21,9 +21,15 @@ class Record(Struct, frozen=True):
     body: str | None
 
 
-def claim(member_id: str, key: str, fingerprint: str, lease_seconds: int, ttl_seconds: int) -> Record | None:
-    """Claim the key for this request. Returns the existing record when another request holds it; a
-    claim whose lease ran out (its Lambda died mid-flight) can be taken over."""
+def _ref(member_id: str, key: str) -> IdempotencyItem:
+    return IdempotencyItem(keys.idempotency_pk(member_id, key), keys.IDEMPOTENCY_SK)
+
+
+def add_claim(
+    uow: UnitOfWork, member_id: str, key: str, fingerprint: str, lease_seconds: int, ttl_seconds: int, taken: Refusal
+) -> None:
+    """Claims the key for this request; refused while another request holds it or after it completed.
+    A claim whose lease ran out (its Lambda died mid-flight) can be taken over."""
     now = int(time.time())
     item = IdempotencyItem(
         keys.idempotency_pk(member_id, key),
@@ -33,31 +39,33 @@ def claim(member_id: str, key: str, fingerprint: str, lease_seconds: int, ttl_se
         lease_until=now + lease_seconds,
         expires_at=now + ttl_seconds,
     )
+    condition = IdempotencyItem.PK.does_not_exist() | (
+        (IdempotencyItem.state == IN_PROGRESS) & (IdempotencyItem.lease_until < now)
+    )
+    uow.put(item, condition=condition, refused=taken)
+
+
+def get(member_id: str, key: str) -> Record | None:
     try:
-        item.save(
-            condition=IdempotencyItem.PK.does_not_exist()
-            | ((IdempotencyItem.state == IN_PROGRESS) & (IdempotencyItem.lease_until < now))
-        )
+        item = IdempotencyItem.get(keys.idempotency_pk(member_id, key), keys.IDEMPOTENCY_SK, consistent_read=True)
+    except IdempotencyItem.DoesNotExist:
         return None
-    except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-    existing = IdempotencyItem.get(item.PK, item.SK, consistent_read=True)
-    return Record(existing.fingerprint, existing.state, _int_or_none(existing.status_code), existing.body)
+    return Record(item.fingerprint, item.state, _int_or_none(item.status_code), item.body)
 
 
-def complete(member_id: str, key: str, status_code: int, body: str) -> None:
-    IdempotencyItem(keys.idempotency_pk(member_id, key), keys.IDEMPOTENCY_SK).update(
-        actions=[
+def add_completion(uow: UnitOfWork, member_id: str, key: str, status_code: int, body: str) -> None:
+    uow.update(
+        _ref(member_id, key),
+        [
             IdempotencyItem.state.set(DONE),
             IdempotencyItem.status_code.set(status_code),
             IdempotencyItem.body.set(body),
-        ]
+        ],
     )
 
 
-def release(member_id: str, key: str) -> None:
-    IdempotencyItem(keys.idempotency_pk(member_id, key), keys.IDEMPOTENCY_SK).delete()
+def add_release(uow: UnitOfWork, member_id: str, key: str) -> None:
+    uow.delete(_ref(member_id, key))
 
 
 def _int_or_none(value: float | None) -> int | None:

@@ -1,5 +1,5 @@
-"""Balances, transfer records and holds. Functions named add_* put actions into a unit of work,
-so a use case can commit its own state change and its ledger effect in one transaction."""
+"""Balances, transfer records and holds. Functions named add_* put actions into a unit of work (the
+ledger service decides which, and what their refusals mean); the others read."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import json
 import zlib
 from typing import Any
 
-from msgspec.structs import replace
 from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.mapping import to_domain
 from chalicelib.adapters.dynamodb.models import AccountItem, HoldItem, TransferItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.ledger import (
     Balance,
+    BalanceChange,
     Hold,
     HoldRequest,
     HoldStatus,
@@ -29,15 +30,7 @@ from chalicelib.domain.ledger import (
 
 
 def _balance(item: AccountItem) -> Balance:
-    return Balance(
-        item.account_id,
-        int(item.posted),
-        int(item.held),
-        int(item.available),
-        bool(item.frozen),
-        int(item.owed or 0),
-        int(item.open_disputes or 0),
-    )
+    return to_domain(item, Balance)
 
 
 def _transfer(item: TransferItem) -> Transfer:
@@ -71,8 +64,8 @@ def _account_ref(account_id: str) -> AccountItem:
     return AccountItem(keys.account_pk(account_id), keys.BALANCE_SK)
 
 
-def new_account(account_id: str, created_at: str) -> AccountItem:
-    return AccountItem(
+def add_account(uow: UnitOfWork, account_id: str, created_at: str, refused: Refusal = stale) -> None:
+    item = AccountItem(
         keys.account_pk(account_id),
         keys.BALANCE_SK,
         account_id=account_id,
@@ -84,48 +77,47 @@ def new_account(account_id: str, created_at: str) -> AccountItem:
         open_disputes=0,
         created_at=created_at,
     )
+    uow.put(item, condition=AccountItem.PK.does_not_exist(), refused=refused)
 
 
-def add_account(uow: UnitOfWork, account_id: str, created_at: str) -> None:
-    uow.put("account", new_account(account_id, created_at), condition=AccountItem.PK.does_not_exist())
+def add_account_check(uow: UnitOfWork, account_id: str, refused: Refusal) -> None:
+    uow.check(AccountItem, keys.account_pk(account_id), keys.BALANCE_SK, AccountItem.PK.exists(), refused=refused)
 
 
-def create_accounts(account_ids: list[str], created_at: str) -> None:
-    """Idempotent: existing accounts are left as they are."""
-    for account_id in account_ids:
-        try:
-            new_account(account_id, created_at).save(condition=AccountItem.PK.does_not_exist())
-        except Exception as error:  # PutError with a failed condition: it exists already
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
-
-
-def _debit(uow: UnitOfWork, label: str, account_id: str, posted: int, held: int = 0) -> None:
-    """Posted decreases by `posted` and held by `held`; the funds check covers what becomes unavailable."""
+def add_balance_change(uow: UnitOfWork, change: BalanceChange, refused: Refusal) -> None:
+    """One update of a balance item. The funds check (`available >= debit`) and the frozen check are
+    in its condition; a change of standing (owed, open disputes) applies only if the standing is
+    still what was read, and spending stays frozen while credits are owed or a dispute is open."""
+    actions: list[Action] = []
+    if change.posted:
+        actions.append(AccountItem.posted.add(change.posted))
+    if change.held:
+        actions.append(AccountItem.held.add(change.held))
+    if change.available:
+        actions.append(AccountItem.available.add(change.available))
     condition = AccountItem.PK.exists()
-    unavailable = posted - held
-    if not may_overdraw(account_id) and unavailable > 0:
-        condition &= AccountItem.available >= unavailable
-    if held == 0:
+    if change.debit and not may_overdraw(change.account_id):
+        condition &= AccountItem.available >= change.debit
+    if change.spends:
         condition &= AccountItem.frozen == False  # noqa: E712 - a condition expression, not a comparison
-    actions = [AccountItem.available.add(-unavailable)]
-    if posted:
-        actions.append(AccountItem.posted.add(-posted))
-    if held:
-        actions.append(AccountItem.held.add(-held))
-    uow.update(label, _account_ref(account_id), actions, condition=condition)
+    if change.standing is not None:
+        owed, disputes = change.standing.owed + change.owed, change.standing.open_disputes + change.disputes
+        actions += [
+            AccountItem.owed.set(owed),
+            AccountItem.open_disputes.set(disputes),
+            AccountItem.frozen.set(owed > 0 or disputes > 0),
+        ]
+        condition &= _equals_or_absent(AccountItem.owed, change.standing.owed)
+        condition &= _equals_or_absent(AccountItem.open_disputes, change.standing.open_disputes)
+    uow.update(_account_ref(change.account_id), actions, condition=condition, refused=refused)
 
 
-def _credit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
-    uow.update(
-        label,
-        _account_ref(account_id),
-        [AccountItem.posted.add(amount), AccountItem.available.add(amount)],
-        condition=AccountItem.PK.exists(),
-    )
+def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:
+    """Accounts created before an attribute existed lack it; absent reads as zero."""
+    return attribute.does_not_exist() | (attribute == value) if value == 0 else attribute == value
 
 
-def add_record(uow: UnitOfWork, label: str, request: TransferRequest, payer: str, payee: str, at: str) -> None:
+def add_record(uow: UnitOfWork, request: TransferRequest, payer: str, payee: str, at: str, refused: Refusal) -> None:
     """The immutable transfer record; its absence is the idempotency check. It is indexed under both
     accounts (GSI1 payer, GSI2 payee): those two index entries are the two statement entries."""
     sort_key = keys.statement_sk(at, request.transfer_id)
@@ -148,17 +140,11 @@ def add_record(uow: UnitOfWork, label: str, request: TransferRequest, payer: str
         fingerprint=request.fingerprint(),
         created_at=at,
     )
-    uow.put(label, record, condition=TransferItem.PK.does_not_exist())
+    uow.put(record, condition=TransferItem.PK.does_not_exist(), refused=refused)
 
 
-def add_transfer(uow: UnitOfWork, request: TransferRequest, payer_account: str, payee_account: str, at: str) -> None:
-    """The record, the debit with its overdraft check, and the credit."""
-    add_record(uow, "record", request, payer_account, payee_account, at)
-    _debit(uow, "payer", payer_account, request.amount)
-    _credit(uow, "payee", payee_account, request.amount)
-
-
-def add_hold(uow: UnitOfWork, request: HoldRequest, at: str) -> None:
+def add_hold(uow: UnitOfWork, request: HoldRequest, at: str, refused: Refusal) -> None:
+    """The pending hold, indexed by its expiry for the sweeper until it settles."""
     bucket = zlib.crc32(request.hold_id.encode()) % keys.HOLD_DUE_BUCKETS
     item = HoldItem(
         keys.hold_pk(request.hold_id),
@@ -176,44 +162,17 @@ def add_hold(uow: UnitOfWork, request: HoldRequest, at: str) -> None:
         fingerprint=request.fingerprint(),
         created_at=at,
     )
-    uow.put("hold", item, condition=HoldItem.PK.does_not_exist())
-    uow.update(
-        "payer",
-        _account_ref(request.payer),
-        [AccountItem.held.add(request.amount), AccountItem.available.add(-request.amount)],
-        condition=AccountItem.PK.exists() & (AccountItem.available >= request.amount) & (AccountItem.frozen == False),  # noqa: E712
-    )
-    uow.check("payee", AccountItem, keys.account_pk(request.payee), keys.BALANCE_SK, AccountItem.PK.exists())
+    uow.put(item, condition=HoldItem.PK.does_not_exist(), refused=refused)
 
 
-def add_hold_post(uow: UnitOfWork, hold: Hold, amount: int, transfer: TransferRequest, at: str) -> None:
-    """Posting settles the hold once, before it expires: `amount` moves, the rest is released."""
-    request = hold.request
-    uow.update(
-        "hold",
-        HoldItem(keys.hold_pk(request.hold_id), keys.HOLD_SK),
-        [
-            HoldItem.status.set(HoldStatus.POSTED.value),
-            HoldItem.posted_amount.set(amount),
-            HoldItem.GSI3PK.remove(),
-            HoldItem.GSI3SK.remove(),
-        ],
-        condition=(HoldItem.status == HoldStatus.PENDING.value) & (HoldItem.hold_expires_at > at),
-    )
-    add_record(uow, "record", replace(transfer, amount=amount), request.payer, request.payee, at)
-    _debit(uow, "payer", request.payer, posted=amount, held=request.amount)
-    _credit(uow, "payee", request.payee, amount)
-
-
-def add_hold_void(uow: UnitOfWork, hold: Hold) -> None:
-    request = hold.request
-    uow.update(
-        "hold",
-        HoldItem(keys.hold_pk(request.hold_id), keys.HOLD_SK),
-        [HoldItem.status.set(HoldStatus.VOIDED.value), HoldItem.GSI3PK.remove(), HoldItem.GSI3SK.remove()],
-        condition=HoldItem.status == HoldStatus.PENDING.value,
-    )
-    _debit(uow, "payer", request.payer, posted=0, held=request.amount)
+def add_hold_settled(uow: UnitOfWork, hold_id: str, status: HoldStatus, posted_amount: int, at: str) -> None:
+    """A pending hold settles once, and is posted only before it expires; it leaves the sweeper's index."""
+    condition = HoldItem.status == HoldStatus.PENDING.value
+    actions: list[Action] = [HoldItem.status.set(status.value), HoldItem.GSI3PK.remove(), HoldItem.GSI3SK.remove()]
+    if status is HoldStatus.POSTED:
+        condition &= HoldItem.hold_expires_at > at
+        actions.append(HoldItem.posted_amount.set(posted_amount))
+    uow.update(HoldItem(keys.hold_pk(hold_id), keys.HOLD_SK), actions, condition=condition)
 
 
 def get_balance(account_id: str, *, consistent: bool = True) -> Balance | None:
@@ -225,11 +184,7 @@ def get_balance(account_id: str, *, consistent: bool = True) -> Balance | None:
 
 def get_balances(account_ids: list[str]) -> list[Balance]:
     wanted = [(keys.account_pk(account_id), keys.BALANCE_SK) for account_id in account_ids]
-    return [_balance(item) for item in AccountItem.batch_get(wanted)]
-
-
-def set_frozen(account_id: str, frozen: bool) -> None:
-    _account_ref(account_id).update(actions=[AccountItem.frozen.set(frozen)], condition=AccountItem.PK.exists())
+    return [_balance(item) for item in AccountItem.batch_get(wanted, consistent_read=True)]
 
 
 def get_transfer(transfer_id: str) -> tuple[Transfer, str] | None:
@@ -283,40 +238,3 @@ def scan_all() -> tuple[list[Balance], list[Transfer], list[Hold]]:
     transfers = [_transfer(item) for item in TransferItem.scan(TransferItem.SK == keys.TRANSFER_SK)]
     holds = [_hold(item) for item in HoldItem.scan(HoldItem.SK == keys.HOLD_SK)]
     return balances, transfers, holds
-
-
-def add_credit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
-    _credit(uow, label, account_id, amount)
-
-
-def add_debit(uow: UnitOfWork, label: str, account_id: str, amount: int) -> None:
-    _debit(uow, label, account_id, amount)
-
-
-def add_wallet_state(
-    uow: UnitOfWork,
-    wallet: Balance,
-    *,
-    debit: int = 0,
-    owed_delta: int = 0,
-    disputes_delta: int = 0,
-) -> None:
-    """One update of a wallet's money and standing, valid only if its standing is still what was read
-    (label: wallet). Spending stays frozen while credits are owed or a dispute is open."""
-    owed, disputes = wallet.owed + owed_delta, wallet.open_disputes + disputes_delta
-    actions: list[Action] = [
-        AccountItem.owed.set(owed),
-        AccountItem.open_disputes.set(disputes),
-        AccountItem.frozen.set(owed > 0 or disputes > 0),
-    ]
-    condition = AccountItem.PK.exists() & _equals_or_absent(AccountItem.owed, wallet.owed)
-    condition &= _equals_or_absent(AccountItem.open_disputes, wallet.open_disputes)
-    if debit:
-        actions += [AccountItem.posted.add(-debit), AccountItem.available.add(-debit)]
-        condition &= AccountItem.available >= debit
-    uow.update("wallet", _account_ref(wallet.account_id), actions, condition=condition)
-
-
-def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:
-    """Accounts created before an attribute existed lack it; absent reads as zero."""
-    return attribute.does_not_exist() | (attribute == value) if value == 0 else attribute == value

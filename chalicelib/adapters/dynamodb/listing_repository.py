@@ -3,58 +3,29 @@
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from msgspec.structs import asdict
+import msgspec
 from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
-from chalicelib.domain.listings import Kind, Listing, ListingReport, Mode, Status, facets
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
+from chalicelib.domain.listings import Listing, ListingReport, Status, facets
 
 
 def _listing(item: ListingItem) -> Listing:
-    return Listing(
-        listing_id=item.listing_id,
-        owner_id=item.owner_id,
-        kind=Kind(item.kind),
-        category=item.category,
-        mode=Mode(item.mode),
-        title=item.title,
-        description=item.description,
-        community_id=item.community_id,
-        status=Status(item.status),
-        created_at=item.created_at,
-        price=int(item.price),
-        deposit=int(item.deposit),
-        tags=tuple(map(str, item.tags)),
-        location=item.location,
-        seats=int(item.seats),
-        seats_taken=int(item.seats_taken),
-        event_at=item.event_at,
-        hidden=bool(item.hidden),
-        version=int(item.version),
-    )
+    return to_domain(item, Listing)
 
 
 def _summary(listing: Listing) -> str:
-    return json.dumps({**asdict(listing), "tags": list(listing.tags)}, sort_keys=True)
+    return msgspec.json.encode(listing).decode()
 
 
 def _from_summary(item: FacetItem) -> Listing:
-    data = json.loads(item.summary)
-    return Listing(
-        **{
-            **data,
-            "kind": Kind(data["kind"]),
-            "mode": Mode(data["mode"]),
-            "status": Status(data["status"]),
-            "tags": tuple(data["tags"]),
-        }
-    )
+    return msgspec.json.decode(item.summary, type=Listing)
 
 
 def _item(listing: Listing) -> ListingItem:
@@ -63,25 +34,7 @@ def _item(listing: Listing) -> ListingItem:
         keys.LISTING_SK,
         GSI2PK=keys.owner_listings_pk(listing.owner_id),
         GSI2SK=keys.newest_sk(listing.created_at, listing.listing_id),
-        listing_id=listing.listing_id,
-        owner_id=listing.owner_id,
-        kind=listing.kind.value,
-        category=listing.category,
-        mode=listing.mode.value,
-        title=listing.title,
-        description=listing.description,
-        community_id=listing.community_id,
-        status=listing.status.value,
-        price=listing.price,
-        deposit=listing.deposit,
-        tags=list[Any](listing.tags),
-        location=listing.location,
-        seats=listing.seats,
-        seats_taken=listing.seats_taken,
-        event_at=listing.event_at,
-        hidden=listing.hidden,
-        version=listing.version,
-        created_at=listing.created_at,
+        **to_attributes(listing),
     )
 
 
@@ -90,7 +43,6 @@ def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None
     summary = _summary(listing)
     for name in names:
         uow.put(
-            f"facet:{name}",
             FacetItem(
                 keys.listing_pk(listing.listing_id),
                 keys.facet_sk(name),
@@ -103,38 +55,37 @@ def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None
 
 
 def add_new(uow: UnitOfWork, listing: Listing) -> None:
-    uow.put("listing", _item(listing), condition=ListingItem.PK.does_not_exist())
+    uow.put(_item(listing), condition=ListingItem.PK.does_not_exist())
     _put_facets(uow, listing, facets(listing))
 
 
 def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
     """The new version, only over the version that was read; its browse entries follow it."""
-    uow.put("listing", _item(after), condition=ListingItem.version == before.version)
+    uow.put(_item(after), condition=ListingItem.version == before.version)
     old, new = facets(before), facets(after)
     for name in old.keys() - new.keys():
-        uow.delete(f"facet:{name}", FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
+        uow.delete(FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
     _put_facets(uow, after, new)
 
 
-def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int) -> None:
-    """Taking a seat is refused in the write itself when none is left (label: seats). The version
+def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int, refused: Refusal = stale) -> None:
+    """Taking a seat is refused in the write itself when none is left. The version
     moves too, so an edit read before the change cannot write the old count back."""
     condition: Condition = ListingItem.PK.exists()
     if delta > 0:
         condition &= (ListingItem.seats_taken < ListingItem.seats) & (ListingItem.status == Status.ACTIVE.value)
         condition &= ListingItem.hidden == False  # noqa: E712 - a condition expression
     uow.update(
-        "seats",
         ListingItem(keys.listing_pk(listing_id), keys.LISTING_SK),
         [ListingItem.seats_taken.add(delta), ListingItem.version.add(1)],
         condition=condition,
+        refused=refused,
     )
 
 
 def add_visible_check(uow: UnitOfWork, listing: Listing) -> None:
-    """The listing is still active and not hidden when the exchange is written (label: listing)."""
+    """The listing is still active and not hidden when the exchange is written."""
     uow.check(
-        "listing",
         ListingItem,
         keys.listing_pk(listing.listing_id),
         keys.LISTING_SK,
@@ -193,15 +144,18 @@ def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) 
     return pages.collect(run, scope=scope, cursor=cursor, convert=_listing)
 
 
-def add_report(listing: Listing, reporter_id: str, reason: str, at: str) -> None:
-    ListingReportItem(
-        keys.report_queue_pk(listing.community_id),
-        keys.key(listing.listing_id, keys.report_sk(reporter_id)),
-        listing_id=listing.listing_id,
-        reporter_id=reporter_id,
-        reason=reason,
-        at=at,
-    ).save()
+def add_report(uow: UnitOfWork, listing: Listing, reporter_id: str, reason: str, at: str) -> None:
+    """One report per member and listing in its community's queue (a second one replaces the first)."""
+    uow.put(
+        ListingReportItem(
+            keys.report_queue_pk(listing.community_id),
+            keys.key(listing.listing_id, keys.report_sk(reporter_id)),
+            listing_id=listing.listing_id,
+            reporter_id=reporter_id,
+            reason=reason,
+            at=at,
+        )
+    )
 
 
 def reports(community_id: str, cursor: str | None, limit: int) -> tuple[list[ListingReport], str | None]:
@@ -221,4 +175,4 @@ def add_reports_cleared(uow: UnitOfWork, listing: Listing) -> None:
     for item in ListingReportItem.query(
         keys.report_queue_pk(listing.community_id), ListingReportItem.SK.startswith(listing.listing_id + keys.SEP)
     ):
-        uow.delete(f"report:{item.reporter_id}", item)
+        uow.delete(item)

@@ -7,10 +7,9 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb import keys, ledger_repository
+from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import MemberItem, MembershipItem
-from chalicelib.adapters.dynamodb.unit_of_work import Rejected, Retryable, UnitOfWork
-from chalicelib.domain.ledger import wallet_account
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.members import Member
 
 
@@ -58,30 +57,15 @@ def get_many(member_ids: set[str]) -> dict[str, Member]:
     return {item.member_id: _to_domain(item) for item in MemberItem.batch_get(wanted)}
 
 
-def create_if_absent(member: Member) -> Member:
-    """The profile and the wallet, together. Concurrent first calls race here: exactly one
-    transaction wins and every caller gets the stored member. In AWS the losers may also see a
-    TransactionConflict (Retryable): the stored member tells whether to try again."""
-    for _attempt in range(3):
-        uow = UnitOfWork()
-        uow.put("member", _to_item(member), condition=MemberItem.PK.does_not_exist())
-        ledger_repository.add_account(uow, wallet_account(member.member_id), member.created_at)
-        try:
-            uow.commit()
-            return member
-        except (Rejected, Retryable):
-            pass
-        stored = get(member.member_id, consistent=True)
-        if stored is not None:
-            return stored
-    raise Retryable(f"could not provision member {member.member_id}")
+def add_member(uow: UnitOfWork, member: Member, exists: Refusal) -> None:
+    uow.put(_to_item(member), condition=MemberItem.PK.does_not_exist(), refused=exists)
 
 
-def save_profile(member: Member) -> None:
-    """Profile fields only: memberships are changed by the community repository's transactions."""
-    item = MemberItem(keys.member_pk(member.member_id), keys.PROFILE_SK)
-    item.update(
-        actions=[
+def add_profile(uow: UnitOfWork, member: Member) -> None:
+    """Profile fields only: memberships are changed with the communities' own writes."""
+    uow.update(
+        MemberItem(keys.member_pk(member.member_id), keys.PROFILE_SK),
+        [
             MemberItem.display_name.set(member.display_name),
             MemberItem.bio.set(member.bio),
             MemberItem.languages.set(list[Any](member.languages)),
@@ -93,23 +77,21 @@ def save_profile(member: Member) -> None:
     )
 
 
-def mark_active(member: Member, day: str) -> None:
-    """Once a day per member: the profile and every membership record the day (for community stats)."""
-    uow = UnitOfWork()
+def add_active_day(uow: UnitOfWork, member: Member, day: str, refused: Refusal) -> None:
+    """The profile and every membership record the day (for community stats)."""
     uow.update(
-        "member",
         MemberItem(keys.member_pk(member.member_id), keys.PROFILE_SK),
         [MemberItem.active_day.set(day)],
         condition=MemberItem.PK.exists(),
+        refused=refused,
     )
     for community_id in member.community_ids:
         uow.update(
-            community_id,
             MembershipItem(keys.community_pk(community_id), keys.membership_sk(member.member_id)),
             [MembershipItem.active_day.set(day), MembershipItem.GSI2SK.set(keys.active_sk(day, member.member_id))],
             condition=MembershipItem.PK.exists(),
+            refused=refused,
         )
-    uow.commit()
 
 
 def _set_or_remove(attribute: UnicodeAttribute, value: str | None) -> Action:

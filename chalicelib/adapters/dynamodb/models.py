@@ -53,9 +53,9 @@ class TableItem(Model):
         table_name = "unbound"  # set by bind() from configuration, before first use
         region: str | None = None
         host: str | None = None
-        connect_timeout_seconds = 2
-        read_timeout_seconds = 5
-        max_retry_attempts = 3
+        connect_timeout_seconds = 1
+        read_timeout_seconds = 3
+        max_retry_attempts = 0  # the unit-of-work runner is the only retry (services/transaction.py)
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
@@ -290,24 +290,15 @@ class ParticipantItem(TableItem):
 
 
 def bind(config: Settings) -> None:
-    """Point every model at the configured table; the subclasses share the base's connection."""
+    """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
+    reuses a connection whose table name matches: connecting the base first gives all of them its one
+    connection (one botocore client), which transactions use too."""
     TableItem.Meta.table_name = config.table_name
     TableItem.Meta.host = config.dynamodb_endpoint
     TableItem.Meta.region = config.region
-    TableItem._connection = None
-    for model in _all_subclasses(TableItem):
-        if "_connection" in vars(model):
-            del model._connection
-    TableItem._get_connection()
+    connection()
 
 
 def connection() -> Connection:
     """The connection every model shares; transactions are sent through it."""
     return TableItem._get_connection().connection
-
-
-def _all_subclasses(cls: type[TableItem]) -> list[type[TableItem]]:
-    found: list[type[TableItem]] = []
-    for sub in cls.__subclasses__():
-        found.extend([sub, *_all_subclasses(sub)])
-    return found

@@ -33,9 +33,7 @@ def encode_cursor(scope: str, last_key: dict[str, Any]) -> str:
 
 
 def decode_cursor(scope: str, cursor: str) -> dict[str, Any]:
-    invalid = errors.AppError(
-        "The cursor is not valid for this listing; start again without it.", 400, "invalid-cursor", "Invalid cursor"
-    )
+    invalid = errors.InvalidCursor()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):

@@ -10,74 +10,51 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import PaymentIntentItem, PurchaseDayItem, PurchaseItem, StripeEventItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
-from chalicelib.domain.purchases import Currency, Purchase, PurchaseStatus
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
+from chalicelib.domain.purchases import Purchase, PurchaseStatus
 
 EVENT_MEMORY_SECONDS = 30 * 24 * 3600  # longer than Stripe's retry window of 3 days
 
 
 def _purchase(item: PurchaseItem) -> Purchase:
-    return Purchase(
-        purchase_id=item.purchase_id,
-        member_id=item.member_id,
-        pack_id=item.pack_id,
-        credits=int(item.credits),
-        amount_cents=int(item.amount_cents),
-        currency=Currency(item.currency),
-        status=PurchaseStatus(item.status),
-        created_at=item.created_at,
-        payment_intent_id=item.payment_intent_id,
-        reversed_credits=int(item.reversed_credits),
-        reversal_ids=frozenset(item.reversal_ids or ()),
-        open_dispute_ids=frozenset(item.open_dispute_ids or ()),
-        closed_dispute_ids=frozenset(item.closed_dispute_ids or ()),
-    )
+    return to_domain(item, Purchase)
 
 
 def _ref(purchase_id: str) -> PurchaseItem:
     return PurchaseItem(keys.purchase_pk(purchase_id), keys.PURCHASE_SK)
 
 
-def add_new_purchase(uow: UnitOfWork, purchase: Purchase, daily_limit_cents: int) -> None:
-    """The purchase, and the member's spending of the day within its limit (labels: purchase, day)."""
+def add_new_purchase(uow: UnitOfWork, purchase: Purchase, daily_limit_cents: int, over_limit: Refusal) -> None:
+    """The purchase, and the member's spending of the day within its limit."""
     uow.put(
-        "purchase",
         PurchaseItem(
             keys.purchase_pk(purchase.purchase_id),
             keys.PURCHASE_SK,
             GSI1PK=keys.member_purchases_pk(purchase.member_id),
             GSI1SK=keys.member_purchases_sk(purchase.created_at, purchase.purchase_id),
-            purchase_id=purchase.purchase_id,
-            member_id=purchase.member_id,
-            pack_id=purchase.pack_id,
-            credits=purchase.credits,
-            amount_cents=purchase.amount_cents,
-            currency=purchase.currency.value,
-            status=purchase.status.value,
-            created_at=purchase.created_at,
             updated_at=purchase.created_at,
+            **to_attributes(purchase),
         ),
         condition=PurchaseItem.PK.does_not_exist(),
     )
     uow.update(
-        "day",
         PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
         [PurchaseDayItem.cents.add(purchase.amount_cents)],
         condition=PurchaseDayItem.cents.does_not_exist()
         | (PurchaseDayItem.cents <= daily_limit_cents - purchase.amount_cents),
+        refused=over_limit,
     )
 
 
 def add_payment_intent(uow: UnitOfWork, purchase_id: str, payment_intent_id: str, at: str) -> None:
     uow.update(
-        "purchase",
         _ref(purchase_id),
         [PurchaseItem.payment_intent_id.set(payment_intent_id), PurchaseItem.updated_at.set(at)],
         condition=PurchaseItem.PK.exists(),
     )
     uow.put(
-        "payment-intent",
         PaymentIntentItem(keys.payment_intent_pk(payment_intent_id), keys.PAYMENT_INTENT_SK, purchase_id=purchase_id),
     )
 
@@ -87,14 +64,12 @@ def add_status_change(uow: UnitOfWork, purchase: Purchase, status: PurchaseStatu
     member's spending of the purchase's day: a failed payment frees its share, a later success of the
     same PaymentIntent takes it back (the money was taken, so no limit applies then)."""
     uow.update(
-        "purchase",
         _ref(purchase.purchase_id),
         [PurchaseItem.status.set(status.value), PurchaseItem.updated_at.set(at)],
         condition=PurchaseItem.status == purchase.status.value,
     )
     if day_cents:
         uow.update(
-            "day",
             PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
             [PurchaseDayItem.cents.add(day_cents)],
         )
@@ -122,7 +97,6 @@ def add_once(
         same = PurchaseItem.reversed_credits == reversed_credits
         condition &= (PurchaseItem.reversed_credits.does_not_exist() | same) if reversed_credits == 0 else same
     uow.update(
-        "purchase",
         _ref(purchase.purchase_id),
         [id_set.add({stripe_id}), PurchaseItem.updated_at.set(at), *(extra or [])],
         condition=condition,
@@ -175,11 +149,13 @@ def event_seen(event_id: str) -> bool:
         return False
 
 
-def remember_event(event_id: str, event_type: str, at: str) -> None:
-    StripeEventItem(
-        keys.stripe_event_pk(event_id),
-        keys.STRIPE_EVENT_SK,
-        event_type=event_type,
-        received_at=at,
-        expires_at=int(time.time()) + EVENT_MEMORY_SECONDS,
-    ).save()
+def add_event(uow: UnitOfWork, event_id: str, event_type: str, at: str) -> None:
+    uow.put(
+        StripeEventItem(
+            keys.stripe_event_pk(event_id),
+            keys.STRIPE_EVENT_SK,
+            event_type=event_type,
+            received_at=at,
+            expires_at=int(time.time()) + EVENT_MEMORY_SECONDS,
+        )
+    )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import ReportItem
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 
 
-def save(name: str, at: str, body: str) -> None:
-    ReportItem(keys.report_pk(name), keys.LATEST_SK, body=body, at=at).save()
+def add_report(uow: UnitOfWork, name: str, at: str, body: str) -> None:
+    uow.put(ReportItem(keys.report_pk(name), keys.LATEST_SK, body=body, at=at))
 
 
 def latest(name: str) -> str | None:

@@ -1,17 +1,26 @@
-"""One TransactWriteItems per use case, with the failure of each action told apart by name."""
+"""A unit of work: every write of one use case, committed atomically, as one TransactWriteItems (or as
+one conditional write when it holds a single action: same guarantees, half the write units).
+
+Each action says what the failure of its condition means (`refused`): by default that what the use case
+read has changed since (`Stale`: build again from fresh reads); otherwise a typed error, or `AlreadyDone`
+when the refusal proves an earlier try committed. When several conditions fail, the action added first
+decides, so a use case adds its own state change before the ledger's contribution. Only the runner
+(`chalicelib.services.transaction`) commits."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 from botocore.exceptions import BotoCoreError
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.models import connection
+
+Refusal = Callable[[], NoReturn]
 
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 RETRYABLE_CODES = frozenset(
@@ -25,62 +34,141 @@ RETRYABLE_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
+CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class Rejected(Exception):
-    """Conditions failed: the named actions' rules refused the change. Nothing was written."""
-
-    def __init__(self, failed: set[str]) -> None:
-        super().__init__(", ".join(sorted(failed)))
-        self.failed = failed
+class Stale(Exception):
+    """What the use case read has changed since: build the unit of work again from fresh reads."""
 
 
-class Retryable(Exception):
-    """Contention, throttling, or an unknown outcome (the write may have committed): retry with the same ids."""
+class AlreadyDone(Exception):
+    """The refusal proves the work was done before (an earlier try committed): `result` is the answer."""
+
+    def __init__(self, result: object = None) -> None:
+        super().__init__("already done")
+        self.result = result
+
+
+class Contention(Exception):
+    """A transaction conflict, throttling, or an unknown outcome (the write may have committed):
+    try again with the same ids."""
+
+
+def stale() -> NoReturn:
+    raise Stale()
+
+
+def already_done(result: object = None) -> Refusal:
+    def refuse() -> NoReturn:
+        raise AlreadyDone(result)
+
+    return refuse
+
+
+def raises(error: Exception) -> Refusal:
+    """A refusal that means exactly `error` (a seat already taken, a slot already booked)."""
+
+    def refuse() -> NoReturn:
+        raise error
+
+    return refuse
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether a store error is contention, throttling or a lost response (worth retrying)."""
+    if not isinstance(error, PynamoDBException):
+        return False
+    return isinstance(error.cause, BotoCoreError) or error.cause_response_code in RETRYABLE_CODES
+
+
+class _Action(NamedTuple):
+    group: str  # PynamoDB sends condition checks, deletes, puts, then updates: cancellation reasons follow that order
+    add: Callable[[TransactWrite], None]
+    write_alone: Callable[[], Any] | None  # the same action as one conditional write (None for a check)
+    refused: Refusal
+
+
+GROUPS = ("check", "delete", "put", "update")
 
 
 class UnitOfWork:
-    def __init__(self) -> None:
-        # PynamoDB sends condition checks, deletes, puts, then updates: cancellation reasons follow that order.
-        self._groups: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
-            "check": [],
-            "delete": [],
-            "put": [],
-            "update": [],
-        }
+    def __init__(self, attempt: int = 0, notes: dict[str, Any] | None = None) -> None:
+        self.attempt = attempt  # 0 on the first try: a use case may reuse what its caller already read
+        self.notes: dict[str, Any] = {} if notes is None else notes  # kept across the tries of one run
+        self._actions: list[_Action] = []
 
-    def check(self, label: str, model: type[Model], hash_key: str, range_key: str, condition: Condition) -> None:
-        self._groups["check"].append((label, lambda tx: tx.condition_check(model, hash_key, range_key, condition)))
+    def check(
+        self, model: type[Model], hash_key: str, range_key: str, condition: Condition, refused: Refusal = stale
+    ) -> None:
+        self._actions.append(
+            _Action("check", lambda tx: tx.condition_check(model, hash_key, range_key, condition), None, refused)
+        )
 
-    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
-        self._groups["put"].append((label, lambda tx: tx.save(item, condition=condition)))
+    def put(self, item: Model, condition: Condition | None = None, refused: Refusal = stale) -> None:
+        self._actions.append(
+            _Action(
+                "put", lambda tx: tx.save(item, condition=condition), lambda: item.save(condition=condition), refused
+            )
+        )
 
-    def update(self, label: str, item: Model, actions: list[Any], condition: Condition | None = None) -> None:
-        self._groups["update"].append((label, lambda tx: tx.update(item, actions, condition=condition)))
+    def update(
+        self, item: Model, actions: list[Any], condition: Condition | None = None, refused: Refusal = stale
+    ) -> None:
+        self._actions.append(
+            _Action(
+                "update",
+                lambda tx: tx.update(item, actions, condition=condition),
+                lambda: item.update(actions, condition=condition),
+                refused,
+            )
+        )
 
-    def delete(self, label: str, item: Model, condition: Condition | None = None) -> None:
-        self._groups["delete"].append((label, lambda tx: tx.delete(item, condition=condition)))
+    def delete(self, item: Model, condition: Condition | None = None, refused: Refusal = stale) -> None:
+        self._actions.append(
+            _Action(
+                "delete",
+                lambda tx: tx.delete(item, condition=condition),
+                lambda: item.delete(condition=condition),
+                refused,
+            )
+        )
 
     def __len__(self) -> int:
-        return sum(len(group) for group in self._groups.values())
+        return len(self._actions)
 
     def commit(self) -> None:
-        ordered = [entry for group in self._groups.values() for entry in group]
+        """Writes everything or nothing. Raises the first refused action's outcome, `Contention`, or the
+        store's own error when no retry can cure it (a validation error is a bug)."""
+        writes = [action for action in self._actions if action.write_alone is not None]
+        if not writes:
+            return
+        if len(self._actions) == 1:
+            self._write_alone(self._actions[0])
+            return
+        sent = sorted(range(len(self._actions)), key=lambda index: GROUPS.index(self._actions[index].group))
         try:
             with TransactWrite(connection=connection()) as transaction:
-                for _, add in ordered:
-                    add(transaction)
+                for index in sent:
+                    self._actions[index].add(transaction)
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons
-            codes = [reason.code if reason else None for reason in reasons]
-            failed = {
-                label for (label, _), code in zip(ordered, codes, strict=False) if code == "ConditionalCheckFailed"
-            }
-            if failed and not RETRYABLE_REASONS.intersection(c for c in codes if c):
-                raise Rejected(failed) from error
-            # A lost response (timeout, dropped connection) first: its cause has no response to read a code from.
-            if isinstance(error.cause, BotoCoreError) or RETRYABLE_REASONS.intersection(codes):
-                raise Retryable(str(error)) from error
-            if error.cause_response_code in RETRYABLE_CODES:
-                raise Retryable(str(error)) from error
-            raise  # e.g. a ValidationError reason: no retry can cure it
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            if RETRYABLE_REASONS.intersection(code for code in codes if code):
+                raise Contention(str(error)) from error
+            failed = [index for index, code in zip(sent, codes, strict=False) if code == "ConditionalCheckFailed"]
+            if failed:
+                self._actions[min(failed)].refused()
+            if is_contention(error):
+                raise Contention(str(error)) from error
+            raise
+
+    @staticmethod
+    def _write_alone(action: _Action) -> None:
+        assert action.write_alone is not None
+        try:
+            action.write_alone()
+        except PynamoDBException as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                action.refused()
+            if is_contention(error):
+                raise Contention(str(error)) from error
+            raise

@@ -1,0 +1,50 @@
+"""Observability, configured once for the whole app: one structured JSON Logger whose lines carry the
+invocation's correlation ids, EMF Metrics, and X-Ray tracing where a stage turns it on.
+
+Entry points (the API dispatcher, each scheduled job) call `invocation(...)` around their work."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+SERVICE = "pwiic"
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="Pwiic", service=SERVICE)
+
+_cold_start = [True]
+
+
+@cache
+def tracer() -> Tracer | None:
+    """X-Ray tracing (and tracing of every DynamoDB call) when the stage sets
+    `POWERTOOLS_TRACE_DISABLED=false` and the code runs in Lambda. Importing the X-Ray SDK costs about
+    0.4 s, so it never happens otherwise (locally, in tests, or on stages without tracing)."""
+    enabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false"
+    if not enabled or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE, patch_modules=("botocore",))
+
+
+@contextmanager
+def invocation(name: str, correlation_id: str | None, lambda_context: Any) -> Iterator[None]:
+    """Every log line inside carries the correlation id (API Gateway's request id, or the Lambda
+    request id), the Lambda request id and whether this is the container's first invocation; with
+    tracing on, the work is one X-Ray subsegment named `name`."""
+    function_request_id = getattr(lambda_context, "aws_request_id", None)
+    logger.set_correlation_id(correlation_id or function_request_id)
+    logger.append_keys(function_request_id=function_request_id, cold_start=_cold_start[0])
+    _cold_start[0] = False
+    traced = tracer()
+    with traced.provider.in_subsegment(name) if traced is not None else nullcontext():
+        yield

@@ -1,0 +1,60 @@
+"""The one runner that commits a use case's unit of work, and the one retry policy.
+
+A use case hands over a builder: it reads what it needs, asks the domain to decide, adds every write to
+the unit of work it is given and returns its answer. The runner calls it, commits, and on failure builds
+again with the same ids:
+
+- contention (transaction conflicts, throttling) and unknown outcomes (a lost response: the write may
+  have committed) are tried again after a jittered, exponentially growing pause;
+- a refused condition that means "what was read has changed" (`Stale`) is built again at once from
+  fresh reads, so the domain decides on the current state;
+- a refusal that proves an earlier try committed (`AlreadyDone`) answers with the stored result.
+
+At most `ATTEMPTS` tries, and no new try after `BUDGET_SECONDS`: with the SDK's own retries off (the
+models' `max_retry_attempts` is 0, so this is the only retry loop) and 1 s to connect and 3 s to read
+per call, a run ends well within the functions' 20 s timeout. When the tries run out:
+`Busy` (503: retry with the same id), or the use case's own `keeps_changing` error when its reads
+kept going stale."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from chalicelib import errors
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, Contention, Stale, UnitOfWork, is_contention
+
+T = TypeVar("T")
+
+ATTEMPTS = 6
+BACKOFF_SECONDS = 0.02  # before try n (n >= 1): uniform(0, BACKOFF_SECONDS * 2**n) after contention
+BUDGET_SECONDS = 8.0
+
+
+def run(build: Callable[[UnitOfWork], T], *, keeps_changing: errors.AppError | None = None) -> T:
+    notes: dict[str, Any] = {}
+    went_stale = False
+    started = time.monotonic()
+    for attempt in range(ATTEMPTS):
+        if attempt and time.monotonic() - started > BUDGET_SECONDS:
+            break
+        uow = UnitOfWork(attempt, notes)
+        try:
+            result = build(uow)
+            uow.commit()
+            return result
+        except AlreadyDone as done:
+            return cast(T, done.result)
+        except Stale:
+            went_stale = True
+        except Exception as error:  # a read of the builder can time out or be throttled too
+            if not isinstance(error, Contention) and not is_contention(error):
+                raise
+            went_stale = False
+            if attempt + 1 < ATTEMPTS:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt + 1)))
+    if went_stale and keeps_changing is not None:
+        raise keeps_changing
+    raise errors.Busy("The ledger is busy; retry with the same id.")
