@@ -171,6 +171,8 @@ def local_env(
         "PWIIC_STRIPE_SECRET_KEY": STRIPE_LOCAL_KEY,
         "PWIIC_STRIPE_WEBHOOK_SECRET": local.stripe_webhook_secret,
         "PWIIC_STRIPE_PUBLISHABLE_KEY": "pk_test_local",
+        # DynamoDB Local on a laptop is far slower than DynamoDB under load: give contended writes time.
+        "PWIIC_RETRY_BUDGET_SECONDS": "60",
     }
 
 

@@ -10,9 +10,10 @@ again with the same ids:
   fresh reads, so the domain decides on the current state;
 - a refusal that proves an earlier try committed (`AlreadyDone`) answers with the stored result.
 
-At most `ATTEMPTS` tries, and no new try after `BUDGET_SECONDS`: with the SDK's own retries off (the
-models' `max_retry_attempts` is 0, so this is the only retry loop) and 1 s to connect and 3 s to read
-per call, a run ends well within the functions' 20 s timeout. When the tries run out:
+At most `ATTEMPTS` tries, and no new try once `PWIIC_RETRY_BUDGET_SECONDS` (8 s) have passed: with the
+SDK's own retries off (the models' `max_retry_attempts` is 0, so this is the only retry loop) and 1 s
+to connect and 3 s to read per call, a run ends well within the functions' 20 s timeout (the local
+stack allows more: DynamoDB Local is far slower). When the tries run out:
 `Busy` (503: retry with the same id), or the use case's own `keeps_changing` error when its reads
 kept going stale."""
 
@@ -25,20 +26,21 @@ from typing import Any, TypeVar, cast
 
 from chalicelib import errors
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, Contention, Stale, UnitOfWork, is_contention
+from chalicelib.config import settings
 
 T = TypeVar("T")
 
 ATTEMPTS = 6
 BACKOFF_SECONDS = 0.02  # before try n (n >= 1): uniform(0, BACKOFF_SECONDS * 2**n) after contention
-BUDGET_SECONDS = 8.0
 
 
 def run(build: Callable[[UnitOfWork], T], *, keeps_changing: errors.AppError | None = None) -> T:
     notes: dict[str, Any] = {}
     went_stale = False
-    started = time.monotonic()
+    last: Exception | None = None
+    deadline = time.monotonic() + settings().retry_budget_seconds
     for attempt in range(ATTEMPTS):
-        if attempt and time.monotonic() - started > BUDGET_SECONDS:
+        if attempt and time.monotonic() > deadline:
             break
         uow = UnitOfWork(attempt, notes)
         try:
@@ -47,14 +49,14 @@ def run(build: Callable[[UnitOfWork], T], *, keeps_changing: errors.AppError | N
             return result
         except AlreadyDone as done:
             return cast(T, done.result)
-        except Stale:
-            went_stale = True
+        except Stale as error:
+            went_stale, last = True, error
         except Exception as error:  # a read of the builder can time out or be throttled too
             if not isinstance(error, Contention) and not is_contention(error):
                 raise
-            went_stale = False
+            went_stale, last = False, error
             if attempt + 1 < ATTEMPTS:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt + 1)))
     if went_stale and keeps_changing is not None:
-        raise keeps_changing
-    raise errors.Busy("The ledger is busy; retry with the same id.")
+        raise keeps_changing from last
+    raise errors.Busy("The ledger is busy; retry with the same id.") from last
