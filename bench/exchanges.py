@@ -185,9 +185,11 @@ class World:
 
 
 def seed(options: Options, api: Api) -> World:
+    import msgspec
+
     from chalicelib.auth import Principal
     from chalicelib.domain.geo import neighbourhood
-    from chalicelib.domain.listings import Kind, Mode, Status
+    from chalicelib.domain.listings import ListingDraft, Status
     from chalicelib.services import communities, listings, members, rewards
 
     operator = str(uuid.uuid4())
@@ -227,13 +229,7 @@ def seed(options: Options, api: Api) -> World:
         }
 
     def create(owner: str, fields: Mapping[str, Any]) -> str:
-        typed = {
-            **fields,
-            "kind": Kind(fields["kind"]),
-            "mode": Mode(fields["mode"]),
-            "status": Status(fields["status"]),
-        }
-        return listings.create_listing(owner, typed).listing_id
+        return listings.create_listing(owner, msgspec.convert(fields, ListingDraft)).listing_id
 
     for index in range(options.listings):
         create(people["Dave"] if index % 2 else people["Frank"], generic(index))

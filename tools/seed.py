@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb import store
 from chalicelib.auth import Principal
 from chalicelib.domain.exchanges import Action
 from chalicelib.domain.ledger import TransferKind
-from chalicelib.domain.listings import CATEGORIES, Family, Kind, Mode, Status
+from chalicelib.domain.listings import CATEGORIES, Family, Kind, ListingDraft, Mode, Status
 from chalicelib.services import communities, exchanges, ledger, listings, members, payments, rewards
 
 OPERATOR_ID = "demo-operator"
@@ -165,19 +165,19 @@ def _listing(
 ) -> str:
     community = communities.find_by_slug(demo.community)
     assert community is not None
-    fields: dict[str, Any] = {
-        "kind": kind,
-        "category": category,
-        "mode": mode,
-        "title": title,
-        "description": f"{title}. Ask {demo.name} for details.",
-        "community_id": community.community_id,
-        "status": Status.ACTIVE,
-        "price": price,
-        "deposit": extra.get("deposit", 0),
-        "tags": tuple(demo.skills[:2]),
-        "location": demo.location,
-        "seats": extra.get("seats", 0),
-        "event_at": clock.iso(soon) if CATEGORIES[category] is Family.COST_SHARING else None,
-    }
-    return listings.create_listing(demo.member_id, fields).listing_id
+    draft = ListingDraft(
+        kind=kind,
+        category=category,
+        mode=mode,
+        title=title,
+        description=f"{title}. Ask {demo.name} for details.",
+        community_id=community.community_id,
+        status=Status.ACTIVE,
+        price=price,
+        deposit=extra.get("deposit", 0),
+        tags=tuple(demo.skills[:2]),
+        location=demo.location,
+        seats=extra.get("seats", 0),
+        event_at=clock.iso(soon) if CATEGORIES[category] is Family.COST_SHARING else None,
+    )
+    return listings.create_listing(demo.member_id, draft).listing_id

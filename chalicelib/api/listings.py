@@ -18,7 +18,7 @@ from chalicelib.api.schemas import (
     PageQuery,
     Reason,
 )
-from chalicelib.domain.listings import Kind, Listing, Mode, Status
+from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
 from chalicelib.services import listings
 
 router = Router("listings")
@@ -76,22 +76,22 @@ def _page(found: tuple[list[Listing], str | None]) -> Page[ListingOut]:
 )
 def create_listing(call: Call[NewListing, None]) -> ListingOut:
     body = call.body
-    fields: dict[str, Any] = {
-        "kind": Kind(body.kind),
-        "category": body.category,
-        "mode": Mode(body.mode),
-        "title": body.title,
-        "description": body.description,
-        "community_id": body.community_id,
-        "status": Status(body.status),
-        "price": body.price,
-        "deposit": body.deposit,
-        "tags": _tags(body.tags),
-        "location": body.location,
-        "seats": body.seats,
-        "event_at": _iso(body.event_at),
-    }
-    return listing_out(listings.create_listing(call.member.member_id, fields))
+    draft = ListingDraft(
+        kind=Kind(body.kind),
+        category=body.category,
+        mode=Mode(body.mode),
+        title=body.title,
+        description=body.description,
+        community_id=body.community_id,
+        status=Status(body.status),
+        price=body.price,
+        deposit=body.deposit,
+        tags=_tags(body.tags),
+        location=body.location,
+        seats=body.seats,
+        event_at=_iso(body.event_at),
+    )
+    return listing_out(listings.create_listing(call.member.member_id, draft))
 
 
 @router.route(

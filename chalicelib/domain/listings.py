@@ -96,6 +96,45 @@ class Listing(Struct, frozen=True):
         return self.status is Status.ACTIVE and not self.hidden
 
 
+class ListingDraft(Struct, frozen=True):
+    """What a member writes when publishing; the platform adds the id, the owner and the time."""
+
+    kind: Kind
+    category: str
+    mode: Mode
+    title: str
+    description: str
+    community_id: str
+    status: Status
+    price: int = 0
+    deposit: int = 0
+    tags: tuple[str, ...] = ()
+    location: str | None = None
+    seats: int = 0
+    event_at: str | None = None
+
+
+def new_listing(draft: ListingDraft, listing_id: str, owner_id: str, created_at: str) -> Listing:
+    return Listing(
+        listing_id=listing_id,
+        owner_id=owner_id,
+        created_at=created_at,
+        kind=draft.kind,
+        category=draft.category,
+        mode=draft.mode,
+        title=draft.title,
+        description=draft.description,
+        community_id=draft.community_id,
+        status=draft.status,
+        price=draft.price,
+        deposit=draft.deposit,
+        tags=draft.tags,
+        location=draft.location,
+        seats=draft.seats,
+        event_at=draft.event_at,
+    )
+
+
 class ListingReport(Struct, frozen=True):
     listing_id: str
     reporter_id: str

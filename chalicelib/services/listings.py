@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from msgspec.structs import replace
 
@@ -14,14 +13,20 @@ from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.communities import Role
 from chalicelib.domain.geo import neighbourhood
-from chalicelib.domain.listings import GEO_INDEX_PRECISION, Listing, ListingReport, Status, check_listing
+from chalicelib.domain.listings import (
+    GEO_INDEX_PRECISION,
+    Listing,
+    ListingDraft,
+    ListingReport,
+    Status,
+    check_listing,
+    new_listing,
+)
 from chalicelib.services import audit, transaction
 
 
-def create_listing(owner_id: str, fields: dict[str, Any]) -> Listing:
-    listing = Listing(
-        listing_id=uuid.uuid4().hex, owner_id=owner_id, created_at=clock.now_iso(), hidden=False, **fields
-    )
+def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
+    listing = new_listing(draft, uuid.uuid4().hex, owner_id, clock.now_iso())
     check_listing(listing)
     if community_repository.get_membership(listing.community_id, owner_id) is None:
         raise errors.Invalid([errors.FieldError("community_id", "Join the community before publishing in it.")])
@@ -37,7 +42,7 @@ def get_listing(viewer: Principal, listing_id: str) -> Listing:
     return listing
 
 
-def update_listing(owner_id: str, listing_id: str, changes: dict[str, Any]) -> Listing:
+def update_listing(owner_id: str, listing_id: str, changes: dict[str, object]) -> Listing:
     """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile)."""
 
     def build(uow: UnitOfWork) -> Listing:

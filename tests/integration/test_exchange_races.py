@@ -23,7 +23,7 @@ from chalicelib.api.problems import status_of
 from chalicelib.auth import Principal
 from chalicelib.domain.exchanges import Action, Exchange, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, wallet_account
-from chalicelib.domain.listings import Kind, Mode, Status
+from chalicelib.domain.listings import Kind, ListingDraft, Mode, Status
 from chalicelib.services import communities, conversations, exchanges, ledger, listings
 from tests.conftest import reset_caches
 from tests.integration import ledger_kit
@@ -96,7 +96,7 @@ class World:
             "status": Status.ACTIVE,
             "price": 30,
         }
-        return listings.create_listing(owner or self.owner, {**base, **fields}).listing_id
+        return listings.create_listing(owner or self.owner, ListingDraft(**{**base, **fields})).listing_id
 
 
 @pytest.fixture(scope="module")
