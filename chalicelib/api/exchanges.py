@@ -12,38 +12,16 @@ from chalicelib.api.schemas import (
     Page,
     PageQuery,
     Resolution,
+    project,
 )
-from chalicelib.domain.conversations import about_exchange
-from chalicelib.domain.exchanges import Action, Exchange, ExchangeType
+from chalicelib.domain.exchanges import Action, Exchange
 from chalicelib.services import exchanges
 
 router = Router("exchanges")
 
 
 def exchange_out(exchange: Exchange) -> ExchangeOut:
-    trade_like = exchange.type in (ExchangeType.TRADE, ExchangeType.LOAN)
-    return ExchangeOut(
-        id=exchange.exchange_id,
-        type=exchange.type.value,
-        listing_id=exchange.listing_id,
-        owner_id=exchange.owner_id,
-        proposer_id=exchange.proposer_id,
-        payer_id=exchange.payer_id,
-        payee_id=exchange.payee_id,
-        amount=exchange.amount,
-        fee=exchange.fee,
-        state=exchange.state.value,
-        swap_listing_id=exchange.swap_listing_id,
-        confirmed_by=sorted(exchange.confirmed_by),
-        claimed_damage=exchange.claimed_damage,
-        posted_amount=exchange.posted_amount,
-        due_at=exchange.due_at,
-        starts_at=exchange.starts_at,
-        overdue=exchange.overdue,
-        conversation_id=about_exchange(exchange.exchange_id) if trade_like else None,
-        created_at=exchange.created_at,
-        updated_at=exchange.updated_at,
-    )
+    return project(exchange, ExchangeOut)
 
 
 @router.route(

@@ -17,6 +17,7 @@ from chalicelib.api.schemas import (
     Page,
     PageQuery,
     Reason,
+    project,
 )
 from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
 from chalicelib.services import listings
@@ -25,27 +26,7 @@ router = Router("listings")
 
 
 def listing_out(listing: Listing) -> ListingOut:
-    return ListingOut(
-        id=listing.listing_id,
-        owner_id=listing.owner_id,
-        kind=listing.kind.value,
-        category=listing.category,
-        family=listing.family.value,
-        mode=listing.mode.value,
-        title=listing.title,
-        description=listing.description,
-        community_id=listing.community_id,
-        status=listing.status.value,
-        hidden=listing.hidden,
-        price=listing.price,
-        deposit=listing.deposit,
-        tags=list(listing.tags),
-        location=listing.location,
-        seats=listing.seats,
-        seats_taken=listing.seats_taken,
-        event_at=listing.event_at,
-        created_at=listing.created_at,
-    )
+    return project(listing, ListingOut)
 
 
 def _tags(tags: list[str]) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.http import Call, Router
-from chalicelib.api.schemas import MemberProfile, ProfileChanges, PublicProfile
+from chalicelib.api.schemas import MemberProfile, ProfileChanges, PublicProfile, project
 from chalicelib.domain.members import Member
 from chalicelib.services import members
 
@@ -13,17 +13,7 @@ router = Router("members")
 
 
 def own_profile(member: Member) -> MemberProfile:
-    return MemberProfile(
-        id=member.member_id,
-        display_name=member.display_name,
-        bio=member.bio,
-        languages=list(member.languages),
-        skills=list(member.skills),
-        home_community_id=member.home_community_id,
-        location=member.location,
-        community_ids=list(member.community_ids),
-        created_at=member.created_at,
-    )
+    return project(member, MemberProfile)
 
 
 @router.route("GET", "/me", summary="Your profile (created on your first call)", tag="members", response=MemberProfile)
@@ -53,13 +43,4 @@ def patch_me(call: Call[ProfileChanges, None]) -> MemberProfile:
     problems=(404,),
 )
 def get_member(call: Call[None, None]) -> Any:
-    member = members.get_public_profile(call.params["member_id"])
-    return PublicProfile(
-        id=member.member_id,
-        display_name=member.display_name,
-        bio=member.bio,
-        languages=list(member.languages),
-        skills=list(member.skills),
-        home_community_id=member.home_community_id,
-        created_at=member.created_at,
-    )
+    return project(members.get_public_profile(call.params["member_id"]), PublicProfile)

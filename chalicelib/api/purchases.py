@@ -11,6 +11,7 @@ from chalicelib.api.schemas import (
     PurchaseOut,
     StartedPurchaseOut,
     WebhookAck,
+    project,
 )
 from chalicelib.domain.purchases import Purchase
 from chalicelib.services import purchases, stripe_events
@@ -19,17 +20,7 @@ router = Router("purchases")
 
 
 def purchase_out(purchase: Purchase) -> PurchaseOut:
-    return PurchaseOut(
-        id=purchase.purchase_id,
-        pack_id=purchase.pack_id,
-        credits=purchase.credits,
-        amount_cents=purchase.amount_cents,
-        currency=purchase.currency.value,
-        status=purchase.status.value,
-        payment_intent_id=purchase.payment_intent_id,
-        reversed_credits=purchase.reversed_credits,
-        created_at=purchase.created_at,
-    )
+    return project(purchase, PurchaseOut)
 
 
 @router.route(

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 from chalicelib.domain.listings import CATEGORIES
 
 T = TypeVar("T")
+Out = TypeVar("Out", bound=Struct)
 
 Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^[A-Za-z0-9_.:\-]+{END}")]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"\S", description="Not only spaces")]
@@ -42,6 +43,11 @@ class Page(Struct, Generic[T]):
     next_cursor: str | None = None
 
 
+def project(value: object, schema: type[Out]) -> Out:
+    """A domain object as its API schema, attribute by attribute (the schema names what is shown)."""
+    return msgspec.convert(value, schema, from_attributes=True)
+
+
 class PageQuery(Struct, forbid_unknown_fields=True):
     cursor: Cursor | None = None
     limit: PageLimit = 20
@@ -55,7 +61,7 @@ class Health(Struct):
 class MemberProfile(Struct):
     """The member's own profile."""
 
-    id: str
+    member_id: str = field(name="id")
     display_name: str
     bio: str
     languages: list[str]
@@ -69,7 +75,7 @@ class MemberProfile(Struct):
 class PublicProfile(Struct):
     """What any member sees of another: no contact details, no location finer than the community."""
 
-    id: str
+    member_id: str = field(name="id")
     display_name: str
     bio: str
     languages: list[str]
@@ -276,7 +282,7 @@ class NewPurchase(Struct, forbid_unknown_fields=True):
 
 
 class PurchaseOut(Struct):
-    id: str
+    purchase_id: str = field(name="id")
     pack_id: str
     credits: int
     amount_cents: int
@@ -353,7 +359,7 @@ class ListingChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 class ListingOut(Struct):
-    id: str
+    listing_id: str = field(name="id")
     owner_id: str
     kind: str
     category: str
@@ -433,7 +439,7 @@ class Resolution(Struct, forbid_unknown_fields=True):
 
 
 class ExchangeOut(Struct):
-    id: str
+    exchange_id: str = field(name="id")
     type: str
     listing_id: str
     owner_id: str
@@ -444,7 +450,7 @@ class ExchangeOut(Struct):
     fee: int
     state: str
     swap_listing_id: str | None
-    confirmed_by: list[str]
+    confirmers: list[str] = field(name="confirmed_by")
     claimed_damage: int
     posted_amount: int
     due_at: str | None

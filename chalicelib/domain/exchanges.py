@@ -21,6 +21,7 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 
 from chalicelib import clock, errors
+from chalicelib.domain.conversations import about_exchange
 
 
 class ExchangeType(StrEnum):
@@ -100,6 +101,15 @@ class Exchange(Struct, frozen=True):
         if member_id == self.proposer_id:
             return Role.PROPOSER
         return None
+
+    @property
+    def confirmers(self) -> list[str]:
+        return sorted(self.confirmed_by)
+
+    @property
+    def conversation_id(self) -> str | None:
+        """Trades and loans have a thread of their own; seats and bookings do not."""
+        return about_exchange(self.exchange_id) if self.type in (ExchangeType.TRADE, ExchangeType.LOAN) else None
 
     @property
     def hold_id(self) -> str:

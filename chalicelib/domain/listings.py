@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import msgspec
 from msgspec import Struct
 
 from chalicelib import errors
@@ -65,9 +66,9 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-class Listing(Struct, frozen=True):
-    listing_id: str
-    owner_id: str
+class ListingDraft(Struct, frozen=True):
+    """What a member writes when publishing; the platform adds the rest (`Listing`)."""
+
     kind: Kind
     category: str
     mode: Mode
@@ -75,14 +76,19 @@ class Listing(Struct, frozen=True):
     description: str
     community_id: str
     status: Status
-    created_at: str
     price: int = 0  # credits; per seat (cost sharing) or per hour (pooled)
     deposit: int = 0  # loans: the replacement cost, held while the object is out
     tags: tuple[str, ...] = ()
     location: str | None = None
     seats: int = 0  # cost sharing
-    seats_taken: int = 0
     event_at: str | None = None  # cost sharing: when the trip, meal or garden day happens
+
+
+class Listing(ListingDraft, frozen=True, kw_only=True):
+    listing_id: str
+    owner_id: str
+    created_at: str
+    seats_taken: int = 0
     hidden: bool = False  # by a moderator; the owner still sees it
     version: int = 0
 
@@ -96,43 +102,8 @@ class Listing(Struct, frozen=True):
         return self.status is Status.ACTIVE and not self.hidden
 
 
-class ListingDraft(Struct, frozen=True):
-    """What a member writes when publishing; the platform adds the id, the owner and the time."""
-
-    kind: Kind
-    category: str
-    mode: Mode
-    title: str
-    description: str
-    community_id: str
-    status: Status
-    price: int = 0
-    deposit: int = 0
-    tags: tuple[str, ...] = ()
-    location: str | None = None
-    seats: int = 0
-    event_at: str | None = None
-
-
 def new_listing(draft: ListingDraft, listing_id: str, owner_id: str, created_at: str) -> Listing:
-    return Listing(
-        listing_id=listing_id,
-        owner_id=owner_id,
-        created_at=created_at,
-        kind=draft.kind,
-        category=draft.category,
-        mode=draft.mode,
-        title=draft.title,
-        description=draft.description,
-        community_id=draft.community_id,
-        status=draft.status,
-        price=draft.price,
-        deposit=draft.deposit,
-        tags=draft.tags,
-        location=draft.location,
-        seats=draft.seats,
-        event_at=draft.event_at,
-    )
+    return Listing(**msgspec.structs.asdict(draft), listing_id=listing_id, owner_id=owner_id, created_at=created_at)
 
 
 class ListingReport(Struct, frozen=True):
