@@ -325,6 +325,7 @@ CategoryName = Annotated[
 Price = Annotated[int, Meta(ge=0, le=100_000)]
 Instant = Annotated[datetime, Meta(tz=True, description="ISO 8601 with a time zone, e.g. 2026-12-01T14:00:00Z")]
 MessageBody = Annotated[str, Meta(min_length=1, max_length=2000)]
+ModerationReason = Annotated[str, Meta(min_length=3, max_length=500)]
 
 
 class NewListing(Struct, forbid_unknown_fields=True):
@@ -404,7 +405,7 @@ class ListingSearch(Struct, forbid_unknown_fields=True):
 
 
 class Reason(Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, Meta(min_length=3, max_length=500)]
+    reason: ModerationReason
 
 
 class ListingReportOut(Struct):
@@ -435,7 +436,7 @@ class ExchangeAction(Struct, forbid_unknown_fields=True):
 
 class Resolution(Struct, forbid_unknown_fields=True):
     payee_share: Price
-    reason: Annotated[str, Meta(min_length=3, max_length=500)]
+    reason: ModerationReason
 
 
 class ExchangeOut(Struct):
