@@ -26,6 +26,7 @@ class Settings(Struct, frozen=True):
     platform_shards: int
     max_transfer_amount: int
     retry_budget_seconds: float
+    dynamodb_read_timeout_seconds: float
     stripe_api_base: str | None
     stripe_publishable_key: str
     stripe_livemode: bool
@@ -81,6 +82,7 @@ def settings() -> Settings:
         platform_shards=int(os.environ.get("PWIIC_PLATFORM_SHARDS", "8")),
         max_transfer_amount=int(os.environ.get("PWIIC_MAX_TRANSFER_AMOUNT", "100000")),
         retry_budget_seconds=float(os.environ.get("PWIIC_RETRY_BUDGET_SECONDS", "8")),
+        dynamodb_read_timeout_seconds=float(os.environ.get("PWIIC_DYNAMODB_READ_TIMEOUT_SECONDS", "3")),
         stripe_api_base=os.environ.get("PWIIC_STRIPE_API_BASE") or None,
         stripe_publishable_key=os.environ.get("PWIIC_STRIPE_PUBLISHABLE_KEY", "pk_test_local"),
         stripe_livemode=os.environ.get("PWIIC_STRIPE_LIVEMODE", "false").lower() == "true",

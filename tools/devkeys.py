@@ -173,6 +173,7 @@ def local_env(
         "PWIIC_STRIPE_PUBLISHABLE_KEY": "pk_test_local",
         # DynamoDB Local on a laptop is far slower than DynamoDB under load: give contended writes time.
         "PWIIC_RETRY_BUDGET_SECONDS": "60",
+        "PWIIC_DYNAMODB_READ_TIMEOUT_SECONDS": "10",
     }
 
 

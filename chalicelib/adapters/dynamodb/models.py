@@ -54,7 +54,7 @@ class TableItem(Model):
         region: str | None = None
         host: str | None = None
         connect_timeout_seconds = 1
-        read_timeout_seconds = 3
+        read_timeout_seconds = 3.0  # set by bind() from configuration
         max_retry_attempts = 0  # the unit-of-work runner is the only retry (services/transaction.py)
 
     PK = UnicodeAttribute(hash_key=True)
@@ -296,6 +296,7 @@ def bind(config: Settings) -> None:
     TableItem.Meta.table_name = config.table_name
     TableItem.Meta.host = config.dynamodb_endpoint
     TableItem.Meta.region = config.region
+    TableItem.Meta.read_timeout_seconds = config.dynamodb_read_timeout_seconds
     connection()
 
 
