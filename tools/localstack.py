@@ -1,4 +1,4 @@
-"""Processes of the local stack: DynamoDB Local, localstripe and `chalice local`.
+"""Processes of the local stack: DynamoDB Local, localstripe, `chalice local` and the local timers.
 
 Every child runs in its own process group and is stopped (SIGTERM, then SIGKILL) when its context
 manager exits, so nothing outlives the caller as long as it unwinds normally or via an exception.
@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -122,6 +123,7 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.log_path = LOG_DIR / f"{name}.log"
         self._popen: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None  # once stopped: 0 after a clean exit, -9 when it had to be killed
 
     def __enter__(self) -> Self:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -162,7 +164,7 @@ class ManagedProcess:
         finally:
             # Also runs when a second Ctrl-C interrupts the graceful wait; takes any leftover group members too.
             _signal_group(popen.pid, signal.SIGKILL)
-            popen.wait()
+            self.returncode = popen.wait()
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -206,6 +208,15 @@ def wait_for_port(host: str, port: int, timeout: float, process: ManagedProcess)
             pass
         if time.monotonic() > deadline:
             raise process.startup_error(f"nothing listened on {host}:{port} within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def _wait_for_file(path: Path, timeout: float, process: ManagedProcess) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        _check_alive(process)
+        if time.monotonic() > deadline:
+            raise process.startup_error(f"it did not create {path} within {timeout:.0f} s")
         time.sleep(0.1)
 
 
@@ -290,6 +301,18 @@ def chalice_local(port: int, env: dict[str, str], stage: str = "local") -> Itera
         url = f"http://{HOST}:{port}"
         _wait_for_http(f"{url}/health", 60, process)
         yield url
+
+
+@contextmanager
+def periodic_tasks(env: dict[str, str]) -> Iterator[ManagedProcess]:
+    """`python -m tools.jobs`: the scheduled Lambdas on local timers (see tools/jobs.py); yields once
+    every job has run a first time."""
+    with tempfile.TemporaryDirectory(prefix="pwiic-jobs-") as directory:
+        ready = Path(directory) / "ready"
+        args = [sys.executable, "-m", "tools.jobs", "--ready-file", str(ready)]
+        with ManagedProcess("jobs", args, cwd=REPO_ROOT, env=_child_python_env(env)) as process:
+            _wait_for_file(ready, 120, process)
+            yield process
 
 
 def register_stripe_webhook(stripe_url: str, webhook_url: str, secret: str) -> None:

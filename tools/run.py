@@ -1,4 +1,5 @@
-"""The run command: the local stack with demo data, then the API on http://127.0.0.1:8000.
+"""The run command: the local stack with demo data, then the API on http://127.0.0.1:8000, and the
+scheduled jobs on local timers (tools/jobs.py).
 
 DynamoDB Local keeps its data under .local/dynamodb-data, so a second run reuses it. Ctrl-C stops
 every process this started."""
@@ -10,7 +11,7 @@ import signal
 import sys
 from types import FrameType
 
-from tools import devkeys, localstack, table
+from tools import devkeys, jobs, localstack, table
 
 TABLE_NAME = "pwiic-local"
 API_PORT = int(os.environ.get("PWIIC_API_PORT", "8000"))
@@ -26,6 +27,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     localstack.check_java()
     secrets = devkeys.ensure_local_secrets()
+    tasks = jobs.local_tasks()  # a bad interval stops here, before anything starts
     try:
         with (
             localstack.dynamodb_local(DYNAMODB_PORT, localstack.LOCAL_DIR / "dynamodb-data") as dynamodb,
@@ -41,7 +43,7 @@ def main() -> None:
             from tools.seed import DEMO_MEMBERS, OPERATOR_ID, seed
 
             seed()
-            with localstack.chalice_local(API_PORT, env) as api:
+            with localstack.periodic_tasks(env), localstack.chalice_local(API_PORT, env) as api:
                 member = DEMO_MEMBERS[0]
                 print(f"\nPwiic API: {api}  (OpenAPI: {api}/openapi.json; logs: .local/logs/)")
                 print(f"DynamoDB Local: {dynamodb}   localstripe: {stripe_url}")
@@ -49,6 +51,7 @@ def main() -> None:
                 print(f"\nDemo member ({member.name}):\n  export TOKEN={token}")
                 operator = devkeys.mint_token(OPERATOR_ID, groups=[devkeys.OPERATOR_GROUP], name="Demo operator")
                 print(f"Demo operator:\n  export OPERATOR_TOKEN={operator}")
+                print(f"\nScheduled jobs on local timers: {jobs.describe(tasks)} (log: .local/logs/jobs.log)")
                 print('\nTry: curl -H "Authorization: Bearer $TOKEN" ' + f"{api}/me/wallet\nCtrl-C stops everything.")
                 sys.stdout.flush()
                 signal.pause()
