@@ -37,7 +37,7 @@ def test_the_jobs_process_runs_every_schedule_on_its_timer_and_stops_cleanly(
 
     with localstack.periodic_tasks(env) as process:
         first = reconciliation.latest()  # the first runs are done when the context is entered
-        assert first.balanced and first.transfers == 1
+        assert first.balanced
         eventually(lambda: ledger.load_hold("lesson")[0].status is HoldStatus.VOIDED)  # expired, then voided
         eventually(lambda: reconciliation.latest().at > first.at)  # reconciled again, on its timer
         assert ledger.balance(alice).available == 30
