@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from msgspec import Struct, field
+from msgspec.structs import replace
 
 from chalicelib import errors
 
@@ -41,14 +42,34 @@ class Purchase(Struct, frozen=True):
     status: PurchaseStatus
     created_at: str
     payment_intent_id: str | None = None
-    reversed_credits: int = 0
-    reversal_ids: frozenset[str] = field(default_factory=frozenset)
+    reversed_credits: int = 0  # always `reversal_target(self)`: what the charge's facts take back
+    refunded_cents: int = 0  # the highest running total of the charge's refunds seen
+    lost_dispute_cents: int = 0  # the amounts of the charge's lost disputes
     open_dispute_ids: frozenset[str] = field(default_factory=frozenset)
     closed_dispute_ids: frozenset[str] = field(default_factory=frozenset)
+    version: int = 0  # of the charge's facts: each change applies only over the version read
 
     @property
     def day(self) -> str:
         return self.created_at[:10]
+
+
+class PendingPurchases(Struct, frozen=True):
+    """A member's purchases still waiting for their payment, as `<created_at>#<purchase_id>` entries."""
+
+    entries: frozenset[str] = frozenset()
+    version: int = 0
+
+    def entry(self, purchase: Purchase) -> str:
+        return f"{purchase.created_at}#{purchase.purchase_id}"
+
+    def recent(self, since: str) -> frozenset[str]:
+        """Those that may still count: a PaymentIntent left unpaid past the window no longer does."""
+        return frozenset(entry for entry in self.entries if entry >= since)
+
+    @staticmethod
+    def purchase_id(entry: str) -> str:
+        return entry.rsplit("#", 1)[-1]
 
 
 def find_pack(packs: tuple[CreditPack, ...], pack_id: str) -> CreditPack:
@@ -82,54 +103,64 @@ def mismatch(purchase: Purchase, facts: PaymentFacts) -> str | None:
     return None
 
 
-class Refund(Struct, frozen=True):
-    refund_id: str
-    amount_cents: int
+def reversal_target(purchase: Purchase) -> int:
+    """The credits a charge's refunds and lost disputes take back: the pack's share of the money that
+    went back, never more than the pack (a refunded charge can still be disputed and lost)."""
+    cents = min(purchase.amount_cents, purchase.refunded_cents + purchase.lost_dispute_cents)
+    return purchase.credits * cents // purchase.amount_cents
 
 
-def refund_credits(purchase: Purchase, refunds_in_order: list[Refund]) -> dict[str, int]:
-    """Credits to reverse for each refund of one charge, from the charge's full refund list.
+class Refunded(Struct, frozen=True):
+    """The charge's running total of refunds (`amount_refunded`) as one event saw it."""
 
-    Each refund reverses the growth of floor(credits * refunded_so_far / amount), so partial refunds
-    add up exactly to the pack's credits at a full refund, never more (refunds past the amount are
-    capped), and the same list always gives the same split whichever event carried it."""
-    split: dict[str, int] = {}
-    refunded = 0
-    reversed_so_far = 0
-    for refund in refunds_in_order:
-        refunded = min(purchase.amount_cents, refunded + max(refund.amount_cents, 0))
-        target = purchase.credits * refunded // purchase.amount_cents
-        split[refund.refund_id] = target - reversed_so_far
-        reversed_so_far = target
-    return split
+    cents: int
 
 
-def credits_for(purchase: Purchase, cents: int) -> int:
-    """The purchase's credits bought by `cents` of its amount, rounded down, never past the amount."""
-    capped = min(max(cents, 0), purchase.amount_cents)
-    return purchase.credits * capped // purchase.amount_cents
+class DisputeOpened(Struct, frozen=True):
+    dispute_id: str
 
 
-def dispute_credits(purchase: Purchase, disputed_cents: int) -> int:
-    return credits_for(purchase, disputed_cents)
+class DisputeClosed(Struct, frozen=True):
+    dispute_id: str
+    lost_cents: int  # 0 when the dispute was won
 
 
-REFUND_TOTAL_MARK = ":refunded:"
+ChargeFact = Refunded | DisputeOpened | DisputeClosed
 
 
-def refund_total_id(charge_id: str, refunded_cents: int) -> str:
-    """The reversal id of one running total of a charge's refunds."""
-    return f"{charge_id}{REFUND_TOTAL_MARK}{refunded_cents}"
+class ChargeChange(Struct, frozen=True):
+    """What a fact does: the purchase with it recorded, the credits to take back now, and the change
+    in the wallet's open disputes (spending is frozen while one is open)."""
+
+    purchase: Purchase
+    reverse: int
+    disputes: int
 
 
-def refund_total_credits(purchase: Purchase, charge_id: str, refunded_cents: int) -> int:
-    """Credits to reverse for a new running total of a charge's refunds, when the event gives only
-    `amount_refunded` (since API version 2022-11-15 a charge no longer lists its refunds).
-
-    The totals already reversed for this charge took back the share of the highest of them; this one
-    takes back only what it adds, so totals arriving in any order, twice or past the amount add up to
-    the share of the highest total, never more."""
-    prefix = f"{charge_id}{REFUND_TOTAL_MARK}"
-    done = [int(r[len(prefix) :]) for r in purchase.reversal_ids if r.startswith(prefix) and r[len(prefix) :].isdigit()]
-    taken = max((credits_for(purchase, cents) for cents in done), default=0)
-    return max(0, credits_for(purchase, refunded_cents) - taken)
+def record_fact(purchase: Purchase, fact: ChargeFact) -> ChargeChange | None:
+    """Facts only accumulate (the highest refund total, each dispute's opening and closing once), so
+    any arrival order, duplicates included, ends in the same purchase. None: nothing new."""
+    disputes = 0
+    if isinstance(fact, Refunded):
+        refunded = min(max(purchase.refunded_cents, fact.cents), purchase.amount_cents)
+        if refunded == purchase.refunded_cents:
+            return None
+        after = replace(purchase, refunded_cents=refunded)
+    elif isinstance(fact, DisputeOpened):
+        if fact.dispute_id in purchase.open_dispute_ids:
+            return None
+        closed_first = fact.dispute_id in purchase.closed_dispute_ids  # counted nothing: the closing came first
+        disputes = 0 if closed_first else 1
+        after = replace(purchase, open_dispute_ids=purchase.open_dispute_ids | {fact.dispute_id})
+    else:
+        if fact.dispute_id in purchase.closed_dispute_ids:
+            return None
+        disputes = -1 if fact.dispute_id in purchase.open_dispute_ids else 0
+        after = replace(
+            purchase,
+            closed_dispute_ids=purchase.closed_dispute_ids | {fact.dispute_id},
+            lost_dispute_cents=purchase.lost_dispute_cents + max(fact.lost_cents, 0),
+        )
+    target = reversal_target(after)
+    after = replace(after, reversed_credits=target, version=purchase.version + 1)
+    return ChargeChange(after, target - purchase.reversed_credits, disputes)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from msgspec import Struct, field
 
 from chalicelib.domain.ledger import Balance, Hold, HoldStatus, Transfer, TransferKind
-from chalicelib.domain.purchases import Purchase, PurchaseStatus
+from chalicelib.domain.purchases import Purchase, PurchaseStatus, reversal_target
 
 
 class Mismatch(Struct, frozen=True):
@@ -82,12 +82,13 @@ def purchase_mismatches(purchases: Sequence[Purchase], transfers: list[Transfer]
         got = issued.pop(purchase.purchase_id, 0)
         if got != expected:
             mismatches.append(Mismatch(account, "issued credits equal the succeeded purchase's", expected, got))
-        if reversed_[purchase.purchase_id] != purchase.reversed_credits:
+        target = reversal_target(purchase)
+        if reversed_[purchase.purchase_id] != target:
             mismatches.append(
                 Mismatch(
                     account,
                     "reversed credits equal its refunds and lost disputes",
-                    purchase.reversed_credits,
+                    target,
                     reversed_[purchase.purchase_id],
                 )
             )

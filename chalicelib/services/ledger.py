@@ -1,7 +1,7 @@
 """The ledger: the one place that builds transfer records and the balance updates that go with them.
 
 Its contributions (`add_transfer`, `add_hold`, `add_hold_post`, `add_hold_void`, `add_reversal`,
-`add_settlement`, `add_standing_change`, `add_wallet`) add typed actions to the unit of work of the
+`add_settlement`, `add_wallet`) add typed actions to the unit of work of the
 use case that calls them, and say what each refusal means; they never commit. The plain ledger use
 cases (a transfer, a hold and its settlement, the expiry sweeper) are those contributions run alone
 through the runner. Reads: balances, holds and statements."""
@@ -50,12 +50,13 @@ def add_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
     """Moves credits once: the record (its id is the caller's, kept forever), the debit with its funds
     check, and the credit. A sharded payer pays from one shard, chosen by the transfer id."""
     check_transfer(request, settings().max_transfer_amount)
-    payer = uow.notes.get(_shard_note(request.transfer_id)) or _items(request.payer, request.transfer_id)[0]
+    note = _shard_note(request.transfer_id)
+    payer = uow.notes.get(note) or _items(request.payer, request.transfer_id)[0]
     payee = _items(request.payee, request.transfer_id)[0]
     at = clock.now_iso()
     posting = Posting()
     posting.move(request, payer, payee, spends=True)
-    _flush(uow, posting, at, record_refused=lambda: _replay(request), note=_shard_note(request.transfer_id))
+    _flush(uow, posting, at, record_refused=lambda: _replay(request), note=note)
     return Transfer(request, at, payer, payee)
 
 
@@ -109,12 +110,16 @@ def add_hold_void(uow: UnitOfWork, hold: Hold) -> Hold:
     return Hold(hold.request, HoldStatus.VOIDED, hold.created_at)
 
 
-def add_reversal(uow: UnitOfWork, wallet: Balance, credits: int, reversal_id: str, refs: dict[str, str]) -> None:
+def add_reversal(
+    uow: UnitOfWork, wallet: Balance, credits: int, reversal_id: str, refs: dict[str, str], *, disputes: int = 0
+) -> None:
     """Takes back `credits` issued to `wallet` (a refund or a lost dispute): what the wallet still has
     goes back to issuance; what was already spent is carried by the receivable account and owed by the
-    member, whose spending is frozen until it is settled. Applies only if the wallet is still as read."""
-    if credits <= 0:
+    member, whose spending is frozen until it is settled (and while a card dispute is open: `disputes`
+    counts them in or out). Applies only if the wallet is still as read."""
+    if credits <= 0 and disputes == 0:
         return
+    credits = max(credits, 0)
     from_wallet = min(max(wallet.available, 0), credits)
     owed = credits - from_wallet
     issuance = shard_order(PlatformAccount.ISSUANCE, reversal_id, settings().platform_shards)[0]
@@ -142,7 +147,7 @@ def add_reversal(uow: UnitOfWork, wallet: Balance, credits: int, reversal_id: st
             refs=refs,
         )
         posting.move(carried, receivable, issuance, spends=False)
-    posting.restand(wallet, owed=owed)
+    posting.restand(wallet, owed=owed, disputes=disputes)
     _flush(uow, posting, clock.now_iso())
 
 
@@ -166,13 +171,6 @@ def add_settlement(uow: UnitOfWork, wallet: Balance, settlement_id: str, refs: d
     posting.move(request, wallet.account_id, receivable, spends=False)
     posting.restand(wallet, owed=-amount)
     _flush(uow, posting, clock.now_iso(), record_refused=already_done())
-
-
-def add_standing_change(uow: UnitOfWork, wallet: Balance, disputes: int) -> None:
-    """A card dispute opens (+1) or closes (-1): spending is frozen while one is open."""
-    posting = Posting()
-    posting.restand(wallet, disputes=disputes)
-    _flush(uow, posting, clock.now_iso())
 
 
 def add_wallet(uow: UnitOfWork, account_id: str, created_at: str) -> None:

@@ -11,9 +11,9 @@ from msgspec.structs import replace
 from chalicelib import clock, errors
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import purchase_repository as repository
-from chalicelib.adapters.dynamodb.unit_of_work import raises
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, raises
 from chalicelib.config import settings
-from chalicelib.domain.purchases import CreditPack, Purchase, PurchaseStatus, find_pack
+from chalicelib.domain.purchases import CreditPack, PendingPurchases, Purchase, PurchaseStatus, find_pack
 from chalicelib.services import transaction
 
 PENDING_WINDOW = timedelta(hours=24)  # an unpaid PaymentIntent older than this no longer counts as pending
@@ -32,7 +32,6 @@ def packs() -> tuple[CreditPack, ...]:
 def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
     config = settings()
     pack = find_pack(config.credit_packs, pack_id)
-    _check_pending_cap(member_id, config.max_pending_purchases)
     purchase = Purchase(
         purchase_id=uuid.uuid4().hex,
         member_id=member_id,
@@ -50,9 +49,20 @@ def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
             code="daily-limit-reached",
         )
     )
-    transaction.run(
-        lambda uow: repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents, over_limit)
-    )
+
+    def build(uow: UnitOfWork) -> None:
+        """The purchase, counted against the pending cap and the day's limit in the same write."""
+        pending = repository.pending(member_id)
+        counted = _still_pending(pending.recent(clock.iso(clock.now() - PENDING_WINDOW)), config.max_pending_purchases)
+        if len(counted) >= config.max_pending_purchases:
+            raise errors.Conflict(
+                f"You already have {len(counted)} unfinished purchases; complete or abandon one first.",
+                code="too-many-pending-purchases",
+            )
+        repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents, over_limit)
+        repository.add_pending(uow, member_id, pending, counted | {pending.entry(purchase)})
+
+    transaction.run(build)
     intent = stripe_gateway.create_payment_intent(
         purchase.amount_cents,
         purchase.currency.value,
@@ -68,15 +78,14 @@ def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
     )
 
 
-def _check_pending_cap(member_id: str, cap: int) -> None:
-    recent, _ = repository.list_for_member(member_id, None, max(cap * 4, 20))
-    since = clock.iso(clock.now() - PENDING_WINDOW)
-    pending = [p for p in recent if p.status is PurchaseStatus.PENDING and p.created_at >= since]
-    if len(pending) >= cap:
-        raise errors.Conflict(
-            f"You already have {len(pending)} unfinished purchases; complete or abandon one first.",
-            code="too-many-pending-purchases",
-        )
+def _still_pending(entries: frozenset[str], cap: int) -> frozenset[str]:
+    """The entries whose purchase still waits for its payment; read only when the cap is in sight
+    (completing a purchase writes nothing here, so a full list may hold finished ones)."""
+    if len(entries) < cap:
+        return entries
+    ids = {PendingPurchases.purchase_id(entry): entry for entry in entries}
+    waiting = {p.purchase_id for p in repository.get_many(set(ids)) if p.status is PurchaseStatus.PENDING}
+    return frozenset(entry for purchase_id, entry in ids.items() if purchase_id in waiting)
 
 
 def my_purchases(member_id: str, cursor: str | None, limit: int) -> tuple[list[Purchase], str | None]:

@@ -5,26 +5,24 @@ duplicates, concurrent deliveries and any arrival order end in the same state.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib import clock, errors
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import purchase_repository as purchases
-from chalicelib.adapters.dynamodb.models import PurchaseItem
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.config import settings
 from chalicelib.domain.ledger import PlatformAccount, TransferKind, TransferRequest, wallet_account
 from chalicelib.domain.purchases import (
+    ChargeFact,
+    DisputeClosed,
+    DisputeOpened,
     PaymentFacts,
     Purchase,
     PurchaseStatus,
-    Refund,
-    dispute_credits,
+    Refunded,
     mismatch,
-    refund_credits,
-    refund_total_credits,
-    refund_total_id,
+    record_fact,
 )
 from chalicelib.observability import logger
 from chalicelib.services import ledger, transaction
@@ -126,35 +124,49 @@ def _payment_failed(intent: dict[str, Any]) -> None:
 
 
 def _charge_refunded(charge: dict[str, Any]) -> None:
-    """A refund proves the charge succeeded: credit first (if that event is late), then reverse."""
+    """A refund proves the charge succeeded: credit first (if that event is late), then reverse.
+    The running total is the charge's `amount_refunded` (or, without it, its listed refunds that
+    returned money): refund ids and their order do not matter."""
     purchase = _charge_purchase(charge)
     if purchase is None:
         return
-    listed = sorted((charge.get("refunds") or {}).get("data") or [], key=lambda r: (r.get("created", 0), r["id"]))
-    returned = [r for r in listed if r.get("status") not in ("failed", "canceled")]  # no money went back
-    refunds = [Refund(str(r["id"]), int(r.get("amount", 0))) for r in returned]
-    if not refunds and charge.get("amount_refunded"):  # API versions since 2022-11-15 list no refunds
-        charge_id, total = str(charge["id"]), int(charge["amount_refunded"])
-        _reverse(purchase, refund_total_id(charge_id, total), lambda now: refund_total_credits(now, charge_id, total))
-        return
-    for refund_id, credits in refund_credits(purchase, refunds).items():
-        _reverse(purchase, refund_id, credits)
+    total = charge.get("amount_refunded")
+    if not isinstance(total, int):
+        listed = (charge.get("refunds") or {}).get("data") or []
+        total = sum(int(r.get("amount", 0)) for r in listed if r.get("status") not in ("failed", "canceled"))
+    _record(purchase, Refunded(total))
 
 
 def _dispute_created(dispute: dict[str, Any]) -> None:
     purchase = _dispute_purchase(dispute)
     if purchase is not None:
-        _change_standing(purchase, str(dispute["id"]), opening=True)
+        _record(purchase, DisputeOpened(str(dispute["id"])))
 
 
 def _dispute_closed(dispute: dict[str, Any]) -> None:
     purchase = _dispute_purchase(dispute)
-    if purchase is None:
-        return
-    dispute_id = str(dispute["id"])
-    if dispute.get("status") == "lost":
-        _reverse(purchase, dispute_id, dispute_credits(purchase, int(dispute.get("amount", 0))))
-    _change_standing(purchase, dispute_id, opening=False)
+    if purchase is not None:
+        lost = int(dispute.get("amount", 0)) if dispute.get("status") == "lost" else 0
+        _record(purchase, DisputeClosed(str(dispute["id"]), lost))
+
+
+def _record(purchase: Purchase, fact: ChargeFact) -> None:
+    """One fact of the charge, the credits it takes back and the wallet's standing, in one unit of
+    work over the purchase's facts as read: concurrent and repeated deliveries converge."""
+    wallet_id = wallet_account(purchase.member_id)
+
+    def build(uow: UnitOfWork) -> None:
+        current = _reload(purchase)
+        change = record_fact(current, fact)
+        if change is None:
+            return
+        after = change.purchase
+        purchases.add_charge_facts(uow, current, after, clock.now_iso())
+        refs = {"purchase_id": purchase.purchase_id}
+        reversal_id = f"{purchase.purchase_id}:{after.reversed_credits}"  # each new total once
+        ledger.add_reversal(uow, ledger.balance(wallet_id), change.reverse, reversal_id, refs, disputes=change.disputes)
+
+    transaction.run(build, keeps_changing=_purchase_changing())
 
 
 def _charge_purchase(charge: dict[str, Any]) -> Purchase | None:
@@ -171,53 +183,6 @@ def _dispute_purchase(dispute: dict[str, Any]) -> Purchase | None:
         return purchase
     facts = PaymentFacts(purchase.amount_cents, purchase.currency.value, None, None)  # a dispute proves payment
     return purchase if fulfil(purchase, purchase.payment_intent_id, facts) else None
-
-
-def _reverse(purchase: Purchase, stripe_id: str, credits_of: int | Callable[[Purchase], int]) -> None:
-    """Take back credits once per refund or dispute id (see `ledger.add_reversal`). When the credits
-    depend on what was already reversed (`credits_of` a function of the purchase as read), the reversal
-    applies only if nothing else was reversed meanwhile."""
-    refs = {"purchase_id": purchase.purchase_id, "stripe_id": stripe_id}
-
-    def build(uow: UnitOfWork) -> None:
-        current = _reload(purchase)
-        if stripe_id in current.reversal_ids:
-            return  # already reversed
-        credits = credits_of(current) if callable(credits_of) else credits_of
-        expected = current.reversed_credits if callable(credits_of) else None
-        purchases.add_once(
-            uow,
-            current,
-            PurchaseItem.reversal_ids,
-            stripe_id,
-            clock.now_iso(),
-            extra=[PurchaseItem.reversed_credits.add(credits)],
-            reversed_credits=expected,
-        )
-        ledger.add_reversal(uow, ledger.balance(wallet_account(purchase.member_id)), credits, stripe_id, refs)
-
-    transaction.run(build, keeps_changing=_purchase_changing())
-
-
-def _change_standing(purchase: Purchase, dispute_id: str, opening: bool) -> None:
-    """A dispute opens and closes once each, in either order: closing releases the wallet only if the
-    opening was counted, and an opening that arrives after its closing counts nothing. Each change
-    applies only while the other one is still as it was read."""
-    own, other = PurchaseItem.open_dispute_ids, PurchaseItem.closed_dispute_ids
-    if not opening:
-        own, other = other, own
-
-    def build(uow: UnitOfWork) -> None:
-        current = _reload(purchase)
-        opened, closed = dispute_id in current.open_dispute_ids, dispute_id in current.closed_dispute_ids
-        if opened if opening else closed:
-            return  # done already
-        other_done = closed if opening else opened
-        delta = (0 if other_done else 1) if opening else (-1 if other_done else 0)
-        purchases.add_once(uow, current, own, dispute_id, clock.now_iso(), other_set=other, in_other=other_done)
-        ledger.add_standing_change(uow, ledger.balance(wallet_account(purchase.member_id)), disputes=delta)
-
-    transaction.run(build, keeps_changing=_purchase_changing())
 
 
 def _settle_owed(purchase: Purchase) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from msgspec.structs import replace
 
-from chalicelib import clock, config
+from chalicelib import clock, config, errors
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import ledger_repository, store
 from chalicelib.adapters.dynamodb import purchase_repository as purchase_repo
@@ -27,7 +27,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import stale
 from chalicelib.config import settings
 from chalicelib.domain.ledger import Balance, PlatformAccount, logical_account, wallet_account
 from chalicelib.domain.purchases import Purchase, PurchaseStatus, find_pack
-from chalicelib.services import ledger, reconciliation, stripe_events, transaction
+from chalicelib.services import ledger, purchases, reconciliation, stripe_events, transaction
 from tests.component.support import assert_problem, mint  # noqa: F401  (fast tokens)
 from tools import localstack
 
@@ -249,11 +249,14 @@ def assert_books_balanced() -> None:
 
 def snapshot() -> tuple[list, list, list]:
     balances, transfers, _ = ledger_repository.scan_all()
-    purchases = purchase_repo.scan_all()
+    all_purchases = purchase_repo.scan_all()
     return (
         sorted((b.account_id, b.posted, b.held, b.available, b.frozen, b.owed, b.open_disputes) for b in balances),
         sorted((t.request.transfer_id, t.request.amount, t.payer_account, t.payee_account) for t in transfers),
-        sorted((p.purchase_id, p.status.value, p.reversed_credits, sorted(p.reversal_ids)) for p in purchases),
+        sorted(
+            (p.purchase_id, p.status.value, p.reversed_credits, p.refunded_cents, p.lost_dispute_cents)
+            for p in all_purchases
+        ),
     )
 
 
@@ -532,7 +535,7 @@ class TestRefunds:
         assert records(purchase) == sorted(
             [
                 (f"purchase:{purchase.payment_intent_id}", "purchase", "platform:issuance", "member:alice", 120),
-                (f"reversal:{full['id']}", "reversal", "member:alice", "platform:issuance", 120),
+                (f"reversal:{purchase.purchase_id}:120", "reversal", "member:alice", "platform:issuance", 120),
             ]
         )
         settled = snapshot()
@@ -558,14 +561,14 @@ class TestRefunds:
                 assert 0 < stored(purchase).reversed_credits <= 300
             found = stored(purchase)
             assert found.reversed_credits == 300
+            # Each new running total reverses what it adds, keyed by the total it reaches:
+            # floor(300 * 700 / 2250) = 93, floor(300 * 1500 / 2250) = 200, then the amount: 300.
             reversals = {r[0]: r[4] for r in records(purchase) if r[1] == "reversal"}
-            assert reversals == {
-                f"reversal:{refunds[0]['id']}": 93,  # floor(300 * 700 / 2250)
-                f"reversal:{refunds[1]['id']}": 107,  # floor(300 * 1500 / 2250) - 93
-                f"reversal:{refunds[2]['id']}": 100,  # capped at the amount: the rest
-            }
+            reached = [int(transfer_id.rsplit(":", 1)[1]) for transfer_id in reversals]
+            assert set(reached) <= {93, 200, 300} and max(reached) == 300
+            assert sum(reversals.values()) == 300
             assert wallet(member).posted == 0 and wallet(member).owed == 0
-            finals.append((found.status, found.reversed_credits, sorted(reversals.values())))
+            finals.append((found.status, found.reversed_credits, sum(reversals.values())))
             assert_books_balanced()
         assert finals[0] == finals[1] == finals[2]
 
@@ -634,6 +637,43 @@ class TestRefunds:
         assert wallet("alice").posted == 0
         assert_books_balanced()
 
+    @pytest.mark.parametrize("ids", ["ascending", "descending"])
+    def test_split_refunds_reverse_the_whole_pack_whatever_their_ids(self, api, hooks, ids):
+        """Three partial refunds of 1.66, 1.67 and 1.67 of a 50-credit pack: Stripe's refund ids are
+        random, and the credits taken back must not depend on how they sort."""
+        purchase = seed_purchase(api, "alice", "starter-eur")  # 50 credits for 5.00
+        names = ["re_c", "re_b", "re_a"] if ids == "descending" else ["re_a", "re_b", "re_c"]
+        refunds = [
+            refund(purchase, cents, 1_700_000_000, name) for cents, name in zip((166, 167, 167), names, strict=True)
+        ]
+        for count in (1, 2, 3):
+            hooks.send(event("charge.refunded", charge(purchase, refunds[:count])))
+        assert stored(purchase).reversed_credits == 50
+        assert (wallet("alice").posted, wallet("alice").owed) == (0, 0)
+        assert_books_balanced()
+
+    def test_a_refunded_charge_disputed_and_lost_reverses_the_pack_once(self, api, hooks):
+        """A cardholder can dispute a charge that was already refunded: the money went back once."""
+        purchase = seed_purchase(api, "alice", "starter-eur")
+        hooks.send(event("charge.refunded", charge(purchase, [refund(purchase, 500, 1)])))
+        hooks.send(event("charge.dispute.created", dispute(purchase, "dp_1", "needs_response")))
+        hooks.send(event("charge.dispute.closed", dispute(purchase, "dp_1", "lost")))
+        alice = wallet("alice")
+        assert stored(purchase).reversed_credits == 50
+        assert (alice.posted, alice.owed, alice.open_disputes, alice.frozen) == (0, 0, 0, False)
+        assert receivable() == 0
+        assert_books_balanced()
+
+    def test_a_partial_refund_then_a_lost_dispute_of_the_rest_reverses_the_pack(self, api, hooks):
+        purchase = seed_purchase(api, "alice", "neighbour-eur")  # 120 credits for 10.00
+        hooks.send(event("charge.refunded", charge(purchase, None, amount_refunded=400)))
+        assert stored(purchase).reversed_credits == 48
+        hooks.send(event("charge.dispute.closed", dispute(purchase, "dp_1", "lost", amount=1000)))
+        assert stored(purchase).reversed_credits == 120
+        hooks.send(event("charge.refunded", charge(purchase, None, amount_refunded=1000)))  # later, the rest
+        assert stored(purchase).reversed_credits == 120 and wallet("alice").posted == 0
+        assert_books_balanced()
+
     def test_a_refund_after_the_credits_were_spent_is_owed_and_freezes(self, api, hooks):
         purchase = seed_purchase(api, "alice", "starter-eur")  # 50 credits
         hooks.send(event("payment_intent.succeeded", intent(purchase)))
@@ -675,8 +715,8 @@ class TestDisputes:
         assert receivable() == -40
         assert wallet("bob").posted == 40  # what was paid to another member stays paid
         assert sorted(r for r in records(purchase) if r[1] == "reversal") == [
-            ("reversal:dp_1", "reversal", "member:alice", "platform:issuance", 10),
-            ("reversal:dp_1:owed", "reversal", "platform:receivable", "platform:issuance", 40),
+            (f"reversal:{purchase.purchase_id}:50", "reversal", "member:alice", "platform:issuance", 10),
+            (f"reversal:{purchase.purchase_id}:50:owed", "reversal", "platform:receivable", "platform:issuance", 40),
         ]
         assert stored(purchase).reversed_credits == 50
         assert_problem(api.post("/transfers", {"to_member_id": "bob", "amount": 1}), 409, "wallet-frozen")
@@ -898,6 +938,19 @@ class TestPurchaseRoutes:
         purchase = replace_id(first.json["purchase"]["id"])
         hooks.send(event("payment_intent.succeeded", intent(purchase)))
         assert start(api, "starter-eur").status_code == 201
+        assert_books_balanced()
+
+    def test_the_pending_cap_holds_when_purchases_start_at_once(self, api, stripe_api, monkeypatch):
+        """Eight purchases started at the same moment by one member: exactly the cap gets through."""
+        configure(monkeypatch, PWIIC_MAX_PENDING_PURCHASES="3")
+        api.get("/me")
+        started: list[Any] = []
+        failures = run_together(8, lambda i: started.append(purchases.start_purchase("alice", "starter-eur")))
+        assert len(started) == 3, (started, failures)
+        assert len(failures) == 5 and all(
+            isinstance(error, errors.Conflict) and error.code == "too-many-pending-purchases" for error in failures
+        ), failures
+        assert len(api.get("/me/purchases").json["items"]) == 3
         assert_books_balanced()
 
     def test_daily_money_limit(self, api, hooks, stripe_api, monkeypatch):

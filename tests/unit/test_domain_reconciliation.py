@@ -161,8 +161,18 @@ def test_shards_reconcile_on_their_own_items():
 
 
 def purchase(purchase_id: str, credits: int, status: PurchaseStatus, reversed_credits: int = 0) -> Purchase:
+    refunded_cents = -(-reversed_credits * 1000 // credits) if credits else 0  # the refund behind the reversal
     return Purchase(
-        purchase_id, "alice", "pack-100", credits, 1000, Currency.EUR, status, AT, reversed_credits=reversed_credits
+        purchase_id,
+        "alice",
+        "pack-100",
+        credits,
+        1000,
+        Currency.EUR,
+        status,
+        AT,
+        reversed_credits=reversed_credits,
+        refunded_cents=refunded_cents,
     )
 
 

@@ -67,9 +67,11 @@ PURCHASE = Purchase(
     created_at="2026-01-01T00:00:00.000000Z",
     payment_intent_id="pi_1",
     reversed_credits=16,
-    reversal_ids=frozenset({"re_1"}),
+    refunded_cents=166,
+    lost_dispute_cents=0,
     open_dispute_ids=frozenset({"dp_1"}),
     closed_dispute_ids=frozenset(),
+    version=2,
 )
 BALANCE = Balance("member:paul", 40, 10, 30, True, 5, 1)
 CASES = [

@@ -28,6 +28,7 @@ class Prefix(StrEnum):
     PURCHASE = "PURCHASE"
     MEMBER_PURCHASES = "MEMBER-PURCHASES"
     PURCHASE_DAY = "PURCHASE-DAY"
+    PENDING_PURCHASES = "PENDING-PURCHASES"
     PAYMENT_INTENT = "PAYMENT-INTENT"
     STRIPE_EVENT = "STRIPE-EVENT"
     LISTING = "LISTING"
@@ -191,6 +192,9 @@ def member_purchases_pk(member_id: str) -> str:
 
 def member_purchases_sk(created_at: str, purchase_id: str) -> str:
     return key(created_at, purchase_id)
+
+
+PENDING_PURCHASES_SK = str(Prefix.PENDING_PURCHASES)
 
 
 def purchase_day_sk(day: str, currency: str) -> str:

@@ -184,11 +184,20 @@ class PurchaseItem(TableItem):
     status = UnicodeAttribute()
     payment_intent_id = UnicodeAttribute(null=True)
     reversed_credits = NumberAttribute(default=0)
-    reversal_ids = UnicodeSetAttribute(null=True)  # refund and dispute ids already reversed: applied once
+    refunded_cents = NumberAttribute(default=0)
+    lost_dispute_cents = NumberAttribute(default=0)
     open_dispute_ids = UnicodeSetAttribute(null=True)
     closed_dispute_ids = UnicodeSetAttribute(null=True)
+    version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class PendingPurchasesItem(TableItem):
+    """A member's unfinished purchases ("<created_at>#<purchase_id>"): the pending cap is counted here."""
+
+    entries = UnicodeSetAttribute(null=True)
+    version = NumberAttribute(default=0)
 
 
 class PaymentIntentItem(TableItem):

@@ -5,15 +5,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pynamodb.attributes import Attribute
-from pynamodb.expressions.condition import Condition
+from pynamodb.attributes import UnicodeSetAttribute
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, pages
 from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
-from chalicelib.adapters.dynamodb.models import PaymentIntentItem, PurchaseDayItem, PurchaseItem, StripeEventItem
+from chalicelib.adapters.dynamodb.models import (
+    PaymentIntentItem,
+    PendingPurchasesItem,
+    PurchaseDayItem,
+    PurchaseItem,
+    StripeEventItem,
+)
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
-from chalicelib.domain.purchases import Purchase, PurchaseStatus
+from chalicelib.domain.purchases import PendingPurchases, Purchase, PurchaseStatus
 
 EVENT_MEMORY_SECONDS = 30 * 24 * 3600  # longer than Stripe's retry window of 3 days
 
@@ -48,6 +53,32 @@ def add_new_purchase(uow: UnitOfWork, purchase: Purchase, daily_limit_cents: int
     )
 
 
+def pending(member_id: str) -> PendingPurchases:
+    try:
+        item = PendingPurchasesItem.get(keys.member_pk(member_id), keys.PENDING_PURCHASES_SK, consistent_read=True)
+    except PendingPurchasesItem.DoesNotExist:
+        return PendingPurchases()
+    return PendingPurchases(frozenset(item.entries or ()), int(item.version))
+
+
+def get_many(purchase_ids: set[str]) -> list[Purchase]:
+    wanted = [(keys.purchase_pk(purchase_id), keys.PURCHASE_SK) for purchase_id in purchase_ids]
+    return [_purchase(item) for item in PurchaseItem.batch_get(wanted, consistent_read=True)]
+
+
+def add_pending(uow: UnitOfWork, member_id: str, before: PendingPurchases, entries: frozenset[str]) -> None:
+    """The member's unfinished purchases, only over the version read: two purchases started at once
+    cannot both see room under the cap."""
+    unchanged = PendingPurchasesItem.version == before.version
+    if before.version == 0:
+        unchanged = PendingPurchasesItem.version.does_not_exist() | unchanged
+    uow.update(
+        PendingPurchasesItem(keys.member_pk(member_id), keys.PENDING_PURCHASES_SK),
+        [_set_or_remove(PendingPurchasesItem.entries, entries), PendingPurchasesItem.version.set(before.version + 1)],
+        condition=unchanged,
+    )
+
+
 def add_payment_intent(uow: UnitOfWork, purchase_id: str, payment_intent_id: str, at: str) -> None:
     uow.update(
         _ref(purchase_id),
@@ -68,6 +99,7 @@ def add_status_change(uow: UnitOfWork, purchase: Purchase, status: PurchaseStatu
         [PurchaseItem.status.set(status.value), PurchaseItem.updated_at.set(at)],
         condition=PurchaseItem.status == purchase.status.value,
     )
+
     if day_cents:
         uow.update(
             PurchaseDayItem(keys.member_pk(purchase.member_id), keys.purchase_day_sk(purchase.day, purchase.currency)),
@@ -75,37 +107,25 @@ def add_status_change(uow: UnitOfWork, purchase: Purchase, status: PurchaseStatu
         )
 
 
-def add_once(
-    uow: UnitOfWork,
-    purchase: Purchase,
-    id_set: Attribute[Any],
-    stripe_id: str,
-    at: str,
-    extra: list[Action] | None = None,
-    *,
-    other_set: Attribute[Any] | None = None,
-    in_other: bool = False,
-    reversed_credits: int | None = None,
-) -> None:
-    """Adds `stripe_id` to one of the purchase's id sets exactly once: the transaction carrying its
-    effect is refused if the id is already there. It is also refused if `stripe_id`'s presence in
-    `other_set` (`in_other`) or the purchase's `reversed_credits` are no longer what was read."""
-    condition: Condition = _lacks(id_set, stripe_id)
-    if other_set is not None:
-        condition &= other_set.contains(stripe_id) if in_other else _lacks(other_set, stripe_id)
-    if reversed_credits is not None:
-        same = PurchaseItem.reversed_credits == reversed_credits
-        condition &= (PurchaseItem.reversed_credits.does_not_exist() | same) if reversed_credits == 0 else same
-    uow.update(
-        _ref(purchase.purchase_id),
-        [id_set.add({stripe_id}), PurchaseItem.updated_at.set(at), *(extra or [])],
-        condition=condition,
-    )
+def add_charge_facts(uow: UnitOfWork, before: Purchase, after: Purchase, at: str) -> None:
+    """The charge's facts (refunds, disputes) and what they reversed, only over the version read."""
+    actions: list[Action] = [
+        PurchaseItem.refunded_cents.set(after.refunded_cents),
+        PurchaseItem.lost_dispute_cents.set(after.lost_dispute_cents),
+        PurchaseItem.reversed_credits.set(after.reversed_credits),
+        _set_or_remove(PurchaseItem.open_dispute_ids, after.open_dispute_ids),
+        _set_or_remove(PurchaseItem.closed_dispute_ids, after.closed_dispute_ids),
+        PurchaseItem.version.set(after.version),
+        PurchaseItem.updated_at.set(at),
+    ]
+    unchanged = PurchaseItem.version == before.version
+    if before.version == 0:  # purchases written before their first fact lack the attribute
+        unchanged = PurchaseItem.version.does_not_exist() | unchanged
+    uow.update(_ref(before.purchase_id), actions, condition=unchanged)
 
 
-def _lacks(id_set: Attribute[Any], stripe_id: str) -> Condition:
-    lacks: Condition = id_set.does_not_exist() | ~id_set.contains(stripe_id)
-    return lacks
+def _set_or_remove(attribute: UnicodeSetAttribute, ids: frozenset[str]) -> Action:
+    return attribute.set(set(ids)) if ids else attribute.remove()
 
 
 def get(purchase_id: str) -> Purchase | None:

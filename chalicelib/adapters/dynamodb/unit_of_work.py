@@ -82,13 +82,33 @@ def is_contention(error: BaseException) -> bool:
 
 
 class _Action(NamedTuple):
-    group: str  # PynamoDB sends condition checks, deletes, puts, then updates: cancellation reasons follow that order
-    add: Callable[[TransactWrite], None]
-    write_alone: Callable[[], Any] | None  # the same action as one conditional write (None for a check)
+    kind: str  # PynamoDB sends condition checks, deletes, puts, then updates: cancellation reasons follow that order
+    item: Any  # the model instance written, or for a check its (model, hash key, range key)
+    condition: Condition | None
     refused: Refusal
+    actions: list[Any] | None = None  # an update's actions
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        if self.kind == "check":
+            model, hash_key, range_key = self.item
+            transaction.condition_check(model, hash_key, range_key, self.condition)
+        elif self.kind == "put":
+            transaction.save(self.item, condition=self.condition)
+        elif self.kind == "update":
+            transaction.update(self.item, self.actions or [], condition=self.condition)
+        else:
+            transaction.delete(self.item, condition=self.condition)
+
+    def write_alone(self) -> None:
+        if self.kind == "put":
+            self.item.save(condition=self.condition)
+        elif self.kind == "update":
+            self.item.update(self.actions or [], condition=self.condition)
+        else:
+            self.item.delete(condition=self.condition)
 
 
-GROUPS = ("check", "delete", "put", "update")
+ORDER = {"check": 0, "delete": 1, "put": 2, "update": 3}
 
 
 class UnitOfWork:
@@ -100,38 +120,18 @@ class UnitOfWork:
     def check(
         self, model: type[Model], hash_key: str, range_key: str, condition: Condition, refused: Refusal = stale
     ) -> None:
-        self._actions.append(
-            _Action("check", lambda tx: tx.condition_check(model, hash_key, range_key, condition), None, refused)
-        )
+        self._actions.append(_Action("check", (model, hash_key, range_key), condition, refused))
 
     def put(self, item: Model, condition: Condition | None = None, refused: Refusal = stale) -> None:
-        self._actions.append(
-            _Action(
-                "put", lambda tx: tx.save(item, condition=condition), lambda: item.save(condition=condition), refused
-            )
-        )
+        self._actions.append(_Action("put", item, condition, refused))
 
     def update(
         self, item: Model, actions: list[Any], condition: Condition | None = None, refused: Refusal = stale
     ) -> None:
-        self._actions.append(
-            _Action(
-                "update",
-                lambda tx: tx.update(item, actions, condition=condition),
-                lambda: item.update(actions, condition=condition),
-                refused,
-            )
-        )
+        self._actions.append(_Action("update", item, condition, refused, actions))
 
     def delete(self, item: Model, condition: Condition | None = None, refused: Refusal = stale) -> None:
-        self._actions.append(
-            _Action(
-                "delete",
-                lambda tx: tx.delete(item, condition=condition),
-                lambda: item.delete(condition=condition),
-                refused,
-            )
-        )
+        self._actions.append(_Action("delete", item, condition, refused))
 
     def __len__(self) -> int:
         return len(self._actions)
@@ -139,17 +139,16 @@ class UnitOfWork:
     def commit(self) -> None:
         """Writes everything or nothing. Raises the first refused action's outcome, `Contention`, or the
         store's own error when no retry can cure it (a validation error is a bug)."""
-        writes = [action for action in self._actions if action.write_alone is not None]
-        if not writes:
-            return
+        if all(action.kind == "check" for action in self._actions):
+            return  # nothing to write
         if len(self._actions) == 1:
             self._write_alone(self._actions[0])
             return
-        sent = sorted(range(len(self._actions)), key=lambda index: GROUPS.index(self._actions[index].group))
+        sent = sorted(range(len(self._actions)), key=lambda index: ORDER[self._actions[index].kind])
         try:
             with TransactWrite(connection=connection()) as transaction:
                 for index in sent:
-                    self._actions[index].add(transaction)
+                    self._actions[index].add_to(transaction)
         except TransactWriteError as error:
             codes = [reason.code if reason else None for reason in error.cancellation_reasons]
             if RETRYABLE_REASONS.intersection(code for code in codes if code):
@@ -163,7 +162,6 @@ class UnitOfWork:
 
     @staticmethod
     def _write_alone(action: _Action) -> None:
-        assert action.write_alone is not None
         try:
             action.write_alone()
         except PynamoDBException as error:
