@@ -57,6 +57,12 @@ class UnsupportedMediaType(AppError):
     code = "unsupported-media-type"
 
 
+class TooLarge(AppError):
+    """The request body is over the size the operation reads."""
+
+    code = "payload-too-large"
+
+
 class Unauthenticated(AppError):
     code = "unauthorized"
 

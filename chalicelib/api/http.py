@@ -3,17 +3,19 @@ replays, problem+json errors, serialization and the access log line. Views stay 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import msgspec
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Blueprint, MultiDict, Request, Response
 from msgspec import Struct, field
 
 from chalicelib import errors, observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.api import problems
+from chalicelib.api.schemas import CONTROL, IDEMPOTENCY_KEY, Header
 from chalicelib.auth import Principal, verify_bearer
 from chalicelib.errors import AppError, FieldError
 from chalicelib.observability import logger
@@ -24,8 +26,14 @@ Body = TypeVar("Body")
 Query = TypeVar("Query")
 
 JSON = "application/json"
+MAX_BODY_BYTES = 64 * 1024  # the largest valid body, every character escaped, is under 32 KiB
+MAX_RAW_BODY_BYTES = 512 * 1024  # signed webhooks: a Stripe event is larger than our own bodies
+MAX_JSON_DEPTH = 32  # our bodies nest 3 levels, Stripe's events about 10; deeper would exhaust the stack
 MAX_PATH_PARAM = 256  # no id is longer; a longer one must not reach DynamoDB's key-size limit (a 500)
 PROBLEM_JSON = "application/problem+json"
+
+_UNREADABLE = re.compile(f"[{CONTROL}\ud800-\udfff]")  # in a path, query or header value
+_JSON_STRUCTURE = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)  # an escaped byte, a quote or a bracket
 
 
 class Operation(Struct, frozen=True):
@@ -38,11 +46,17 @@ class Operation(Struct, frozen=True):
     tag: str
     access: Access
     status: int
+    description: str = ""  # the rules the schemas cannot express
     body: Any = None
     query: Any = None
+    headers: tuple[Header, ...] = ()
     response: Any = None
     problems: tuple[int, ...] = ()
     raw_body: bool = False  # the view gets the body's bytes untouched (signed webhooks)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return MAX_RAW_BODY_BYTES if self.raw_body else MAX_BODY_BYTES
 
 
 OPERATIONS: list[Operation] = []
@@ -55,7 +69,7 @@ class Call(Struct, Generic[Body, Query], frozen=True):
     body: Body
     query: Query
     params: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # the declared headers sent, by lower-case name
 
     @property
     def member(self) -> Principal:
@@ -79,17 +93,35 @@ class Router:
         *,
         summary: str,
         tag: str,
+        description: str = "",
         access: Access = "member",
         body: Any = None,
         query: Any = None,
+        headers: tuple[Header, ...] = (),
         response: Any = None,
         status: int = 200,
         problems: tuple[int, ...] = (),
         raw_body: bool = False,
     ) -> Callable[[View], View]:
+        if method == "POST" and access != "public":
+            headers = (IDEMPOTENCY_KEY, *headers)
+
         def register(view: View) -> View:
             operation = Operation(
-                view.__name__, method, path, summary, tag, access, status, body, query, response, problems, raw_body
+                view.__name__,
+                method,
+                path,
+                summary,
+                tag,
+                access,
+                status,
+                description,
+                body,
+                query,
+                headers,
+                response,
+                problems,
+                raw_body,
             )
             OPERATIONS.append(operation)
 
@@ -113,19 +145,14 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
         try:
             store.bind()
             principal = _authenticate(operation, request)
-            if any(len(value) > MAX_PATH_PARAM for value in params.values()):
-                raise errors.NotFound("The resource")
-            call = Call(
-                principal,
-                _parse_body(operation, request),
-                _parse_query(operation, request),
-                params,
-                dict(request.headers) if operation.raw_body else {},
-            )
-            replay_key = request.headers.get("idempotency-key")
-            if operation.method == "POST" and principal is not None and replay_key:
+            if any(len(value) > MAX_PATH_PARAM or _UNREADABLE.search(value) for value in params.values()):
+                raise errors.NotFound("The resource")  # no id is that long or holds a control character
+            headers = _parse_headers(operation, request)
+            call = Call(principal, _parse_body(operation, request), _parse_query(operation, request), params, headers)
+            replay_key = headers.get(IDEMPOTENCY_KEY.name.lower())
+            if replay_key is not None:
                 status, body = idempotency.run(
-                    principal.member_id,
+                    call.member.member_id,
                     replay_key,
                     request_fingerprint=msgspec.json.encode([operation.name, params, call.body], order="sorted"),
                     execute=lambda: _execute(operation, view, call),
@@ -173,14 +200,32 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
     return principal
 
 
+def _parse_headers(operation: Operation, request: Request) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for header in operation.headers:
+        value = request.headers.get(header.name)
+        if value is None:
+            if header.required:
+                raise header.refusal(f"A {header.name} header is required.")
+            continue
+        try:
+            found[header.name.lower()] = msgspec.convert(value, type=header.type)
+        except msgspec.ValidationError as error:
+            raise header.refusal(f"The {header.name} header is not valid: {error}.") from None
+    return found
+
+
 def _parse_body(operation: Operation, request: Request) -> Any:
-    raw = request.raw_body or b""
-    if operation.raw_body:
-        return raw
-    if operation.body is None:
+    raw = cast(bytes, request.raw_body or b"")  # typed str | bytes; Chalice always hands bytes
+    if operation.body is None and not operation.raw_body:
         if raw.strip():
             raise errors.Malformed("This operation takes no request body.")
         return None
+    if len(raw) > operation.max_body_bytes:
+        raise errors.TooLarge(f"The request body is over {operation.max_body_bytes // 1024} KiB.")
+    _check_depth(raw)
+    if operation.raw_body:
+        return raw
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != JSON:
         raise errors.UnsupportedMediaType("Send the body as application/json.")
@@ -188,13 +233,54 @@ def _parse_body(operation: Operation, request: Request) -> Any:
         raise errors.Malformed("A JSON request body is required.")
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise errors.Malformed("The request body is not valid JSON.") from None
-    return _convert(operation.body, data, location="body")
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise errors.Malformed("The request body is not valid JSON in UTF-8.") from None
+    return _convert(operation.body, _whole_numbers(data), location="body")
+
+
+def _check_depth(raw: bytes) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH before a parser recurses into it."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    depth, in_string = 0, False
+    for match in _JSON_STRUCTURE.finditer(raw):
+        token = match.group()
+        if token == b'"':
+            in_string = not in_string
+        elif in_string or len(token) == 2:
+            continue
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise errors.Malformed(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+        else:
+            depth -= 1
+
+
+def _whole_numbers(data: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3, as JSON Schema's `integer` says (3.5 stays a float)."""
+    if isinstance(data, float) and data.is_integer():
+        return int(data)
+    if isinstance(data, dict):
+        return {name: _whole_numbers(value) for name, value in data.items()}
+    if isinstance(data, list):
+        return [_whole_numbers(value) for value in data]
+    return data
 
 
 def _parse_query(operation: Operation, request: Request) -> Any:
-    given = dict(request.query_params or {})
+    sent = request.query_params or MultiDict(None)
+    given: dict[str, str] = {}
+    repeated: list[FieldError] = []
+    for name in sent:
+        values = sent.getlist(name)
+        if _UNREADABLE.search(name) or any(_UNREADABLE.search(value) for value in values):
+            raise errors.Malformed("The query string holds control characters or is not percent-encoded UTF-8.")
+        if len(values) > 1:
+            repeated.append(FieldError(name, "Give this parameter once."))
+        given[name] = values[-1]
+    if repeated:
+        raise errors.Invalid(repeated)
     if operation.query is None:
         if given:
             raise errors.Invalid([FieldError(name, "Unknown query parameter.") for name in given])

@@ -21,6 +21,7 @@ _PROBLEMS: dict[type[errors.AppError], tuple[int, str]] = {
     errors.UnknownAccount: (404, "Unknown account"),
     errors.UnknownPack: (404, "Unknown pack"),
     errors.Conflict: (409, "Conflict"),
+    errors.TooLarge: (413, "Payload too large"),
     errors.UnsupportedMediaType: (415, "Unsupported media type"),
     errors.Invalid: (422, "Validation failed"),
     errors.Unprocessable: (422, "Unprocessable request"),

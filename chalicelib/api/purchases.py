@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
+    STRIPE_SIGNATURE,
     CreditPackOut,
     NewPurchase,
     Page,
@@ -92,6 +93,7 @@ def get_purchase(call: Call[None, None]) -> PurchaseOut:
     summary="Stripe's webhook. The Stripe-Signature header over the raw body is the credential.",
     tag="purchases",
     access="public",
+    headers=(STRIPE_SIGNATURE,),
     raw_body=True,
     response=WebhookAck,
     problems=(503,),

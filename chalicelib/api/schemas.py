@@ -4,20 +4,28 @@ is generated from these types and every request is validated against them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from chalicelib import errors
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 from chalicelib.domain.listings import CATEGORIES
 
 T = TypeVar("T")
 Out = TypeVar("Out", bound=Struct)
 
+# Control characters (and U+FFFD, the mark of text that was not UTF-8) make no sense in any text here.
+CONTROL = r"\x00-\x1f\x7f-\x9f\ufffd"
+LINE = f"^[^{CONTROL}]*{END}"  # one line of text
+TEXT = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]*{END}"  # tabs and line breaks allowed
+NAME = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*{END}"  # one line, not only spaces
+VISIBLE_ASCII = f"^[!-~]+{END}"
+
 Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^[A-Za-z0-9_.:\-]+{END}")]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=60, pattern=r"\S", description="Not only spaces")]
-Bio = Annotated[str, Meta(max_length=500)]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=60, pattern=NAME, description="One line, not only spaces")]
+Bio = Annotated[str, Meta(max_length=500, pattern=TEXT)]
 Language = Annotated[str, Meta(pattern=f"^[a-z]{{2}}{END}", description="ISO 639-1 code, e.g. fr")]
 Tag = Annotated[str, Meta(min_length=1, max_length=30, pattern=rf"^[\w\- ]+{END}")]
 CoarseLocation = Annotated[
@@ -32,8 +40,10 @@ CoarseLocation = Annotated[
 AreaCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
 SearchCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PATTERN)]
 Slug = Annotated[str, Meta(min_length=2, max_length=50, pattern=f"^[a-z0-9]+(-[a-z0-9]+)*{END}")]
-CommunityName = Annotated[str, Meta(min_length=2, max_length=80, pattern=r"\S", description="Not only spaces")]
-Cursor = Annotated[str, Meta(max_length=2048, description="Opaque cursor from a previous page's next_cursor.")]
+CommunityName = Annotated[str, Meta(min_length=2, max_length=80, pattern=NAME, description="One line, not only spaces")]
+Cursor = Annotated[
+    str, Meta(max_length=2048, description="Opaque: a previous page's next_cursor; any other value is a 400.")
+]
 PageLimit = Annotated[int, Meta(ge=1, le=100)]
 Timestamp = Annotated[str, Meta(description="ISO 8601 UTC time")]
 
@@ -46,6 +56,32 @@ class Page(Struct, Generic[T]):
 def project(value: object, schema: type[Out]) -> Out:
     """A domain object as its API schema, attribute by attribute (the schema names what is shown)."""
     return msgspec.convert(value, schema, from_attributes=True)
+
+
+class Header(Struct, frozen=True):
+    """A request header an operation reads: checked by the dispatcher, declared in the OpenAPI document."""
+
+    name: str
+    type: Any
+    description: str
+    required: bool = False
+    refusal: type[errors.Malformed] = errors.Malformed
+
+
+IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    Annotated[str, Meta(min_length=1, max_length=128, pattern=VISIBLE_ASCII)],
+    "1 to 128 visible ASCII characters (no spaces). The same key and body replay the first response "
+    "(24 h); the same key with another body is a 422; while the first request runs, a 409. "
+    "An empty or malformed key is a 400.",
+)
+STRIPE_SIGNATURE = Header(
+    "Stripe-Signature",
+    Annotated[str, Meta(min_length=1, max_length=1024, pattern=VISIBLE_ASCII)],
+    "Stripe's signature of the raw body (t=<timestamp>,v1=<hex>); missing, malformed or not matching: a 400.",
+    required=True,
+    refusal=errors.InvalidSignature,
+)
 
 
 class PageQuery(Struct, forbid_unknown_fields=True):
@@ -114,7 +150,7 @@ class CommunityOut(Struct):
 
 
 class CommunitySearch(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=80, pattern=LINE)] | None = None
     near: SearchCell | None = None
     cursor: Cursor | None = None
     limit: PageLimit = 20
@@ -156,7 +192,10 @@ ClientId = Annotated[
         description="Your own id for this operation: retrying with it never moves credits twice.",
     ),
 ]
-Memo = Annotated[str, Meta(max_length=80, description="Up to 80 characters: a transfer record stays under 1 KB.")]
+Memo = Annotated[
+    str, Meta(max_length=80, pattern=LINE, description="Up to 80 characters: a transfer record stays under 1 KB.")
+]
+Note = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
 Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 AccountId = Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -208,13 +247,13 @@ class NewReward(Struct, forbid_unknown_fields=True):
     member_id: Identifier
     amount: Credits
     reason_code: Literal["welcome_newcomer", "moderation", "local_event", "community_help", "other"]
-    note: Annotated[str, Meta(min_length=1, max_length=200)]
+    note: Note
     reward_id: ClientId | None = None
 
 
 class NewFunding(Struct, forbid_unknown_fields=True):
     amount: Credits
-    note: Annotated[str, Meta(min_length=1, max_length=200)]
+    note: Note
     funding_id: ClientId | None = None
 
 
@@ -278,7 +317,7 @@ class CreditPackOut(Struct):
 
 
 class NewPurchase(Struct, forbid_unknown_fields=True):
-    pack_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    pack_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=LINE)]
 
 
 class PurchaseOut(Struct):
@@ -311,8 +350,8 @@ class WebhookAck(Struct):
 
 # Listings, exchanges, conversations
 
-ListingTitle = Annotated[str, Meta(min_length=3, max_length=120)]
-ListingText = Annotated[str, Meta(max_length=2000, description="Plain text")]
+ListingTitle = Annotated[str, Meta(min_length=3, max_length=120, pattern=LINE)]
+ListingText = Annotated[str, Meta(max_length=2000, pattern=TEXT, description="Plain text")]
 CategoryName = Annotated[
     str,
     Meta(
@@ -324,8 +363,8 @@ CategoryName = Annotated[
 ]
 Price = Annotated[int, Meta(ge=0, le=100_000)]
 Instant = Annotated[datetime, Meta(tz=True, description="ISO 8601 with a time zone, e.g. 2026-12-01T14:00:00Z")]
-MessageBody = Annotated[str, Meta(min_length=1, max_length=2000)]
-ModerationReason = Annotated[str, Meta(min_length=3, max_length=500)]
+MessageBody = Annotated[str, Meta(min_length=1, max_length=2000, pattern=TEXT)]
+ModerationReason = Annotated[str, Meta(min_length=3, max_length=500, pattern=TEXT)]
 
 
 class NewListing(Struct, forbid_unknown_fields=True):

@@ -12,15 +12,13 @@ from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, s
 from chalicelib.config import settings
 from chalicelib.services import transaction
 
-MAX_KEY_LENGTH = 128
 LEASE_SECONDS = 30
 
 
 def run(
     member_id: str, key: str, request_fingerprint: bytes, execute: Callable[[], tuple[int, bytes]]
 ) -> tuple[int, bytes]:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-        raise errors.Malformed(f"The Idempotency-Key header must be 1 to {MAX_KEY_LENGTH} printable characters.")
+    """`key` is checked at the edge (schemas.IDEMPOTENCY_KEY: 1 to 128 visible ASCII characters)."""
     fingerprint = hashlib.sha256(request_fingerprint).hexdigest()
     existing = transaction.run(lambda uow: _claim(uow, member_id, key, fingerprint))
     if existing is not None:
