@@ -5,6 +5,7 @@ Nothing here reads the environment or imports the application at import time."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import copy
 import cProfile
@@ -352,6 +353,26 @@ def stubbed_transactions(client: Any) -> Iterator[Counter[str]]:
     reaches the network is counted by operation (it must stay zero)."""
     with stubbed(client, {"TransactWriteItems": {}}) as leaked:
         yield leaked
+
+
+# Command lines: the options every benchmark shares.
+
+
+def bench_parser(name: str, description: str, *, profiled: str, cpu_calls: int) -> argparse.ArgumentParser:
+    """--quick, --cpu-calls, --cpu-rounds, --endpoint and --profile; each benchmark adds its own."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (smoke test)")
+    parser.add_argument("--cpu-calls", type=int, help=f"stubbed calls per CPU round and side (default {cpu_calls})")
+    parser.add_argument("--cpu-rounds", type=int, help="CPU rounds, rotating which side goes first (default 5)")
+    parser.add_argument(
+        "--endpoint", help="use this DynamoDB Local instead of starting one (a table is made and dropped)"
+    )
+    parser.add_argument("--profile", action="store_true", help=f"print a cProfile of stubbed {profiled} to stderr")
+    return parser
+
+
+def cpu_rounds(args: argparse.Namespace) -> int:
+    return int(args.cpu_rounds or (3 if args.quick else 5))
 
 
 # The application's table and services.

@@ -22,7 +22,6 @@ Usage: python -m bench.exchanges [--quick] [--endpoint URL] [--profile]
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import functools
@@ -42,7 +41,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlparse
 
-from bench._harness import Recorder, bench_table, profile_calls, shared_client, stubbed
+from bench._harness import Recorder, bench_parser, bench_table, cpu_rounds, profile_calls, shared_client, stubbed
 
 GOAL_QUERIES_PER_SEARCH = 1  # issue 5: "each one DynamoDB Query on an index designed for it"
 GOAL_WRITES_PER_TRANSITION = 1  # "every state change and its ledger effect commit in one atomic write"
@@ -94,17 +93,10 @@ class Options:
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.exchanges", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (smoke test)")
+    parser = bench_parser("exchanges", __doc__ or "", profiled="searches", cpu_calls=400)
     parser.add_argument("--searches", type=int, help="counted searches per route (default 20)")
     parser.add_argument("--rounds", type=int, help="counted rounds of every transition (default 5)")
     parser.add_argument("--listings", type=int, help="listings seeded in the community (default 60)")
-    parser.add_argument("--cpu-calls", type=int, help="stubbed calls per CPU round and side (default 400)")
-    parser.add_argument("--cpu-rounds", type=int, help="CPU rounds, rotating which side goes first (default 5)")
-    parser.add_argument(
-        "--endpoint", help="use this DynamoDB Local instead of starting one (a table is made and dropped)"
-    )
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of stubbed searches to stderr")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     return Options(
@@ -112,7 +104,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         rounds=args.rounds or (2 if quick else 5),
         listings=args.listings or (30 if quick else 60),
         cpu_calls=args.cpu_calls or (100 if quick else 400),
-        cpu_rounds=args.cpu_rounds or (3 if quick else 5),
+        cpu_rounds=cpu_rounds(args),
         endpoint=args.endpoint,
         profile=bool(args.profile),
     )

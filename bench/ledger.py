@@ -17,7 +17,6 @@ Usage: python -m bench.ledger [--quick] [--endpoint URL] [--profile]
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -31,8 +30,10 @@ from typing import Any
 from bench._harness import (
     KB,
     Recorder,
+    bench_parser,
     bench_table,
     compare_threads,
+    cpu_rounds,
     ledger_balanced,
     new_member,
     profile_calls,
@@ -65,23 +66,16 @@ class Options:
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.ledger", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (smoke test): fewer transfers, 1 s phases")
+    parser = bench_parser("ledger", __doc__ or "", profiled="transfers", cpu_calls=400)
     parser.add_argument("--transfers", type=int, help="transfers counted for requests and write units (default 200)")
-    parser.add_argument("--cpu-calls", type=int, help="stubbed calls per CPU round and side (default 400)")
-    parser.add_argument("--cpu-rounds", type=int, help="CPU rounds, alternating which side goes first (default 5)")
     parser.add_argument("--phase-seconds", type=float, help="seconds per throughput configuration (default 5)")
     parser.add_argument("--threads", type=int, default=8, help="threads in the concurrent configurations (default 8)")
-    parser.add_argument(
-        "--endpoint", help="use this DynamoDB Local instead of starting one (a table is made and dropped)"
-    )
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of stubbed transfers to stderr")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     return Options(
         transfers=args.transfers or (20 if quick else 200),
         cpu_calls=args.cpu_calls or (100 if quick else 400),
-        cpu_rounds=args.cpu_rounds or (3 if quick else 5),
+        cpu_rounds=cpu_rounds(args),
         phase_seconds=args.phase_seconds or (1.0 if quick else 5.0),
         threads=args.threads,
         endpoint=args.endpoint,

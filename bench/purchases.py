@@ -23,7 +23,6 @@ Usage: python -m bench.purchases [--quick] [--endpoint URL] [--profile]
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import hmac
@@ -43,8 +42,10 @@ from bench._harness import (
     Item,
     Recorder,
     WriteUnits,
+    bench_parser,
     bench_table,
     compare_threads,
+    cpu_rounds,
     item_size,
     ledger_balanced,
     new_member,
@@ -77,25 +78,18 @@ class Options:
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(prog="python -m bench.purchases", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (smoke test): fewer webhooks and deliveries")
+    parser = bench_parser("purchases", __doc__ or "", profiled="webhooks", cpu_calls=300)
     parser.add_argument("--webhooks", type=int, help="webhooks counted for requests and write units (default 100)")
-    parser.add_argument("--cpu-calls", type=int, help="stubbed calls per CPU round and side (default 300)")
-    parser.add_argument("--cpu-rounds", type=int, help="CPU rounds, rotating which side goes first (default 5)")
     parser.add_argument(
         "--deliveries", type=int, help="webhooks per throughput configuration, split over its threads (default 320)"
     )
     parser.add_argument("--threads", type=int, default=8, help="threads in the concurrent configuration (default 8)")
-    parser.add_argument(
-        "--endpoint", help="use this DynamoDB Local instead of starting one (a table is made and dropped)"
-    )
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of stubbed webhooks to stderr")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     return Options(
         webhooks=args.webhooks or (10 if quick else 100),
         cpu_calls=args.cpu_calls or (60 if quick else 300),
-        cpu_rounds=args.cpu_rounds or (3 if quick else 5),
+        cpu_rounds=cpu_rounds(args),
         deliveries=args.deliveries or (32 if quick else 320),
         threads=args.threads,
         endpoint=args.endpoint,
