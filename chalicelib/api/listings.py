@@ -100,7 +100,15 @@ def browse_listings(call: Call[None, ListingSearch]) -> Page[ListingOut]:
 
 
 @router.route(
-    "GET", "/listings/{listing_id}", summary="One listing", tag="listings", response=ListingOut, problems=(404,)
+    "GET",
+    "/listings/{listing_id}",
+    summary="One listing",
+    description="Anyone sees an active listing that is not hidden. Its owner sees it whatever its state; "
+    "the ambassadors of its community and operators also see it hidden, paused or closed. A draft shows to "
+    "its owner alone: to anyone else, as any listing they may not see, it is a 404.",
+    tag="listings",
+    response=ListingOut,
+    problems=(404,),
 )
 def get_listing(call: Call[None, None]) -> ListingOut:
     return listing_out(listings.get_listing(call.member, call.params["listing_id"]))

@@ -113,6 +113,7 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
     result: dict[str, Any] = {
         "operationId": op.name,
         "summary": op.summary,
+        **({"description": op.description} if op.description else {}),
         "tags": [op.tag],
         "parameters": parameters,
         "responses": responses,

@@ -35,9 +35,12 @@ def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
 
 
 def get_listing(viewer: Principal, listing_id: str) -> Listing:
-    """Hidden, closed and draft listings exist only for their owner, moderators and operators."""
+    """Others see visible listings; moderators (the community's ambassadors, operators) also see its hidden,
+    paused and closed ones; a draft exists only for its owner."""
     listing = _load(listing_id)
-    if not listing.visible and viewer.member_id != listing.owner_id and not _moderates(viewer, listing):
+    if listing.visible or viewer.member_id == listing.owner_id:
+        return listing
+    if listing.status is Status.DRAFT or not _moderates(viewer, listing):
         raise errors.NotFound("The listing")
     return listing
 

@@ -182,3 +182,29 @@ class TestWholeNumbers:
         assert_422(api.post("/listings", {**body, "price": 1e300}, as_=owner), "price")
         assert api.get(f"/communities/{cid}/members?limit=1.0", as_=owner).status_code == 200
         assert_422(api.get(f"/communities/{cid}/members?limit=1.5", as_=owner), "limit")
+
+
+class TestDrafts:
+    """Moderators see the hidden, paused and closed listings of their community; a draft, only its owner."""
+
+    def test_a_draft_shows_to_its_owner_only(self, api):
+        cid = create_community(api)["id"]
+        owner, ambassador, member = unique("owner"), unique("amba"), unique("member")
+        for who in (owner, ambassador, member):
+            assert api.post(f"/communities/{cid}/join", as_=who).status_code == 200
+        assert api.put(f"/communities/{cid}/ambassadors/{ambassador}", as_="op", groups=OPERATOR).status_code == 200
+        body = {"kind": "offer", "category": "goods.books", "mode": "gift", "title": "Books", "community_id": cid}
+        draft = api.post("/listings", {**body, "status": "draft"}, as_=owner).json["id"]
+        hidden = api.post("/listings", body, as_=owner).json["id"]
+        assert api.post(f"/listings/{hidden}/hide", {"reason": "spam"}, as_=ambassador).status_code == 200
+        paused = api.post("/listings", body, as_=owner).json["id"]
+        assert api.patch(f"/listings/{paused}", {"status": "paused"}, as_=owner).status_code == 200
+
+        assert api.get(f"/listings/{draft}", as_=owner).json["status"] == "draft"
+        for who, groups in ((ambassador, ()), ("op", OPERATOR), (member, ())):
+            assert_problem(api.get(f"/listings/{draft}", as_=who, groups=groups), 404, "not-found")
+        for listing_id in (hidden, paused):
+            assert api.get(f"/listings/{listing_id}", as_=owner).status_code == 200
+            assert api.get(f"/listings/{listing_id}", as_=ambassador).status_code == 200
+            assert api.get(f"/listings/{listing_id}", as_="op", groups=OPERATOR).status_code == 200
+            assert_problem(api.get(f"/listings/{listing_id}", as_=member), 404, "not-found")

@@ -255,3 +255,9 @@ def test_the_leave_response_is_documented_without_a_body(document, api):
     assert response.status_code == 204
     documented = document["paths"]["/communities/{community_id}/leave"]["post"]["responses"]["204"]
     assert "content" not in documented
+
+
+def test_reading_a_listing_states_who_sees_drafts_and_hidden_listings(document):
+    description = document["paths"]["/listings/{listing_id}"]["get"]["description"]
+    assert "draft" in description and "owner alone" in description
+    assert "ambassadors" in description and "hidden" in description
