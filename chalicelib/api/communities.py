@@ -39,6 +39,8 @@ def membership_out(membership: Membership) -> MembershipOut:
     "POST",
     "/communities",
     summary="Create a community (operators)",
+    description="The `name` needs at least one letter or digit (a 422 otherwise); a slug already taken is a 409 "
+    "`slug-taken`.",
     tag="communities",
     access="operator",
     body=NewCommunity,
@@ -57,11 +59,13 @@ def create_community(call: Call[NewCommunity, None]) -> CommunityOut:
     "GET",
     "/communities",
     summary="Find communities by name prefix, or near a geohash (3 to 5 characters, neighbours included)",
+    description="Give exactly one of `name` or `near` (neither or both: a 422). A `name` prefix needs at least "
+    "one letter or digit; accents, case and spacing are ignored. `near` answers one page (no cursor).",
     tag="communities",
     access="public",
     query=CommunitySearch,
     response=Page[CommunityOut],
-    problems=(400, 422),
+    problems=(400, 422, 503),
 )
 def find_communities(call: Call[None, CommunitySearch]) -> Page[CommunityOut]:
     query = call.query
@@ -76,7 +80,7 @@ def find_communities(call: Call[None, CommunitySearch]) -> Page[CommunityOut]:
     tag="communities",
     access="public",
     response=CommunityOut,
-    problems=(404,),
+    problems=(404, 503),
 )
 def get_community(call: Call[None, None]) -> CommunityOut:
     return community_out(communities.get_community(call.params["community_id"]))
@@ -86,6 +90,7 @@ def get_community(call: Call[None, None]) -> CommunityOut:
     "POST",
     "/communities/{community_id}/join",
     summary="Join a community (joining again changes nothing)",
+    description="A member belongs to a limited number of communities: one more is a 409 `too-many-communities`.",
     tag="communities",
     response=MembershipOut,
     problems=(404, 409),
@@ -160,7 +165,7 @@ def revoke_ambassador(call: Call[None, None]) -> MembershipOut:
     tag="communities",
     access="public",
     response=CommunityStatsOut,
-    problems=(404,),
+    problems=(404, 503),
 )
 def community_stats(call: Call[None, None]) -> CommunityStatsOut:
     found = communities.stats(call.params["community_id"])

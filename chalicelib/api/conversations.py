@@ -18,6 +18,7 @@ def message_out(message: Message) -> MessageOut:
     "POST",
     "/listings/{listing_id}/messages",
     summary="Write to a listing's owner (one conversation per listing)",
+    description="Writing about your own listing is a 422 `own-listing`.",
     tag="conversations",
     body=NewMessage,
     response=ConversationStarted,

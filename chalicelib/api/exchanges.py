@@ -29,6 +29,10 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
     "/listings/{listing_id}/exchanges",
     summary="Propose an exchange on a listing: credits, one of your listings as a swap, or both; for a loan, "
     "a return date (the deposit and fee are held when the lender accepts)",
+    description="What the listing's mode asks for (a 422 naming the field otherwise): `swap` and `credits_swap` "
+    "need a `swap_listing_id`, one of your own active listings; `gift`, `loan` and `swap` carry no `amount`; "
+    "`gift`, `loan` and `credits` carry no swap; a `loan` needs a `return_by` in the future. Your own listing is "
+    "a 422 `own-listing`; a listing with seats or a pooled object is a 422 `wrong-flow` (take a seat, book).",
     tag="exchanges",
     body=NewProposal,
     response=ExchangeOut,
@@ -54,6 +58,8 @@ def propose_exchange(call: Call[NewProposal, None]) -> ExchangeOut:
     "POST",
     "/listings/{listing_id}/seats",
     summary="Take a seat (carpool, shared meal, garden): its price is held",
+    description="Only a listing with seats takes them (a 422 `wrong-flow`); your own listing is a 422 "
+    "`own-listing`; a seat already yours, no seat left or an event past: a 409.",
     tag="exchanges",
     response=ExchangeOut,
     status=201,
@@ -79,6 +85,9 @@ def complete_event(call: Call[None, None]) -> list[ExchangeOut]:
     "POST",
     "/listings/{listing_id}/bookings",
     summary="Book whole hours of a pooled object: the price is held",
+    description="`starts_at` and `ends_at` are whole hours (UTC), in the future, 1 to 48 hours apart (a 422 "
+    "naming the field). Only pooled objects are booked (a 422 `wrong-flow`); your own is a 422 `own-listing`; "
+    "hours already booked: a 409 `slot-taken`.",
     tag="exchanges",
     body=NewBooking,
     response=ExchangeOut,
@@ -122,6 +131,7 @@ def list_my_exchanges(call: Call[None, ExchangeQuery]) -> Page[ExchangeOut]:
     "/exchanges/{exchange_id}/actions",
     summary="Move an exchange: accept, decline, cancel, confirm, confirm_return, claim_damage (amount), "
     "accept_claim, dispute. An illegal move is a 409 stating the current state.",
+    description="A damage claim's `amount` is 1 to the loan's deposit: otherwise a 422 `invalid-amount`.",
     tag="exchanges",
     body=ExchangeAction,
     response=ExchangeOut,
@@ -151,6 +161,7 @@ def list_open_disputes(call: Call[None, PageQuery]) -> Page[ExchangeOut]:
     "POST",
     "/operator/exchanges/{exchange_id}/resolve",
     summary="Settle a disputed exchange: the payee's share is posted, the rest goes back to the payer",
+    description="The `payee_share` is 0 to the exchange's amount: otherwise a 422 `invalid-amount`.",
     tag="operator",
     access="operator",
     body=Resolution,

@@ -24,6 +24,14 @@ from chalicelib.services import listings
 
 router = Router("listings")
 
+RULES = (
+    "A listing keeps the rules across its fields (each a 422 naming the field): `price`, none for a `gift`, "
+    "some for `credits` and `credits_swap`; `deposit`, some for a `loan`, none otherwise; `mode`, a `loan` "
+    "lends an object (goods, pooled) and is an offer, a pooled object is offered for `credits` per hour; "
+    "`seats`, cost sharing (`sharing.*`) is an offer with `seats`, a price per seat and an `event_at`, and "
+    "nothing else has `seats` or `event_at`; `category`, one of the taxonomy's."
+)
+
 
 def listing_out(listing: Listing) -> ListingOut:
     return project(listing, ListingOut)
@@ -49,6 +57,7 @@ def _page(found: tuple[list[Listing], str | None]) -> Page[ListingOut]:
     "POST",
     "/listings",
     summary="Publish an offer or a request in one of your communities",
+    description=f"{RULES} `community_id` must be one of your communities. A `draft` shows to you alone.",
     tag="listings",
     body=NewListing,
     response=ListingOut,
@@ -80,6 +89,9 @@ def create_listing(call: Call[NewListing, None]) -> ListingOut:
     "/listings",
     summary="Browse listings: by community (newest first, optionally by category, kind, "
     "mode or tag), near a geohash, or by owner",
+    description="Give exactly one way in: `community`, `near` or `owner` (none or several: a 422). Only a "
+    "`community` is narrowed, by at most one of `category`, `kind`, `mode` or `tag`. Others see visible "
+    "listings only; an owner browsing their own listings sees them all.",
     tag="listings",
     query=ListingSearch,
     response=Page[ListingOut],
@@ -118,6 +130,7 @@ def get_listing(call: Call[None, None]) -> ListingOut:
     "PATCH",
     "/listings/{listing_id}",
     summary="Change your listing (status: draft, active, paused, closed)",
+    description=f"Only the owner changes a listing (403); a closed listing no longer changes (409). {RULES}",
     tag="listings",
     body=ListingChanges,
     response=ListingOut,

@@ -25,6 +25,7 @@ def get_me(call: Call[None, None]) -> MemberProfile:
     "PATCH",
     "/me",
     summary="Change your profile; send only the fields to change (null clears)",
+    description="`home_community_id` must be one of your communities (join it first): otherwise a 422 naming it.",
     tag="members",
     body=ProfileChanges,
     response=MemberProfile,

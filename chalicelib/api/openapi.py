@@ -9,7 +9,8 @@ from typing import Any
 
 import msgspec
 
-from chalicelib.api.http import OPERATIONS, Operation
+from chalicelib.api.http import MAX_JSON_DEPTH, MAX_PATH_PARAM, OPERATIONS, Operation
+from chalicelib.api.schemas import LINE
 
 _PARAM = re.compile(r"{(\w+)}")
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -34,16 +35,18 @@ _PROBLEM = {
     "additionalProperties": True,
 }
 _STATUS_TEXT = {
-    400: "Malformed request or invalid cursor",
+    400: f"Malformed request: JSON that is not valid, not UTF-8 or nested over {MAX_JSON_DEPTH} levels; control "
+    "characters or bad percent-encoding in the query; a malformed header; an invalid cursor",
     401: "Missing or invalid bearer token",
     403: "Not allowed",
-    404: "Not found",
+    404: "Not found, or a path value that cannot be an id",
     409: "Conflict with the current state",
     415: "Unsupported media type",
-    422: "Validation failed",
+    422: "Validation failed: unknown, repeated or invalid fields or query parameters",
     500: "Internal error",
     503: "Busy: retry with the same ids",
 }
+_PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM, "pattern": LINE}
 
 
 @cache
@@ -73,41 +76,48 @@ def document() -> dict[str, Any]:
 
 def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAM.findall(op.path)
+        {"name": name, "in": "path", "required": True, "schema": _PATH_PARAMETER} for name in _PARAM.findall(op.path)
     ]
     if op.query is not None:
         query_schema = components[schema_of[op.query]["$ref"].rsplit("/", 1)[1]]
         required = set(query_schema.get("required", []))
         parameters += [
-            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            {"name": name, "in": "query", "required": name in required, "schema": _present(schema)}
             for name, schema in query_schema["properties"].items()
         ]
-    if op.method == "POST" and op.access != "public":
-        parameters.append(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": "Replays the first response for the same key and body (24 h); another body is a 422.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
-            }
-        )
+    parameters += [
+        {
+            "name": header.name,
+            "in": "header",
+            "required": header.required,
+            "description": header.description,
+            "schema": msgspec.json.schema(header.type),
+        }
+        for header in op.headers
+    ]
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": schema_of[op.response]}}
-    problems = {400, 422, 500, *op.problems} | ({401} if op.access != "public" else set())
+    problems = {400, 422, 500, *op.problems}
+    if op.access != "public":
+        problems |= {401, 503}  # 503: the caller's member record is read from DynamoDB
     if op.access == "operator":
         problems.add(403)
     if _PARAM.search(op.path):  # an id that cannot exist (or is too long to be one) is a 404
         problems.add(404)
-    if op.method == "POST" and op.access != "public":
+    if any(header.name == "Idempotency-Key" for header in op.headers):
         problems.add(409)  # a request with the same Idempotency-Key is still in progress
+    if op.body is not None or op.raw_body:
+        problems.add(413)
     if op.body is not None:
         problems.add(415)
     responses: dict[str, Any] = {str(op.status): success}
     for status in sorted(problems):
+        description = _STATUS_TEXT.get(status) or HTTPStatus(status).phrase
+        if status == 413:
+            description = f"The request body is over {op.max_body_bytes // 1024} KiB"
         responses[str(status)] = {
-            "description": _STATUS_TEXT.get(status) or HTTPStatus(status).phrase,
+            "description": description,
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
         }
     result: dict[str, Any] = {
@@ -124,3 +134,13 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
     elif op.raw_body:
         result["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     return result
+
+
+def _present(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or has a value: `None` is its absence, never a value a client sends.
+    The dispatcher refuses control characters in any query value: a string says so with its pattern."""
+    options = [option for option in schema.get("anyOf", ()) if option != {"type": "null"}]
+    present: dict[str, Any] = options[0] if len(options) == 1 and schema.get("default", ...) is None else schema
+    if present.get("type") == "string" and "pattern" not in present and "enum" not in present:
+        return {**present, "pattern": LINE}
+    return present

@@ -27,6 +27,9 @@ router = Router("operator")
     "POST",
     "/operator/rewards",
     summary="Reward a member from the rewards pool for a micro-action",
+    description="The `amount` is at most the deployment's ceiling (`PWIIC_MAX_TRANSFER_AMOUNT`, 100 000 by default): "
+    "above it, a 422 `invalid-amount`. An unknown member is a 404; an empty pool or a `reward_id` reused with "
+    "other details, a 409.",
     tag="operator",
     access="operator",
     body=NewReward,
@@ -47,6 +50,8 @@ def create_reward(call: Call[NewReward, None]) -> TransferOut:
     "POST",
     "/operator/rewards-pool/fundings",
     summary="Fund the rewards pool from issuance (spread over its shards)",
+    description="The `amount` is at most the deployment's ceiling (`PWIIC_MAX_TRANSFER_AMOUNT`, 100 000 by default): "
+    "above it, a 422 `invalid-amount`. A `funding_id` reused with other details is a 409.",
     tag="operator",
     access="operator",
     body=NewFunding,

@@ -41,6 +41,8 @@ def list_credit_packs(call: Call[None, None]) -> list[CreditPackOut]:
     "/purchases",
     summary="Start buying a pack: returns the PaymentIntent's client secret for Stripe's Payment Element or "
     "PaymentSheet. Credits arrive when Stripe confirms the payment.",
+    description="An unknown pack is a 404 `unknown-pack`; a pack no longer sold, a 422 `pack-inactive`; too many "
+    "unfinished purchases or today's limit reached, a 409.",
     tag="purchases",
     body=NewPurchase,
     response=StartedPurchaseOut,

@@ -42,7 +42,10 @@ SearchCell = Annotated[str, Meta(min_length=3, max_length=5, pattern=GEOHASH_PAT
 Slug = Annotated[str, Meta(min_length=2, max_length=50, pattern=f"^[a-z0-9]+(-[a-z0-9]+)*{END}")]
 CommunityName = Annotated[str, Meta(min_length=2, max_length=80, pattern=NAME, description="One line, not only spaces")]
 Cursor = Annotated[
-    str, Meta(max_length=2048, description="Opaque: a previous page's next_cursor; any other value is a 400.")
+    str,
+    Meta(
+        max_length=2048, description="Opaque: a previous page's next_cursor; any other value is a 400 `invalid-cursor`."
+    ),
 ]
 PageLimit = Annotated[int, Meta(ge=1, le=100)]
 Timestamp = Annotated[str, Meta(description="ISO 8601 UTC time")]
@@ -72,13 +75,14 @@ IDEMPOTENCY_KEY = Header(
     "Idempotency-Key",
     Annotated[str, Meta(min_length=1, max_length=128, pattern=VISIBLE_ASCII)],
     "1 to 128 visible ASCII characters (no spaces). The same key and body replay the first response "
-    "(24 h); the same key with another body is a 422; while the first request runs, a 409. "
-    "An empty or malformed key is a 400.",
+    "(24 h); the same key with another body is a 422 `idempotency-key-reused`; while the first request "
+    "runs, a 409. An empty or malformed key is a 400.",
 )
 STRIPE_SIGNATURE = Header(
     "Stripe-Signature",
     Annotated[str, Meta(min_length=1, max_length=1024, pattern=VISIBLE_ASCII)],
-    "Stripe's signature of the raw body (t=<timestamp>,v1=<hex>); missing, malformed or not matching: a 400.",
+    "Stripe's signature of the raw body (t=<timestamp>,v1=<hex>); missing, malformed, too old or not "
+    "matching: a 400 `invalid-signature`.",
     required=True,
     refusal=errors.InvalidSignature,
 )
@@ -150,7 +154,7 @@ class CommunityOut(Struct):
 
 
 class CommunitySearch(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=80, pattern=LINE)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
     near: SearchCell | None = None
     cursor: Cursor | None = None
     limit: PageLimit = 20
@@ -182,7 +186,15 @@ class CommunityStatsOut(Struct):
 
 # Ledger
 
-Credits = Annotated[int, Meta(ge=1, description="Whole credits; the ceiling is configured per deployment.")]
+Credits = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=1_000_000_000,
+        description="Whole credits. A deployment's ceiling (PWIIC_MAX_TRANSFER_AMOUNT, 100 000 by default) is "
+        "lower: above it, a 422 `invalid-amount`.",
+    ),
+]
 ClientId = Annotated[
     str,
     Meta(

@@ -72,6 +72,9 @@ def get_wallet_entries(call: Call[None, PageQuery]) -> Page[StatementEntry]:
     "POST",
     "/transfers",
     summary="Pay or tip another member. Retrying with the same transfer_id never pays twice.",
+    description="The `amount` is at most the deployment's ceiling (`PWIIC_MAX_TRANSFER_AMOUNT`, 100 000 by default): "
+    "above it, a 422 `invalid-amount`. Paying yourself is a 422 `self-transfer`; an unknown member, a 404; "
+    "not enough credits or a frozen wallet, a 409; a `transfer_id` reused with other details, a 409.",
     tag="wallet",
     body=NewTransfer,
     response=TransferOut,

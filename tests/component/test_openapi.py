@@ -261,3 +261,54 @@ def test_reading_a_listing_states_who_sees_drafts_and_hidden_listings(document):
     description = document["paths"]["/listings/{listing_id}"]["get"]["description"]
     assert "draft" in description and "owner alone" in description
     assert "ambassadors" in description and "hidden" in description
+
+
+def test_member_posts_declare_the_idempotency_key_format_and_its_400(document):
+    for path, method, operation in operations(document):
+        if method == "POST" and operation["security"]:
+            (key,) = [p for p in operation["parameters"] if p["in"] == "header" and p["name"] == "Idempotency-Key"]
+            assert key["required"] is False, path
+            assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 128), path
+            assert re.search(key["schema"]["pattern"], "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"), path
+            assert not re.search(key["schema"]["pattern"], "two words"), path
+            assert "400" in operation["responses"], path
+
+
+def test_the_webhook_declares_its_signature_header(document):
+    operation = document["paths"]["/webhooks/stripe"]["post"]
+    (signature,) = [p for p in operation["parameters"] if p["in"] == "header"]
+    assert signature["name"] == "Stripe-Signature" and signature["required"] is True
+    assert signature["schema"]["maxLength"] and signature["schema"]["pattern"]
+    assert {"400", "413"} <= set(operation["responses"])
+
+
+def test_bodies_list_their_size_and_media_type_refusals(document):
+    for path, method, operation in operations(document):
+        if "requestBody" in operation:
+            assert "413" in operation["responses"], (path, method)
+            if path != "/webhooks/stripe":
+                assert "415" in operation["responses"], (path, method)
+
+
+def test_parameters_say_what_a_value_can_be(document):
+    for path, method, operation in operations(document):
+        for parameter in operation["parameters"]:
+            schema = parameter["schema"]
+            assert "null" not in str(schema), (path, method, parameter)
+            if parameter["in"] == "path":
+                assert (schema["minLength"], schema["maxLength"]) == (1, 256), (path, parameter)
+            if schema.get("type") == "string" and "enum" not in schema:
+                assert not re.search(schema["pattern"], "a\x00b"), (path, method, parameter["name"])
+
+
+def test_authenticated_operations_list_503(document):
+    for path, method, operation in operations(document):
+        if operation["security"]:
+            assert "503" in operation["responses"], (path, method)
+
+
+def test_rules_a_schema_cannot_express_are_described(document):
+    assert "exactly one of `name` or `near`" in document["paths"]["/communities"]["get"]["description"]
+    assert "exactly one way in" in document["paths"]["/listings"]["get"]["description"]
+    assert "`invalid-amount`" in document["paths"]["/transfers"]["post"]["description"]
+    assert "`price`" in document["paths"]["/listings"]["post"]["description"]
