@@ -231,7 +231,7 @@ def seed(options: Options, api: Api) -> World:
     for index in range(2):
         create(people["Eve"], generic(200 + index, status="draft"))
     closed = create(people["Eve"], generic(300))
-    listings.update_listing(people["Eve"], closed, {"status": Status.CLOSED})
+    listings.update_listing(Principal(people["Eve"], frozenset()), closed, {"status": Status.CLOSED})
 
     bob = people["Bob"]
     base = {"description": DESCRIPTION, "community_id": world.community_id, "status": "active", "deposit": 0}

@@ -139,7 +139,7 @@ def get_listing(call: Call[None, None]) -> ListingOut:
 def update_listing(call: Call[ListingChanges, None]) -> ListingOut:
     converters: dict[str, Callable[[Any], Any]] = {"status": Status, "tags": _tags, "event_at": _iso}
     changes = {name: converters.get(name, _same)(value) for name, value in call.body.changes().items()}
-    return listing_out(listings.update_listing(call.member.member_id, call.params["listing_id"], changes))
+    return listing_out(listings.update_listing(call.member, call.params["listing_id"], changes))
 
 
 @router.route(

@@ -37,7 +37,11 @@ def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
 def get_listing(viewer: Principal, listing_id: str) -> Listing:
     """Others see visible listings; moderators (the community's ambassadors, operators) also see its hidden,
     paused and closed ones; a draft exists only for its owner."""
-    listing = _load(listing_id)
+    return _seen_by(viewer, _load(listing_id))
+
+
+def _seen_by(viewer: Principal, listing: Listing) -> Listing:
+    """The listing as `viewer` may know it: one they may not see is as unknown as a missing one."""
     if listing.visible or viewer.member_id == listing.owner_id:
         return listing
     if listing.status is Status.DRAFT or not _moderates(viewer, listing):
@@ -45,12 +49,12 @@ def get_listing(viewer: Principal, listing_id: str) -> Listing:
     return listing
 
 
-def update_listing(owner_id: str, listing_id: str, changes: dict[str, object]) -> Listing:
+def update_listing(owner: Principal, listing_id: str, changes: dict[str, object]) -> Listing:
     """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile)."""
 
     def build(uow: UnitOfWork) -> Listing:
-        before = _load(listing_id)
-        if before.owner_id != owner_id:
+        before = _seen_by(owner, _load(listing_id))
+        if before.owner_id != owner.member_id:
             raise errors.Forbidden("Only the listing's owner edits it.")
         if before.status is Status.CLOSED:
             raise errors.IllegalTransition("A closed listing cannot change.", state="closed")
@@ -67,7 +71,7 @@ def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str)
     reports from the queue, and the decision lands in the audit log."""
 
     def build(uow: UnitOfWork) -> Listing:
-        before = _load(listing_id)
+        before = _seen_by(moderator, _load(listing_id))  # a draft is its owner's alone
         if not _moderates(moderator, before):
             raise errors.Forbidden("Only the community's ambassadors and operators moderate listings.")
         after = replace(before, hidden=hidden, version=before.version + 1)

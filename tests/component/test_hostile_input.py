@@ -208,3 +208,21 @@ class TestDrafts:
             assert api.get(f"/listings/{listing_id}", as_=ambassador).status_code == 200
             assert api.get(f"/listings/{listing_id}", as_="op", groups=OPERATOR).status_code == 200
             assert_problem(api.get(f"/listings/{listing_id}", as_=member), 404, "not-found")
+
+    def test_no_one_but_its_owner_learns_a_draft_exists(self, api):
+        """Hiding or editing another member's draft is answered as if it did not exist."""
+        cid = create_community(api)["id"]
+        owner, ambassador = unique("owner"), unique("amba")
+        for who in (owner, ambassador):
+            assert api.post(f"/communities/{cid}/join", as_=who).status_code == 200
+        assert api.put(f"/communities/{cid}/ambassadors/{ambassador}", as_="op", groups=OPERATOR).status_code == 200
+        body = {"kind": "offer", "category": "goods.books", "mode": "gift", "title": "Books", "community_id": cid}
+        draft = api.post("/listings", {**body, "status": "draft"}, as_=owner).json["id"]
+        for who, groups in ((ambassador, ()), ("op", OPERATOR)):
+            assert_problem(
+                api.post(f"/listings/{draft}/hide", {"reason": "spam"}, as_=who, groups=groups), 404, "not-found"
+            )
+        assert_problem(api.patch(f"/listings/{draft}", {"title": "Mine now"}, as_=ambassador), 404, "not-found")
+        visible = api.post("/listings", body, as_=owner).json["id"]
+        assert_problem(api.patch(f"/listings/{visible}", {"title": "Mine now"}, as_=ambassador), 403, "forbidden")
+        assert api.get(f"/listings/{draft}", as_=owner).json["title"] == "Books"

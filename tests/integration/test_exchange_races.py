@@ -267,7 +267,7 @@ def test_the_seat_count_survives_an_edit_made_over_a_stale_read(world, monkeypat
     reads = iter([stale])
     monkeypatch.setattr(listings, "_load", lambda listing_id: next(reads, None) or real_load(listing_id))
 
-    edited = listings.update_listing(world.owner, trip, {"title": "To Lausanne, via Morges"})
+    edited = listings.update_listing(member(world.owner), trip, {"title": "To Lausanne, via Morges"})
     assert (edited.title, edited.seats_taken) == ("To Lausanne, via Morges", 1)
     assert listing_repository.get(trip).seats_taken == 1
     (bob,) = world.join(1)
@@ -280,7 +280,9 @@ def test_the_owner_edits_while_members_take_seats(world):
     event = clock.iso(clock.now() + timedelta(days=2))
     trip = world.publish(category="sharing.carpool", price=10, seats=5, event_at=event)
     calls: list[Callable[[], Any]] = [lambda name=name: exchanges.join_share(name, trip) for name in racers]
-    calls += [lambda i=i: listings.update_listing(world.owner, trip, {"description": f"edit {i}"}) for i in range(2)]
+    calls += [
+        lambda i=i: listings.update_listing(member(world.owner), trip, {"description": f"edit {i}"}) for i in range(2)
+    ]
     results = at_once(calls)
     taken = Counter(outcome(r) for r in results[: len(racers)])
     assert taken == {"ok": 5, "no-seat-left": len(racers) - 5}, results
@@ -294,9 +296,9 @@ def test_fewer_seats_than_participants_is_refused(world):
     trip = world.publish(category="sharing.carpool", price=10, seats=4, event_at=event)
     for name in racers:
         exchanges.join_share(name, trip)
-    problem = _raised(lambda: listings.update_listing(world.owner, trip, {"seats": 2}))
+    problem = _raised(lambda: listings.update_listing(member(world.owner), trip, {"seats": 2}))
     assert (status_of(problem), [e.field for e in problem.errors]) == (422, ["seats"])
-    assert listings.update_listing(world.owner, trip, {"seats": 3}).seats == 3
+    assert listings.update_listing(member(world.owner), trip, {"seats": 3}).seats == 3
     assert_consistent()
 
 
@@ -500,7 +502,7 @@ def test_an_ambassador_hides_while_the_owner_edits(world):
         listing_id = world.publish(title=f"Listing {round_}")
         calls = [lambda lid=listing_id: listings.set_hidden(member(ambassador), lid, True, "spam")]
         calls += [
-            lambda i=i, lid=listing_id: listings.update_listing(world.owner, lid, {"description": f"v{i}"})
+            lambda i=i, lid=listing_id: listings.update_listing(member(world.owner), lid, {"description": f"v{i}"})
             for i in range(3)
         ]
         results = at_once(calls)
