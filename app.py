@@ -11,6 +11,7 @@ from chalicelib.api import (
     meta,
     operator,
     purchases,
+    reviews,
     wallet,
 )
 from chalicelib.jobs import scheduled
@@ -31,6 +32,7 @@ ROUTERS = (
     wallet.router,
     purchases.router,
     operator.router,
+    reviews.router,
 )
 for router in ROUTERS:
     app.register_blueprint(router.blueprint)
@@ -49,3 +51,13 @@ def exchange_deadlines(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def reconcile_ledger(event: CloudWatchEvent) -> None:
     scheduled.reconcile_ledger(event.context)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def close_review_windows(event: CloudWatchEvent) -> None:
+    scheduled.close_review_windows(event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def recount_reputations(event: CloudWatchEvent) -> None:
+    scheduled.recount_reputations(event.context)

@@ -35,6 +35,9 @@ class Settings(Struct, frozen=True):
     daily_purchase_limit_cents: int
     exchange_complete_delay: timedelta
     loan_grace: timedelta
+    review_window: timedelta
+    reputation_prior_mean: float
+    reputation_prior_weight: float
 
 
 def _required(name: str) -> str:
@@ -91,6 +94,9 @@ def settings() -> Settings:
         daily_purchase_limit_cents=int(os.environ.get("PWIIC_DAILY_PURCHASE_LIMIT_CENTS", "20000")),
         exchange_complete_delay=timedelta(hours=float(os.environ.get("PWIIC_AUTO_COMPLETE_HOURS", "72"))),
         loan_grace=timedelta(days=float(os.environ.get("PWIIC_LOAN_GRACE_DAYS", "14"))),
+        review_window=timedelta(days=float(os.environ.get("PWIIC_REVIEW_WINDOW_DAYS", "14"))),
+        reputation_prior_mean=float(os.environ.get("PWIIC_REPUTATION_PRIOR_MEAN", "4.0")),
+        reputation_prior_weight=float(os.environ.get("PWIIC_REPUTATION_PRIOR_WEIGHT", "5")),
     )
 
 

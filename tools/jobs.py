@@ -43,6 +43,8 @@ LOCAL_INTERVALS: dict[str, float] = {
     "void_expired_holds": 30,  # AWS: every 5 minutes
     "exchange_deadlines": 60,  # AWS: every 15 minutes
     "reconcile_ledger": 120,  # AWS: every hour
+    "close_review_windows": 60,  # AWS: every 15 minutes
+    "recount_reputations": 120,  # AWS: every hour
 }
 
 

@@ -540,3 +540,109 @@ class InboxEntryOut(Struct):
     subject: str
     unread: int
     last_message_at: Timestamp
+
+
+# Reviews
+
+ReviewComment = Annotated[str, Meta(max_length=1000, pattern=TEXT, description="Plain text; may be empty")]
+PrivateNote = Annotated[str, Meta(max_length=500, pattern=TEXT, description="For the other member only, never public")]
+ReplyText = Annotated[str, Meta(min_length=1, max_length=1000, pattern=TEXT)]
+KindWordName = Literal["punctual", "friendly", "as_described", "great_teacher", "reliable", "generous", "careful"]
+
+
+class ReviewIn(Struct, forbid_unknown_fields=True):
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    comment: ReviewComment = ""
+    kind_words: Annotated[list[KindWordName], Meta(max_length=7)] = []
+    private_note: PrivateNote = ""
+
+
+class ReplyIn(Struct, forbid_unknown_fields=True):
+    text: ReplyText
+
+
+class ReviewOut(Struct):
+    exchange_id: str
+    author_id: str
+    subject_id: str
+    subject_role: Literal["provider", "receiver"]
+    rating: int
+    comment: str
+    kind_words: list[str]
+    state: Literal["sealed", "published", "hidden"]
+    after_dispute: bool
+    submitted_at: Timestamp
+    updated_at: Timestamp
+    published_at: Timestamp | None
+    reply: str | None
+    replied_at: Timestamp | None
+    private_note: str = field(default="")  # only to the two members of the exchange
+
+
+class PublicReviewOut(Struct):
+    exchange_id: str
+    author_id: str
+    subject_id: str
+    subject_role: Literal["provider", "receiver"]
+    rating: int
+    comment: str
+    kind_words: list[str]
+    after_dispute: bool
+    published_at: Timestamp | None
+    reply: str | None
+    replied_at: Timestamp | None
+
+
+class ExchangeReviewsOut(Struct):
+    exchange_id: str
+    closes_at: Annotated[Timestamp, Meta(description="When the sealed reviews are published anyway (UTC)")]
+    published_at: Timestamp | None
+    after_dispute: bool
+    reviews: list[ReviewOut]
+
+
+class PendingReviewOut(Struct):
+    exchange_id: str
+    exchange_type: str
+    listing_id: str
+    other_member_id: str
+    your_role: Literal["provider", "receiver"]
+    closes_at: Annotated[Timestamp, Meta(description="Review before this time (UTC)")]
+    other_has_reviewed: bool
+    after_dispute: bool
+
+
+class TallyOut(Struct):
+    count: int
+    average: float | None
+    bayesian_average: float
+    histogram: Annotated[list[int], Meta(description="Reviews with 1, 2, 3, 4 and 5 stars")]
+    kind_words: dict[str, int]
+
+
+class ReputationOut(Struct):
+    member_id: str
+    overall: TallyOut
+    as_provider: TallyOut
+    as_receiver: TallyOut
+    prior_mean: float
+    prior_weight: float
+
+
+class ReviewSummaryOut(Struct):
+    count: int
+    average: float | None
+    bayesian_average: float
+
+
+class KindWordOut(Struct):
+    id: str
+    labels: dict[str, str]
+
+
+class ReviewReportOut(Struct):
+    exchange_id: str
+    author_id: str
+    reporter_id: str
+    reason: str
+    at: Timestamp

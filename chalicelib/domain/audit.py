@@ -17,6 +17,8 @@ class AuditAction(StrEnum):
     UNHIDE_LISTING = "unhide_listing"
     DISMISS_REPORTS = "dismiss_reports"
     RESOLVE_DISPUTE = "resolve_dispute"
+    HIDE_REVIEW = "hide_review"
+    KEEP_REVIEW = "keep_review"
 
 
 class AuditEntry(Struct, frozen=True):

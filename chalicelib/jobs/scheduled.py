@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import exchanges, ledger, reconciliation
+from chalicelib.services import exchanges, ledger, reconciliation, reviews
 
 
 @contextmanager
@@ -37,3 +37,17 @@ def exchange_deadlines(context: Any = None) -> int:
 def reconcile_ledger(context: Any = None) -> bool:
     with _job("reconcile_ledger", context):
         return reconciliation.run().balanced
+
+
+def close_review_windows(context: Any = None) -> int:
+    with _job("close_review_windows", context):
+        closed = reviews.close_windows()
+        logger.info("review windows closed", extra={"closed": closed})
+    return closed
+
+
+def recount_reputations(context: Any = None) -> int:
+    with _job("recount_reputations", context):
+        checked = reviews.recount_touched()
+        logger.info("reputations recounted", extra={"checked": checked})
+    return checked

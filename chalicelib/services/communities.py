@@ -9,6 +9,7 @@ from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository as repository
 from chalicelib.adapters.dynamodb import member_repository
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, raises, stale
+from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.communities import (
     MAX_COMMUNITIES_PER_MEMBER,
@@ -133,6 +134,14 @@ def set_ambassador(operator_id: str, community_id: str, member_id: str, granted:
     if found is None:  # left right after the change
         raise errors.NotFound("The membership")
     return found
+
+
+def moderates(member: Principal, community_id: str) -> bool:
+    """Operators moderate everywhere; ambassadors in their community."""
+    if member.is_operator:
+        return True
+    membership = repository.get_membership(community_id, member.member_id)
+    return membership is not None and membership.role is Role.AMBASSADOR
 
 
 def stats(community_id: str) -> CommunityStats:

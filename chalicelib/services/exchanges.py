@@ -33,7 +33,7 @@ from chalicelib.domain.exchanges import (
 from chalicelib.domain.ledger import HoldRequest, wallet_account
 from chalicelib.domain.listings import Family, Kind, Listing, Mode
 from chalicelib.errors import FieldError
-from chalicelib.services import audit, conversations, ledger, transaction
+from chalicelib.services import audit, conversations, ledger, reviews, transaction
 
 HOLD_MARGIN = timedelta(days=365)  # operators settle disputes within it; the sweeper never races them
 MAX_BOOKING_HOURS = 48
@@ -290,13 +290,15 @@ def _keeps_changing() -> errors.Conflict:
 
 
 def _save(uow: UnitOfWork, before: Exchange | None, after: Exchange, refused: Refusal = stale) -> None:
-    """The exchange's new state, only over the version that was read (a new one only if absent)."""
+    """The exchange's new state, only over the version that was read (a new one only if absent); one
+    that completes opens its review round."""
     config = settings()
     deadline = next_deadline(after, config.exchange_complete_delay, config.loan_grace)
     if before is None:
         repository.add_new(uow, after, deadline, refused=refused)
     else:
         repository.add_transition(uow, before, after, deadline)
+    reviews.add_round(uow, before, after)
 
 
 def _move_credits(uow: UnitOfWork, decision: Decision) -> None:

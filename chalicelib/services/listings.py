@@ -11,7 +11,6 @@ from chalicelib.adapters.dynamodb import community_repository, listing_repositor
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.communities import Role
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.listings import (
     GEO_INDEX_PRECISION,
@@ -22,7 +21,7 @@ from chalicelib.domain.listings import (
     check_listing,
     new_listing,
 )
-from chalicelib.services import audit, transaction
+from chalicelib.services import audit, communities, transaction
 
 
 def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
@@ -98,7 +97,7 @@ def report_listing(reporter_id: str, listing_id: str, reason: str) -> None:
 def reports_queue(
     moderator: Principal, community_id: str, cursor: str | None, limit: int
 ) -> tuple[list[ListingReport], str | None]:
-    if not (moderator.is_operator or _is_ambassador(moderator.member_id, community_id)):
+    if not communities.moderates(moderator, community_id):
         raise errors.Forbidden("Only the community's ambassadors and operators see its reports.")
     return listing_repository.reports(community_id, cursor, limit)
 
@@ -135,9 +134,4 @@ def _load(listing_id: str) -> Listing:
 
 
 def _moderates(member: Principal, listing: Listing) -> bool:
-    return member.is_operator or _is_ambassador(member.member_id, listing.community_id)
-
-
-def _is_ambassador(member_id: str, community_id: str) -> bool:
-    membership = community_repository.get_membership(community_id, member_id)
-    return membership is not None and membership.role is Role.AMBASSADOR
+    return communities.moderates(member, listing.community_id)

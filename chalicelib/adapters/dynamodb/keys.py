@@ -45,6 +45,14 @@ class Prefix(StrEnum):
     MESSAGE = "MSG"
     PARTICIPANT = "PARTICIPANT"
     MEMBER_CONVERSATIONS = "MEMBER-CONVERSATIONS"
+    REVIEW = "REVIEW"
+    REVIEW_ROUND = "REVIEWS"
+    PENDING_REVIEWS = "PENDING-REVIEWS"
+    REVIEWS_DUE = "REVIEWS-DUE"
+    MEMBER_REVIEWS = "MEMBER-REVIEWS"
+    REPUTATION = "REPUTATION"
+    REPUTATION_TOUCHED = "REPUTATION-TOUCHED"
+    REVIEW_REPORTS = "REVIEW-REPORTS"
 
 
 SEP = "#"
@@ -310,3 +318,44 @@ def participant_sk(member_id: str) -> str:
 
 def member_conversations_pk(member_id: str) -> str:
     return key(Prefix.MEMBER_CONVERSATIONS, member_id)
+
+
+# Reviews: an exchange's round and its two reviews share the exchange's partition (one Query reads them).
+REVIEW_ROUND_SK = str(Prefix.REVIEW_ROUND)
+REVIEW_BUCKETS = 8
+
+
+def review_sk(author_id: str) -> str:
+    return key(Prefix.REVIEW, author_id)
+
+
+def pending_reviews_pk(member_id: str) -> str:
+    return key(Prefix.PENDING_REVIEWS, member_id)
+
+
+def reviews_due_pk(bucket: int) -> str:
+    return key(Prefix.REVIEWS_DUE, str(bucket))
+
+
+def member_reviews_pk(member_id: str) -> str:
+    return key(Prefix.MEMBER_REVIEWS, member_id)
+
+
+REPUTATION_SK = str(Prefix.REPUTATION)
+
+
+def reputation_touched_pk(bucket: int) -> str:
+    return key(Prefix.REPUTATION_TOUCHED, str(bucket))
+
+
+def review_reports_pk(community_id: str) -> str:
+    return key(Prefix.REVIEW_REPORTS, community_id)
+
+
+def review_report_sk(exchange_id: str, author_id: str, reporter_id: str) -> str:
+    return key(exchange_id, author_id, reporter_id)
+
+
+def bucket_of(item_id: str, buckets: int) -> int:
+    """A stable spread of items over index partitions, so no single partition is hot."""
+    return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:4], "big") % buckets

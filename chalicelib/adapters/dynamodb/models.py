@@ -7,6 +7,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    DiscriminatorAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -296,6 +297,61 @@ class ParticipantItem(TableItem):
     unread = NumberAttribute(default=0)
     last_message_at = UnicodeAttribute()
     subject = UnicodeAttribute()
+
+
+class ReviewPartItem(TableItem):
+    """The round and the reviews of an exchange share its partition and are read together: the
+    discriminator tells which each item is."""
+
+    part = DiscriminatorAttribute()
+
+
+class ReviewRoundItem(ReviewPartItem, discriminator="round"):
+    exchange_id = UnicodeAttribute()
+    exchange_type = UnicodeAttribute()
+    listing_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    receiver_id = UnicodeAttribute()
+    completed_at = UnicodeAttribute()
+    closes_at = UnicodeAttribute()
+    after_dispute = BooleanAttribute(default=False)
+    submitted = UnicodeSetAttribute(null=True)
+    published_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class ReviewItem(ReviewPartItem, discriminator="review"):
+    exchange_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    subject_role = UnicodeAttribute()
+    rating = NumberAttribute()
+    comment = UnicodeAttribute(default="")
+    kind_words = ListAttribute(of=UnicodeAttribute, default=list)
+    private_note = UnicodeAttribute(default="")
+    state = UnicodeAttribute()
+    after_dispute = BooleanAttribute(default=False)
+    submitted_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    published_at = UnicodeAttribute(null=True)
+    reply = UnicodeAttribute(null=True)
+    replied_at = UnicodeAttribute(null=True)
+
+
+class ReputationItem(TableItem):
+    """A member's reputation (JSON of its tallies); indexed while a recount has not checked it."""
+
+    member_id = UnicodeAttribute()
+    tallies = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+
+class ReviewReportItem(TableItem):
+    exchange_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    reporter_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
 
 
 def bind(config: Settings) -> None:
