@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
@@ -17,6 +19,7 @@ from chalicelib.api.schemas import (
     Page,
     PageQuery,
     Reason,
+    ReviewSummaryOut,
     project,
 )
 from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
@@ -49,8 +52,16 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _page(found: tuple[list[Listing], str | None]) -> Page[ListingOut]:
-    return Page([listing_out(listing) for listing in found[0]], found[1])
+def _page(found: listings.ListingPage) -> Page[ListingOut]:
+    return Page(
+        [
+            msgspec.structs.replace(
+                listing_out(listing), owner_reviews=project(found.owners[listing.owner_id], ReviewSummaryOut)
+            )
+            for listing in found.listings
+        ],
+        found.next_cursor,
+    )
 
 
 @router.route(

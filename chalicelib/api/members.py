@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from chalicelib.api.http import Call, Router
-from chalicelib.api.schemas import MemberProfile, ProfileChanges, PublicProfile, project
+from chalicelib.api.schemas import MemberProfile, ProfileChanges, PublicProfile, ReviewSummaryOut, project
 from chalicelib.domain.members import Member
 from chalicelib.services import members
 
@@ -44,4 +46,5 @@ def patch_me(call: Call[ProfileChanges, None]) -> MemberProfile:
     problems=(404,),
 )
 def get_member(call: Call[None, None]) -> Any:
-    return project(members.get_public_profile(call.params["member_id"]), PublicProfile)
+    member, summary = members.get_public_profile(call.params["member_id"])
+    return msgspec.structs.replace(project(member, PublicProfile), reviews=project(summary, ReviewSummaryOut))

@@ -122,6 +122,7 @@ class PublicProfile(Struct):
     skills: list[str]
     home_community_id: str | None
     created_at: Timestamp
+    reviews: ReviewSummaryOut | None = None  # the member's reputation
 
 
 class ProfileChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -430,6 +431,7 @@ class ListingOut(Struct):
     seats_taken: int
     event_at: str | None
     created_at: Timestamp
+    owner_reviews: ReviewSummaryOut | None = None  # in browsing results: the owner's reputation
 
 
 class ListingSearch(Struct, forbid_unknown_fields=True):

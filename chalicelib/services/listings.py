@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
 from msgspec.structs import replace
 
@@ -21,7 +22,8 @@ from chalicelib.domain.listings import (
     check_listing,
     new_listing,
 )
-from chalicelib.services import audit, communities, transaction
+from chalicelib.domain.reviews import Summary
+from chalicelib.services import audit, communities, reviews, transaction
 
 
 def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
@@ -102,11 +104,23 @@ def reports_queue(
     return listing_repository.reports(community_id, cursor, limit)
 
 
-def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
-    return listing_repository.browse(facet, cursor, limit)
+class ListingPage(NamedTuple):
+    """A page of listings, with the reputation summary of each owner on it."""
+
+    listings: list[Listing]
+    next_cursor: str | None
+    owners: dict[str, Summary]
 
 
-def browse_near(cell: str, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
+def _with_owners(listings: list[Listing], next_cursor: str | None) -> ListingPage:
+    return ListingPage(listings, next_cursor, reviews.summaries({listing.owner_id for listing in listings}))
+
+
+def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> ListingPage:
+    return _with_owners(*listing_repository.browse(facet, cursor, limit))
+
+
+def browse_near(cell: str, cursor: str | None, limit: int) -> ListingPage:
     """The cell's area and its eight neighbours, newest first."""
     scope = f"listings-near:{cell}"
     before = str(pages.decode_cursor(scope, cursor)["before"]) if cursor else None
@@ -114,7 +128,7 @@ def browse_near(cell: str, cursor: str | None, limit: int) -> tuple[list[Listing
     found = listing_repository.browse_cells(cells, before, limit + 1)
     wanted = [listing for _, listing in found[:limit] if listing.location and _close(listing.location, cell)]
     next_cursor = pages.encode_cursor(scope, {"before": found[limit - 1][0]}) if len(found) > limit else None
-    return wanted, next_cursor
+    return _with_owners(wanted, next_cursor)
 
 
 def _close(location: str, cell: str) -> bool:
@@ -122,8 +136,8 @@ def _close(location: str, cell: str) -> bool:
     return location[:precision] in {near[:precision] for near in neighbourhood(cell[:precision])}
 
 
-def by_owner(viewer_id: str, owner_id: str, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
-    return listing_repository.by_owner(owner_id, viewer_id != owner_id, cursor, limit)
+def by_owner(viewer_id: str, owner_id: str, cursor: str | None, limit: int) -> ListingPage:
+    return _with_owners(*listing_repository.by_owner(owner_id, viewer_id != owner_id, cursor, limit))
 
 
 def _load(listing_id: str) -> Listing:

@@ -12,7 +12,8 @@ from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, a
 from chalicelib.auth import Principal
 from chalicelib.domain.ledger import wallet_account
 from chalicelib.domain.members import Member, apply_profile_changes, default_display_name
-from chalicelib.services import ledger, transaction
+from chalicelib.domain.reviews import Summary
+from chalicelib.services import ledger, reviews, transaction
 
 
 def ensure_member(principal: Principal) -> None:
@@ -63,11 +64,12 @@ def update_own_profile(member_id: str, changes: dict[str, Any]) -> Member:
     return updated
 
 
-def get_public_profile(member_id: str) -> Member:
+def get_public_profile(member_id: str) -> tuple[Member, Summary]:
+    """What any member sees of another, with their reputation's summary."""
     member = repository.get(member_id)
     if member is None:
         raise errors.NotFound("The member")
-    return member
+    return member, reviews.summaries({member_id})[member_id]
 
 
 def reset() -> None:

@@ -307,7 +307,9 @@ class TestPublicProfile:
             "skills",
             "home_community_id",
             "created_at",
+            "reviews",  # the reputation's summary
         }
+        assert profile["reviews"] == {"count": 0, "average": None, "bayesian_average": 4.0}
         assert profile["id"] == "bob"
         assert profile["display_name"] == "Bob"
         assert profile["home_community_id"] == cid

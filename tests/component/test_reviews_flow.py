@@ -98,6 +98,14 @@ def test_both_reviews_are_published_together_and_counted_exactly(api, community)
     assert bob["overall"]["bayesian_average"] == round((5 * 4.0 + 4) / 6, 2)
     alice = api.get("/members/alice/reputation", as_="carol").json
     assert (alice["as_receiver"]["count"], alice["overall"]["average"]) == (1, 5.0)
+    # Browsing results and public profiles carry the owner's summary.
+    found = api.get(f"/listings?community={community}", as_="carol").json["items"]
+    assert {(item["owner_id"], item["owner_reviews"]["count"]) for item in found} == {("bob", 1)}
+    assert api.get("/members/bob", as_="carol").json["reviews"] == {
+        "count": 1,
+        "average": 4.0,
+        "bayesian_average": round((5 * 4.0 + 4) / 6, 2),
+    }
 
 
 def test_who_may_review_what(api, community):
