@@ -1,5 +1,6 @@
 """Demo data for the local stack, written through the services so every invariant holds.
-Idempotent: ids are fixed, or (listings) seeded once, so a second run changes nothing."""
+Idempotent: ids are fixed, or (listings) seeded once, or (reviewed exchanges) found by their proposer,
+listing and message and taken from where they stand, so a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import store
 from chalicelib.auth import Principal
-from chalicelib.domain.exchanges import Action
+from chalicelib.domain.exchanges import Action, Exchange, State
 from chalicelib.domain.ledger import TransferKind
 from chalicelib.domain.listings import CATEGORIES, Family, Kind, ListingDraft, Mode, Status
-from chalicelib.services import communities, exchanges, ledger, listings, members, payments, rewards
+from chalicelib.domain.reviews import Draft, KindWord
+from chalicelib.services import communities, exchanges, ledger, listings, members, payments, reviews, rewards
 
 OPERATOR_ID = "demo-operator"
 
@@ -82,7 +84,7 @@ def seed() -> None:
         )
     payments.pay_member("demo-bastien", "demo-amelie", 15, TransferKind.PAYMENT, "Tool loan", "demo-1")
     payments.pay_member("demo-chloe", "demo-bastien", 3, TransferKind.TIP, "A coffee for the lesson", "demo-2")
-    seed_listings()
+    seed_reviews(seed_listings())
 
 
 # One listing per category, spread over the communities' members, plus a few requests.
@@ -116,9 +118,9 @@ DEMO_REQUESTS = (
 )
 
 
-def seed_listings() -> None:
+def seed_listings() -> dict[str, str]:
     """Listings of every category (each created unless its title exists), then a few exchanges
-    (unless the demo booking, the last of them, exists)."""
+    (unless the demo booking, the last of them, exists). Returns the offers' ids by title."""
     assert {category for _, category, *_ in DEMO_LISTINGS} == set(CATEGORIES)
     soon = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     members_by_id = {demo.member_id: demo for demo in DEMO_MEMBERS}
@@ -135,9 +137,12 @@ def seed_listings() -> None:
     for owner, category, mode, title, price in DEMO_REQUESTS:
         if title not in existing:
             _listing(members_by_id[owner], Kind.REQUEST, category, Mode(mode), title, price, {}, soon)
-    if exchanges.my_exchanges("demo-bastien", "proposer", None, 1)[0]:
-        return
+    if not exchanges.my_exchanges("demo-bastien", "proposer", None, 1)[0]:
+        _seed_exchanges(created, soon)
+    return created
 
+
+def _seed_exchanges(created: dict[str, str], soon: datetime) -> None:
     lesson = exchanges.propose("demo-amelie", created["Guitar lesson, 1 hour"], None, None, "Tuesday 18:00?", None)
     bastien = Principal("demo-bastien", frozenset())
     exchanges.act(bastien, lesson.exchange_id, Action.ACCEPT)
@@ -181,3 +186,173 @@ def _listing(
         event_at=clock.iso(soon) if CATEGORIES[category] is Family.COST_SHARING else None,
     )
     return listings.create_listing(demo.member_id, draft).listing_id
+
+
+# Reviews: completed exchanges reviewed by both members (published together), and one reviewed by its
+# provider alone: sealed, it waits in Amélie's GET /me/reviews/pending (the other member has reviewed).
+
+
+@dataclass(frozen=True)
+class DemoReview:
+    author_id: str
+    rating: int
+    comment: str
+    kind_words: tuple[KindWord, ...]
+    private_note: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewedExchange:
+    proposer_id: str  # the receiver: buys the offer (or takes the gift)
+    title: str  # the offer's
+    message: str  # with the proposer and the listing, tells the exchange apart on a second run
+    reviews: tuple[DemoReview, ...]
+
+
+PUNCTUAL, FRIENDLY, AS_DESCRIBED = KindWord.PUNCTUAL, KindWord.FRIENDLY, KindWord.AS_DESCRIBED
+TEACHER, RELIABLE, GENEROUS, CAREFUL = KindWord.GREAT_TEACHER, KindWord.RELIABLE, KindWord.GENEROUS, KindWord.CAREFUL
+
+DEMO_REVIEWED = (
+    ReviewedExchange(
+        "demo-chloe",
+        "Wooden train set",
+        "Pour mes deux petits, si le train est toujours libre !",
+        (
+            DemoReview(
+                "demo-chloe",
+                5,
+                "Un train en bois magnifique, complet et bien entretenu : mes enfants jouent avec tous les jours. "
+                "Merci Amélie !",
+                (GENEROUS, AS_DESCRIBED),
+                "Si tu cherches des habits 4-6 ans, j'en ai encore.",
+            ),
+            DemoReview("demo-amelie", 5, "Très sympa, ponctuelle au rendez-vous à Plainpalais.", (PUNCTUAL, FRIENDLY)),
+        ),
+    ),
+    ReviewedExchange(
+        "demo-david",
+        "Guitar lesson, 1 hour",
+        "Un cours jeudi soir pour débuter ?",
+        (
+            DemoReview(
+                "demo-david",
+                5,
+                "Super cours : Bastien explique avec patience, j'ai enfin réussi mes premiers accords barrés.",
+                (TEACHER, PUNCTUAL),
+            ),
+            DemoReview(
+                "demo-bastien",
+                4,
+                "Élève motivé, bonne ambiance. Un peu en retard, mais il avait prévenu.",
+                (FRIENDLY,),
+                "Pense à couper tes ongles de la main gauche ;)",
+            ),
+        ),
+    ),
+    ReviewedExchange(
+        "demo-elodie",
+        "Bike repair (professional)",
+        "Mes freins frottent et le dérailleur saute, tu pourrais regarder ?",
+        (
+            DemoReview(
+                "demo-elodie",
+                5,
+                "Vélo comme neuf : freins et dérailleur réglés en une heure, avec des explications. Travail soigné.",
+                (RELIABLE, AS_DESCRIBED),
+            ),
+            DemoReview(
+                "demo-farid", 5, "Vélo apporté à l'heure, échange simple et agréable. Au plaisir !", (PUNCTUAL,)
+            ),
+        ),
+    ),
+    ReviewedExchange(
+        "demo-gaelle",
+        "Maths homework help",
+        "Mon fils bloque sur les fractions, mercredi après-midi ?",
+        (
+            DemoReview(
+                "demo-gaelle",
+                5,
+                "Mon fils a repris confiance en maths. Merci Élodie pour ta pédagogie et ta patience !",
+                (TEACHER, FRIENDLY),
+            ),
+            DemoReview(
+                "demo-elodie", 5, "Accueil chaleureux, et des tomates du jardin en prime !", (GENEROUS, FRIENDLY)
+            ),
+        ),
+    ),
+    ReviewedExchange(
+        "demo-ines",
+        "Dutch conversation, 1 hour",
+        "J'aimerais pratiquer mon néerlandais avant un voyage à Gand.",
+        (
+            DemoReview(
+                "demo-ines",
+                4,
+                "Conversation agréable et bien préparée. J'aurais aimé un peu plus d'exercices écrits.",
+                (TEACHER,),
+            ),
+            DemoReview("demo-hugo", 5, "Très motivée, elle progresse vite. Tot ziens !", (PUNCTUAL, FRIENDLY)),
+        ),
+    ),
+    ReviewedExchange(
+        "demo-hugo",
+        "Sourdough workshop",
+        "Une place à l'atelier levain de vendredi ?",
+        (
+            DemoReview(
+                "demo-hugo",
+                5,
+                "Atelier levain génial : je repars avec mon propre levain, la recette et une miche encore tiède.",
+                (GENEROUS, TEACHER),
+            ),
+            DemoReview("demo-jules", 5, "Participant attentif, il a même fait la vaisselle !", (FRIENDLY, CAREFUL)),
+        ),
+    ),
+    ReviewedExchange(  # sealed: Chloé has reviewed, Amélie has not yet
+        "demo-amelie",
+        "Babysitting, Saturday evening",
+        "Samedi soir de 19h à minuit, pour Léo et Zoé ?",
+        (
+            DemoReview(
+                "demo-chloe",
+                5,
+                "Enfants adorables, consignes claires, retour à l'heure prévue. Merci Amélie !",
+                (PUNCTUAL, FRIENDLY),
+            ),
+        ),
+    ),
+)
+
+
+def seed_reviews(offers: dict[str, str]) -> None:
+    """Each demo exchange proposed unless it exists, brought to completion from where it stands, then
+    reviewed by each of its authors who has not reviewed it yet."""
+    for demo in DEMO_REVIEWED:
+        exchange, just_completed = _completed(demo, offers[demo.title])
+        if exchange.state not in (State.COMPLETED, State.RESOLVED):
+            continue  # cancelled or disputed meanwhile (by hand or a job): left as it is
+        for review in demo.reviews:
+            if not just_completed:  # its round may hold this author's review already
+                _, seen = reviews.exchange_reviews(review.author_id, exchange.exchange_id)
+                if any(found.author_id == review.author_id for found in seen):
+                    continue
+            draft = Draft(review.rating, review.comment, review.kind_words, review.private_note)
+            reviews.submit_review(review.author_id, exchange.exchange_id, draft)
+
+
+def _completed(demo: ReviewedExchange, listing_id: str) -> tuple[Exchange, bool]:
+    """The demo's trade, proposed once, accepted and confirmed by both members (each step unless done),
+    and whether it completed just now (its review round is then empty)."""
+    proposed, _ = exchanges.my_exchanges(demo.proposer_id, "proposer", None, 100)
+    found = [x for x in proposed if x.listing_id == listing_id and x.message == demo.message]
+    exchange = found[0] if found else exchanges.propose(demo.proposer_id, listing_id, None, None, demo.message, None)
+    proposer, owner = Principal(exchange.proposer_id, frozenset()), Principal(exchange.owner_id, frozenset())
+    if exchange.state is State.PROPOSED:
+        exchange = exchanges.act(owner, exchange.exchange_id, Action.ACCEPT)
+    just_completed = False
+    for member in (proposer, owner):
+        if exchange.state is State.ACCEPTED and member.member_id not in exchange.confirmed_by:
+            exchange = exchanges.act(member, exchange.exchange_id, Action.CONFIRM)
+            just_completed = exchange.state is State.COMPLETED
+    return exchange, just_completed

@@ -120,7 +120,7 @@ def get_exchange_reviews(call: Call[None, None]) -> ExchangeReviewsOut:
     tag="reviews",
     query=PageQuery,
     response=Page[PublicReviewOut],
-    problems=(400,),
+    problems=(400, 404),
 )
 def list_member_reviews(call: Call[None, PageQuery]) -> Page[PublicReviewOut]:
     found, cursor = reviews.published_about(call.params["member_id"], call.query.cursor, call.query.limit)
@@ -135,6 +135,7 @@ def list_member_reviews(call: Call[None, PageQuery]) -> Page[PublicReviewOut]:
     "a few reviews move it little from the prior, many bring it to their own average.",
     tag="reviews",
     response=ReputationOut,
+    problems=(404,),
 )
 def get_reputation(call: Call[None, None]) -> ReputationOut:
     found, prior = reviews.reputation(call.params["member_id"])

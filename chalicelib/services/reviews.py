@@ -9,7 +9,7 @@ from functools import partial
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import exchange_repository, listing_repository
+from chalicelib.adapters.dynamodb import exchange_repository, listing_repository, member_repository
 from chalicelib.adapters.dynamodb import review_repository as repository
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.auth import Principal
@@ -169,6 +169,8 @@ def pending(member_id: str, limit: int) -> list[ReviewRound]:
 
 def published_about(member_id: str, cursor: str | None, limit: int) -> tuple[list[Review], str | None]:
     found, next_cursor = repository.published_about(member_id, cursor, limit)
+    if not found and cursor is None:
+        _ensure_member(member_id)
     return [public(review) for review in found], next_cursor
 
 
@@ -178,7 +180,15 @@ def prior() -> Prior:
 
 
 def reputation(member_id: str) -> tuple[Reputation, Prior]:
-    return repository.get_reputations({member_id})[member_id], prior()
+    found = repository.get_reputations({member_id})[member_id]
+    if found.version == 0:  # never reviewed: a member without reviews, or no member at all
+        _ensure_member(member_id)
+    return found, prior()
+
+
+def _ensure_member(member_id: str) -> None:
+    if member_repository.get(member_id) is None:
+        raise errors.NotFound("The member")
 
 
 def summaries(member_ids: set[str]) -> dict[str, Summary]:

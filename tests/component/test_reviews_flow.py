@@ -162,3 +162,10 @@ def test_kind_words_have_french_and_english_labels(api):
     words = api.get("/review-kind-words", as_=None).json
     assert {"punctual", "great_teacher"} <= {w["id"] for w in words}
     assert all(set(w["labels"]) == {"fr", "en"} and all(w["labels"].values()) for w in words)
+
+
+def test_a_member_without_reviews_has_an_empty_reputation_and_no_member_is_a_404(api, community):
+    assert api.get("/members/carol/reviews", as_="alice").json["items"] == []
+    assert api.get("/members/carol/reputation", as_="alice").json["overall"]["count"] == 0
+    assert_problem(api.get("/members/nobody/reviews", as_="alice"), 404)
+    assert_problem(api.get("/members/nobody/reputation", as_="alice"), 404)

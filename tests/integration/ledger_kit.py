@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -168,3 +170,19 @@ def dynamodb_client() -> Any:
     """The botocore client every PynamoDB model (and every transaction) goes through."""
     store.bind()
     return connection().client
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Runs the calls in as many threads, released together; each result or the exception raised."""
+    dynamodb_client()  # bind the models and build the shared client before the threads start
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        try:
+            return call()
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))

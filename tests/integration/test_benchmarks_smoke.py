@@ -154,3 +154,30 @@ def test_exchanges_benchmark(dynamodb_endpoint):
     assert all(value > 0 for value in cpu["cpu_us"].values()), cpu["cpu_us"]
     assert figures["cpu_ratio_http"] > 1, "a search cannot cost less CPU than the Query it makes"
     assert figures["cpu_ratio_service"] > 1
+
+
+def test_reviews_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.reviews", "--quick", "--endpoint", dynamodb_endpoint, timeout=180)
+
+    assert figures["write_requests_per_sealed_submission"] == 1
+    assert figures["write_requests_per_sealed_edit"] == 1
+    assert figures["transact_write_items_per_publication"] == 1 and figures["write_requests_per_publication"] == 1
+    assert figures["publication_transact_items"] == 5, "the round, both reviews and both reputations"
+    assert figures["transact_write_items_per_window_close"] == 1
+    assert figures["write_requests_per_window_close_without_review"] == 1
+    for member, views in figures["profile_views"].items():
+        assert views["reputation"]["requests_by_operation"] == {"BatchGetItem": 1.0}, member
+        assert views["reviews_first_page"]["requests_by_operation"] == {"Query": 1.0}, member
+        assert views["reputation"]["statuses"] == views["reviews_first_page"]["statuses"] == [200], member
+    within = figures["within_goals"]
+    assert within["recount_reads_the_members_reviews_alone"] is True
+    assert within["recount_independent_of_table_size"] is True
+    recounts = figures["recount_per_member"]
+    assert (
+        recounts["member_with_1_reviews"]["read_units"]
+        == recounts["member_with_1_reviews_in_larger_table"]["read_units"]
+    )
+    cpu = figures["cpu"]
+    assert cpu["network_requests_during_stub"] == {}, "the stubbed phase must not reach DynamoDB"
+    assert cpu["sealed_lambda_handler_state"] == "sealed" and cpu["publication_lambda_handler_state"] == "published"
+    assert figures["cpu_ratio_sealed_service"] > 1 and figures["cpu_ratio_publication_service"] > 1

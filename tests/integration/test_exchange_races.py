@@ -6,7 +6,6 @@ state must match its hold's status afterwards."""
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -27,26 +26,11 @@ from chalicelib.domain.listings import Kind, ListingDraft, Mode, Status
 from chalicelib.services import communities, conversations, exchanges, ledger, listings
 from tests.conftest import reset_caches
 from tests.integration import ledger_kit
+from tests.integration.ledger_kit import at_once
 from tools import devkeys, table
 
 THREADS = 10
 FUNDS = 100
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Runs the calls in as many threads, released together; each result or the exception raised."""
-    ledger_kit.dynamodb_client()  # bind the models and build the shared client before the threads start
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        try:
-            return call()
-        except Exception as error:
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def outcome(result: Any) -> str:
