@@ -38,6 +38,15 @@ class Settings(Struct, frozen=True):
     review_window: timedelta
     reputation_prior_mean: float
     reputation_prior_weight: float
+    colleges_min: int
+    colleges_max: int
+    college_weight_min: int
+    college_weight_max: int
+    proxy_cap: int
+    proposal_supports: int
+    proposal_days: int
+    secret_ballot_min_voters: int
+    ballot_close_grace_seconds: int
 
 
 def _required(name: str) -> str:
@@ -97,6 +106,15 @@ def settings() -> Settings:
         review_window=timedelta(days=float(os.environ.get("PWIIC_REVIEW_WINDOW_DAYS", "14"))),
         reputation_prior_mean=float(os.environ.get("PWIIC_REPUTATION_PRIOR_MEAN", "4.0")),
         reputation_prior_weight=float(os.environ.get("PWIIC_REPUTATION_PRIOR_WEIGHT", "5")),
+        colleges_min=int(os.environ.get("PWIIC_COLLEGES_MIN", "3")),
+        colleges_max=int(os.environ.get("PWIIC_COLLEGES_MAX", "10")),
+        college_weight_min=int(os.environ.get("PWIIC_COLLEGE_WEIGHT_MIN", "10")),
+        college_weight_max=int(os.environ.get("PWIIC_COLLEGE_WEIGHT_MAX", "50")),
+        proxy_cap=int(os.environ.get("PWIIC_PROXY_CAP", "2")),
+        proposal_supports=int(os.environ.get("PWIIC_PROPOSAL_SUPPORTS", "10")),
+        proposal_days=int(os.environ.get("PWIIC_PROPOSAL_DAYS", "30")),
+        secret_ballot_min_voters=int(os.environ.get("PWIIC_SECRET_BALLOT_MIN_VOTERS", "5")),
+        ballot_close_grace_seconds=int(os.environ.get("PWIIC_BALLOT_CLOSE_GRACE_SECONDS", "30")),
     )
 
 

@@ -46,13 +46,14 @@ def reset_caches() -> None:
     from chalicelib import auth, config
     from chalicelib.adapters import stripe_gateway
     from chalicelib.adapters.dynamodb import store
-    from chalicelib.services import members
+    from chalicelib.services import governance, members
 
     stripe_gateway.reset()
     config.reset()
     auth.reset()
     store.reset()
     members.reset()
+    governance.reset()
 
 
 def store_bind() -> None:

@@ -19,6 +19,10 @@ class AuditAction(StrEnum):
     RESOLVE_DISPUTE = "resolve_dispute"
     HIDE_REVIEW = "hide_review"
     KEEP_REVIEW = "keep_review"
+    SET_COLLEGES = "set_colleges"
+    PLACE_COOPERATOR = "place_cooperator"
+    CREATE_BALLOT = "create_ballot"
+    APPLY_DECISION = "apply_decision"
 
 
 class AuditEntry(Struct, frozen=True):

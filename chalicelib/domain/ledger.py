@@ -39,6 +39,7 @@ SHARDED = frozenset({PlatformAccount.ISSUANCE, PlatformAccount.REWARDS_POOL, Pla
 
 SHARD_SEP = "."
 MEMBER_PREFIX = "member:"
+EARMARK_PREFIX = "earmark:"  # an account per project funded by a budget ballot; its spending is public
 
 
 class TransferKind(StrEnum):
@@ -50,6 +51,7 @@ class TransferKind(StrEnum):
     HOLD_POST = "hold_post"
     REVERSAL = "reversal"  # a refund or a lost dispute takes back purchased credits
     SETTLEMENT = "settlement"  # a member pays back credits owed after a reversal
+    EARMARK = "earmark"  # a platform account funds a project a budget ballot chose
 
 
 class HoldStatus(StrEnum):
@@ -60,6 +62,10 @@ class HoldStatus(StrEnum):
 
 def wallet_account(member_id: str) -> str:
     return MEMBER_PREFIX + member_id
+
+
+def earmark_account(ballot_id: str, project_id: str) -> str:
+    return f"{EARMARK_PREFIX}{ballot_id}:{project_id}"
 
 
 def member_of(account_id: str) -> str | None:

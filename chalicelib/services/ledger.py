@@ -267,7 +267,11 @@ def ensure_platform_accounts(account_id: str | None = None) -> bool:
     if account_id is not None and logical_account(account_id) not in set(PlatformAccount):
         return False
     shards = settings().platform_shards
-    wanted = [item for account in PlatformAccount for item in shards_of(account, shards)]
+    return ensure_accounts([item for account in PlatformAccount for item in shards_of(account, shards)])
+
+
+def ensure_accounts(wanted: list[str]) -> bool:
+    """Creates the balance items of `wanted` that do not exist yet; True when it created any."""
 
     def build(uow: UnitOfWork) -> bool:
         existing = {balance.account_id for balance in repository.get_balances(wanted)}

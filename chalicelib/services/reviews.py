@@ -39,7 +39,7 @@ from chalicelib.domain.reviews import (
     summarize,
 )
 from chalicelib.observability import logger, metrics
-from chalicelib.services import audit, communities, transaction
+from chalicelib.services import audit, communities, governance, transaction
 
 SUMMARY_SECONDS = 60.0  # how long a container reuses an owner's reputation shown beside listings
 _summaries: dict[str, tuple[float, Reputation]] = {}
@@ -49,7 +49,7 @@ def add_round(uow: UnitOfWork, before: Exchange | None, after: Exchange) -> None
     """An exchange that completes (or is resolved after a dispute) opens its review round, in the same
     unit of work as its completion."""
     if starts_round(before, after):
-        repository.add_round(uow, open_round(after, settings().review_window))
+        repository.add_round(uow, open_round(after, governance.review_window()))
 
 
 def submit_review(member_id: str, exchange_id: str, draft: Draft) -> Review:
@@ -102,7 +102,7 @@ def close_windows(now: str | None = None) -> int:
 def reply_to(member_id: str, exchange_id: str, author_id: str, text: str) -> Review:
     def build(uow: UnitOfWork) -> Review:
         review = _review(member_id, exchange_id, author_id)
-        replied = reply(review, member_id, text, settings().review_window, clock.now_iso())
+        replied = reply(review, member_id, text, governance.review_window(), clock.now_iso())
         repository.add_review(uow, replied, review)
         return replied
 

@@ -53,6 +53,24 @@ class Prefix(StrEnum):
     REPUTATION = "REPUTATION"
     REPUTATION_TOUCHED = "REPUTATION-TOUCHED"
     REVIEW_REPORTS = "REVIEW-REPORTS"
+    GOVERNANCE = "GOVERNANCE"
+    COLLEGES = "COLLEGES"
+    PARAMETERS = "PARAMETERS"
+    COOPERATOR = "COOPERATOR"
+    COOPERATORS = "COOPERATORS"
+    PROXY = "PROXY"
+    PROXIES_HELD = "PROXIES-HELD"
+    BALLOT = "BALLOT"
+    BALLOTS = "BALLOTS"
+    BALLOTS_DUE = "BALLOTS-DUE"
+    ROLL = "ROLL"
+    BOX = "BOX"
+    COUNT = "COUNT"
+    RESULT = "RESULT"
+    PROPOSAL = "PROPOSAL"
+    PROPOSALS = "PROPOSALS"
+    SUPPORT = "SUPPORT"
+    SPOKESPEOPLE = "SPOKESPEOPLE"
 
 
 SEP = "#"
@@ -354,6 +372,67 @@ def review_reports_pk(community_id: str) -> str:
 
 def review_report_sk(exchange_id: str, author_id: str, reporter_id: str) -> str:
     return key(exchange_id, author_id, reporter_id)
+
+
+# Governance: the cooperative's configuration, cooperators, proxies, proposals and ballots
+GOVERNANCE_PK = str(Prefix.GOVERNANCE)
+COLLEGES_SK = str(Prefix.COLLEGES)
+PARAMETERS_SK = str(Prefix.PARAMETERS)
+COOPERATOR_SK = str(Prefix.COOPERATOR)
+PROXIES_HELD_SK = str(Prefix.PROXIES_HELD)
+SPOKESPEOPLE_PK = str(Prefix.SPOKESPEOPLE)
+BALLOT_SK = str(Prefix.BALLOT)
+RESULT_SK = str(Prefix.RESULT)
+PROPOSAL_SK = str(Prefix.PROPOSAL)
+PROPOSALS_PK = str(Prefix.PROPOSALS)
+BALLOTS_DUE_PK = str(Prefix.BALLOTS_DUE)  # a ballot opens or closes every few days: one partition is plenty
+BALLOT_COUNT_SHARDS = 8  # live participation counters per college: no single item takes every vote
+
+
+def cooperators_pk(status: str) -> str:
+    return key(Prefix.COOPERATORS, status)
+
+
+def proxy_sk(ballot_id: str | None) -> str:
+    return key(Prefix.PROXY, ballot_id or "*")
+
+
+def proxies_held_pk(holder_id: str) -> str:
+    return key(Prefix.PROXIES_HELD, holder_id)
+
+
+def ballot_pk(ballot_id: str) -> str:
+    return key(Prefix.BALLOT, ballot_id)
+
+
+def ballots_pk(state: str) -> str:
+    return key(Prefix.BALLOTS, state)
+
+
+def roll_sk(member_id: str) -> str:
+    return key(Prefix.ROLL, member_id)
+
+
+PROXY_SK_PREFIX = Prefix.PROXY + SEP
+ROLL_SK_PREFIX = Prefix.ROLL + SEP
+BOX_SK_PREFIX = Prefix.BOX + SEP
+COUNT_SK_PREFIX = Prefix.COUNT + SEP
+
+
+def box_sk(receipt_hash: str) -> str:
+    return key(Prefix.BOX, receipt_hash)
+
+
+def count_sk(college_id: str, shard: int) -> str:
+    return key(Prefix.COUNT, college_id, str(shard))
+
+
+def proposal_pk(proposal_id: str) -> str:
+    return key(Prefix.PROPOSAL, proposal_id)
+
+
+def support_sk(member_id: str) -> str:
+    return key(Prefix.SUPPORT, member_id)
 
 
 def bucket_of(item_id: str, buckets: int) -> int:

@@ -354,6 +354,60 @@ class ReviewReportItem(TableItem):
     at = UnicodeAttribute()
 
 
+class DocumentItem(TableItem):
+    """A small aggregate kept whole as JSON, written over the version read: the cooperative's colleges and
+    governed parameters, a ballot, a proposal, a ballot's result."""
+
+    doc = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+
+class CooperatorItem(TableItem):
+    member_id = UnicodeAttribute()
+    college_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    since = UnicodeAttribute()
+
+
+class ProxyItem(TableItem):
+    principal_id = UnicodeAttribute()
+    holder_id = UnicodeAttribute()
+    college_id = UnicodeAttribute()
+    given_at = UnicodeAttribute()
+    ballot_id = UnicodeAttribute(null=True)
+
+
+class CounterItem(TableItem):
+    """A count changed by ADD: proxies a cooperator holds, a shard of a ballot's live participation."""
+
+    total = NumberAttribute(default=0)
+
+
+class RollEntryItem(TableItem):
+    ballot_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    college_id = UnicodeAttribute()
+    closes_at = UnicodeAttribute()  # a vote's write condition: no vote lands after the close
+    voted = BooleanAttribute(default=False)
+    voted_by = UnicodeAttribute(null=True)
+    choice = UnicodeAttribute(null=True)  # JSON; named ballots only
+    version = NumberAttribute(default=0)
+
+
+class SealedBallotItem(TableItem):
+    """A secret ballot's vote: no member id and no time, under its receipt's hash."""
+
+    receipt_hash = UnicodeAttribute()
+    college_id = UnicodeAttribute()
+    choice = UnicodeAttribute()  # JSON
+
+
+class SpokespersonItem(TableItem):
+    member_id = UnicodeAttribute()
+    ballot_id = UnicodeAttribute()
+    until = UnicodeAttribute()
+
+
 def bind(config: Settings) -> None:
     """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
     reuses a connection whose table name matches: connecting the base first gives all of them its one
