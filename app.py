@@ -6,6 +6,7 @@ from chalicelib.api import (
     communities,
     conversations,
     exchanges,
+    governance,
     listings,
     members,
     meta,
@@ -33,6 +34,7 @@ ROUTERS = (
     purchases.router,
     operator.router,
     reviews.router,
+    governance.router,
 )
 for router in ROUTERS:
     app.register_blueprint(router.blueprint)
@@ -56,6 +58,11 @@ def reconcile_ledger(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def close_review_windows(event: CloudWatchEvent) -> None:
     scheduled.close_review_windows(event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def run_ballots(event: CloudWatchEvent) -> None:
+    scheduled.run_ballots(event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

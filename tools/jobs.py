@@ -45,6 +45,7 @@ LOCAL_INTERVALS: dict[str, float] = {
     "reconcile_ledger": 120,  # AWS: every hour
     "close_review_windows": 60,  # AWS: every 15 minutes
     "recount_reputations": 120,  # AWS: every hour
+    "run_ballots": 20,  # AWS: every minute
 }
 
 

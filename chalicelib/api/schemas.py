@@ -648,3 +648,258 @@ class ReviewReportOut(Struct):
     reporter_id: str
     reason: str
     at: Timestamp
+
+
+# Governance
+
+Percent = Annotated[int, Meta(ge=0, le=100)]
+OptionLabel = Annotated[str, Meta(min_length=1, max_length=120, pattern=NAME)]
+Description = Annotated[str, Meta(max_length=5000, pattern=TEXT, description="Plain text")]
+CooperatorState = Literal["requested", "active"]
+BallotKindName = Literal["yes_no", "single", "approval", "score", "budget", "election"]
+BallotStateName = Literal["scheduled", "open", "closed"]
+GovernedName = Literal["review_window_days", "proxy_cap", "proposal_supports"]
+FundingAccount = Literal["platform:rewards", "platform:revenue"]
+
+
+class CollegeIn(Struct, forbid_unknown_fields=True):
+    college_id: Identifier
+    name: DisplayName
+    weight: Annotated[int, Meta(ge=1, le=100, description="Percent; the colleges' weights sum to 100")]
+
+
+class CollegesIn(Struct, forbid_unknown_fields=True):
+    colleges: Annotated[list[CollegeIn], Meta(min_length=1, max_length=20)]
+    reason: ModerationReason
+
+
+class CollegeOut(Struct):
+    college_id: str
+    name: str
+    weight: int
+
+
+class ParametersOut(Struct):
+    review_window_days: int
+    proxy_cap: int
+    proposal_supports: int
+
+
+class CollegeRequest(Struct, forbid_unknown_fields=True):
+    college_id: Identifier
+
+
+class Placement(Struct, forbid_unknown_fields=True):
+    college_id: Identifier
+    reason: ModerationReason
+
+
+class CooperatorOut(Struct):
+    member_id: str
+    college_id: str
+    status: CooperatorState
+    since: Timestamp
+
+
+class CooperatorQuery(Struct, forbid_unknown_fields=True):
+    status: CooperatorState = "requested"
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class ProxyIn(Struct, forbid_unknown_fields=True):
+    holder_id: Identifier
+    ballot_id: Annotated[Identifier | None, Meta(description="One ballot; absent: every ballot until revoked")] = None
+
+
+class ProxyScope(Struct, forbid_unknown_fields=True):
+    ballot_id: Identifier | None = None
+
+
+class ProxyOut(Struct):
+    principal_id: str
+    holder_id: str
+    college_id: str
+    given_at: Timestamp
+    ballot_id: str | None = None
+
+
+class ProxiesOut(Struct):
+    given: list[ProxyOut]
+    held: list[ProxyOut]
+
+
+class ProposalIn(Struct, forbid_unknown_fields=True):
+    title: ListingTitle
+    description: Description
+
+
+class ProposalOut(Struct):
+    proposal_id: str
+    author_id: str
+    title: str
+    description: str
+    created_at: Timestamp
+    deadline: Timestamp
+    needed: int
+    supports: int
+    state: Literal["collecting", "qualified", "expired", "scheduled"]
+    ballot_id: str | None
+
+
+class OptionIn(Struct, forbid_unknown_fields=True):
+    option_id: Identifier
+    label: OptionLabel
+    cost: Annotated[int, Meta(ge=0, le=1_000_000, description="Credits, for a budget's projects")] = 0
+
+
+class OptionOut(Struct):
+    option_id: str
+    label: str
+    cost: int
+
+
+class DecisionIn(Struct, forbid_unknown_fields=True):
+    """One of: a governed `parameter` and its `value` (yes/no); a `funding_account` (budget); `term_days`
+    (election)."""
+
+    parameter: GovernedName | None = None
+    value: Annotated[int, Meta(ge=0, le=10_000)] | None = None
+    funding_account: FundingAccount | None = None
+    term_days: Annotated[int, Meta(ge=1, le=1830)] | None = None
+
+
+class BallotIn(Struct, forbid_unknown_fields=True):
+    title: ListingTitle
+    description: Description
+    kind: BallotKindName
+    opens_at: Instant
+    closes_at: Instant
+    reason: ModerationReason
+    options: Annotated[list[OptionIn], Meta(max_length=50)] = []
+    majority: Literal["simple", "two_thirds", "three_quarters"] = "simple"
+    quorum_percent: Percent = 0
+    college_quorum_percent: Percent = 0
+    empty_college: Literal["excluded", "zero"] = "excluded"
+    seats: Annotated[int, Meta(ge=1, le=50)] = 1
+    budget: Annotated[int, Meta(ge=0, le=10_000_000)] = 0
+    min_selected: Annotated[int, Meta(ge=0, le=50)] = 0
+    max_selected: Annotated[int, Meta(ge=0, le=50)] = 0
+    secret: bool = False
+    min_secret_voters: Annotated[int, Meta(ge=1, le=10_000)] | None = None
+    decision: DecisionIn | None = None
+    proposal_id: Identifier | None = None
+
+
+class DecisionOut(Struct, omit_defaults=True):
+    parameter: str | None = None
+    value: int | None = None
+    funding_account: str | None = None
+    term_days: int | None = None
+
+
+class BallotOut(Struct):
+    ballot_id: str
+    title: str
+    description: str
+    kind: BallotKindName
+    state: BallotStateName
+    opens_at: Timestamp
+    closes_at: Timestamp
+    options: list[OptionOut]
+    majority: str
+    quorum_percent: int
+    college_quorum_percent: int
+    empty_college: str
+    seats: int
+    budget: int
+    min_selected: int
+    max_selected: int
+    secret: bool
+    min_secret_voters: int
+    decision: DecisionOut | None
+    colleges: Annotated[list[CollegeOut], Meta(description="Frozen when the ballot opens")]
+    eligible: Annotated[dict[str, int], Meta(description="Voters on the roll per college, frozen at open")]
+    proposal_id: str | None
+    created_by: str
+    created_at: Timestamp
+
+
+class BallotQuery(Struct, forbid_unknown_fields=True):
+    state: BallotStateName = "open"
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class VoteIn(Struct, forbid_unknown_fields=True):
+    """`options` for every kind but score (yes/no: one of `yes`, `no`, `abstain`); `scores` (0-5 for every
+    option) for score. `on_behalf_of`: the member whose proxy you hold."""
+
+    options: Annotated[list[Identifier], Meta(max_length=50)] = []
+    scores: dict[Identifier, Annotated[int, Meta(ge=0, le=5)]] = {}
+    on_behalf_of: Identifier | None = None
+
+
+class ChoiceOut(Struct):
+    options: list[str]
+    scores: dict[str, int]
+
+
+class VoteOut(Struct):
+    ballot_id: str
+    member_id: str
+    college_id: str
+    voted: bool
+    voted_by: Annotated[str | None, Meta(description="The proxy holder who voted, if one did")]
+    choice: Annotated[ChoiceOut | None, Meta(description="Named ballots only: a secret ballot keeps no choice")]
+    receipt: Annotated[
+        str | None,
+        Meta(description="Secret ballots, once: keep it to find your ballot among the published receipts"),
+    ] = None
+
+
+class ParticipationOut(Struct):
+    ballot_id: str
+    state: BallotStateName
+    eligible: dict[str, int]
+    voted: dict[str, int]
+
+
+class CollegeResultOut(Struct):
+    college_id: str
+    weight: int
+    eligible: int
+    voted: int
+    quorum_met: bool
+    counts: dict[str, int]
+    shares: dict[str, float]
+
+
+class ResultOut(Struct):
+    ballot_id: str
+    eligible: int
+    voted: int
+    quorum_met: bool
+    colleges: list[CollegeResultOut]
+    weighted: Annotated[
+        dict[str, float], Meta(description="Sum over colleges of weight x share, / the weights counted")
+    ]
+    counts: dict[str, int]
+    adopted: bool | None
+    winners: list[str]
+    digest: Annotated[str, Meta(description="sha256 of the ballots counted (see docs/governance.md)")]
+    withheld: bool
+    closed_at: Timestamp
+    applied: list[str]
+
+
+class ReceiptOut(Struct):
+    receipt_hash: str
+    college_id: str
+    choice: ChoiceOut
+
+
+class SpokespersonOut(Struct):
+    member_id: str
+    ballot_id: str
+    until: Timestamp

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import exchanges, ledger, reconciliation, reviews
+from chalicelib.services import ballots, exchanges, ledger, reconciliation, reviews
 
 
 @contextmanager
@@ -51,3 +51,12 @@ def recount_reputations(context: Any = None) -> int:
         checked = reviews.recount_touched()
         logger.info("reputations recounted", extra={"checked": checked})
     return checked
+
+
+def run_ballots(context: Any = None) -> tuple[int, int]:
+    """Every minute: each ballot opens and closes at its own time, not at a coarse sweep's."""
+    with _job("run_ballots", context):
+        opened, closed = ballots.run_due()
+        if opened or closed:
+            logger.info("ballots opened and closed", extra={"opened": opened, "closed": closed})
+    return opened, closed

@@ -104,6 +104,10 @@ def get(ballot_id: str) -> Ballot:
     return found
 
 
+def spokespeople() -> list[tuple[str, str, str]]:
+    return repository.spokespeople(clock.now_iso())
+
+
 def listing(state: BallotState, cursor: str | None, limit: int) -> tuple[list[Ballot], str | None]:
     return repository.ballots(state.value, cursor, limit)
 
