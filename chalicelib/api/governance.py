@@ -6,8 +6,10 @@ from __future__ import annotations
 from msgspec.structs import asdict
 
 from chalicelib import clock
+from chalicelib.api.conversations import message_out
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
+    AccountOut,
     BallotIn,
     BallotOut,
     BallotQuery,
@@ -18,6 +20,9 @@ from chalicelib.api.schemas import (
     CooperatorOut,
     CooperatorQuery,
     DecisionOut,
+    EarmarkPayment,
+    MessageOut,
+    NewMessage,
     OptionOut,
     Page,
     PageQuery,
@@ -33,10 +38,13 @@ from chalicelib.api.schemas import (
     ReceiptOut,
     ResultOut,
     SpokespersonOut,
+    StatementEntry,
+    TransferOut,
     VoteIn,
     VoteOut,
     project,
 )
+from chalicelib.api.wallet import statement_page, transfer_out
 from chalicelib.domain.governance import (
     Ballot,
     BallotKind,
@@ -53,7 +61,7 @@ from chalicelib.domain.governance import (
     Rules,
     SealedBallot,
 )
-from chalicelib.services import ballots, governance
+from chalicelib.services import ballots, earmarks, governance
 
 router = Router("governance")
 
@@ -332,6 +340,34 @@ def support_proposal(call: Call[None, None]) -> ProposalOut:
     return proposal_out(governance.support_proposal(call.member.member_id, call.params["proposal_id"]))
 
 
+@router.route(
+    "GET",
+    "/proposals/{proposal_id}/messages",
+    summary="A proposal's discussion, newest first",
+    tag="governance",
+    query=PageQuery,
+    response=Page[MessageOut],
+    problems=(400, 404),
+)
+def list_proposal_messages(call: Call[None, PageQuery]) -> Page[MessageOut]:
+    found, cursor = governance.discussion(call.params["proposal_id"], call.query.cursor, call.query.limit)
+    return Page([message_out(message) for message in found], cursor)
+
+
+@router.route(
+    "POST",
+    "/proposals/{proposal_id}/messages",
+    summary="Write in a proposal's discussion (cooperators)",
+    tag="governance",
+    body=NewMessage,
+    response=MessageOut,
+    status=201,
+    problems=(403, 404),
+)
+def post_proposal_message(call: Call[NewMessage, None]) -> MessageOut:
+    return message_out(governance.discuss(call.member.member_id, call.params["proposal_id"], call.body.body))
+
+
 # Ballots
 
 
@@ -509,3 +545,53 @@ def list_receipts(call: Call[None, PageQuery]) -> Page[ReceiptOut]:
 )
 def get_receipt(call: Call[None, None]) -> ReceiptOut:
     return receipt_out(ballots.receipt(call.params["ballot_id"], call.params["receipt_hash"]))
+
+
+# Earmarked accounts of funded projects
+
+
+@router.route(
+    "GET",
+    "/governance/earmarks/{account_id}",
+    summary="A funded project's earmarked account (`earmark:<ballot>:<project>`): its balance, public to members",
+    tag="governance",
+    response=AccountOut,
+    problems=(404,),
+)
+def get_earmark(call: Call[None, None]) -> AccountOut:
+    found = earmarks.balance(call.params["account_id"])
+    return AccountOut(found.account_id, found.posted, found.held, found.available, found.frozen, [found.account_id])
+
+
+@router.route(
+    "GET",
+    "/governance/earmarks/{account_id}/entries",
+    summary="Every entry of a funded project's earmarked account: its funding and how it was spent",
+    tag="governance",
+    query=PageQuery,
+    response=Page[StatementEntry],
+    problems=(400, 404),
+)
+def get_earmark_entries(call: Call[None, PageQuery]) -> Page[StatementEntry]:
+    return statement_page(*earmarks.statement(call.params["account_id"], call.query.cursor, call.query.limit))
+
+
+@router.route(
+    "POST",
+    "/operator/earmarks/{account_id}/payments",
+    summary="Pay a member from a funded project's earmarked account (operators, audited)",
+    description="Too few credits in the account: 409 `insufficient-funds`; a `payment_id` reused with other "
+    "details: 409.",
+    tag="governance",
+    access="operator",
+    body=EarmarkPayment,
+    response=TransferOut,
+    status=201,
+    problems=(404, 409, 422, 503),
+)
+def pay_from_earmark(call: Call[EarmarkPayment, None]) -> TransferOut:
+    body = call.body
+    account_id = call.params["account_id"]
+    return transfer_out(
+        earmarks.spend(call.member.member_id, account_id, body.member_id, body.amount, body.note, body.payment_id)
+    )

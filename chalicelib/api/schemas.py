@@ -903,3 +903,10 @@ class SpokespersonOut(Struct):
     member_id: str
     ballot_id: str
     until: Timestamp
+
+
+class EarmarkPayment(Struct, forbid_unknown_fields=True):
+    member_id: Identifier
+    amount: Credits
+    note: Note
+    payment_id: ClientId | None = None

@@ -23,6 +23,7 @@ class AuditAction(StrEnum):
     PLACE_COOPERATOR = "place_cooperator"
     CREATE_BALLOT = "create_ballot"
     APPLY_DECISION = "apply_decision"
+    SPEND_EARMARK = "spend_earmark"
 
 
 class AuditEntry(Struct, frozen=True):

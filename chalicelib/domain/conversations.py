@@ -37,6 +37,12 @@ def about_exchange(exchange_id: str) -> str:
     return f"exchange-{exchange_id}"
 
 
+def about_proposal(proposal_id: str) -> str:
+    """A proposal's discussion: every cooperator writes and every member reads; its author is the one
+    participant whose inbox shows it."""
+    return f"proposal-{proposal_id}"
+
+
 def check_participant(conversation: Conversation, member_id: str) -> None:
     """Only participants read a conversation; to anyone else it does not exist."""
     if member_id not in conversation.participants:

@@ -52,6 +52,7 @@ class TransferKind(StrEnum):
     REVERSAL = "reversal"  # a refund or a lost dispute takes back purchased credits
     SETTLEMENT = "settlement"  # a member pays back credits owed after a reversal
     EARMARK = "earmark"  # a platform account funds a project a budget ballot chose
+    EARMARK_SPENDING = "earmark_spending"  # operators pay a member from a project's earmarked account
 
 
 class HoldStatus(StrEnum):
@@ -66,6 +67,10 @@ def wallet_account(member_id: str) -> str:
 
 def earmark_account(ballot_id: str, project_id: str) -> str:
     return f"{EARMARK_PREFIX}{ballot_id}:{project_id}"
+
+
+def is_earmark(account_id: str) -> bool:
+    return account_id.startswith(EARMARK_PREFIX)
 
 
 def member_of(account_id: str) -> str | None:

@@ -246,7 +246,12 @@ def run_due(now: str | None = None) -> tuple[int, int]:
 
 
 def open_ballot(ballot: Ballot) -> Ballot:
-    """Freezes the roll (every active cooperator with their college) and the colleges, then opens."""
+    """Freezes the roll (every active cooperator with their college) and the colleges, then opens. A
+    ballot read as scheduled (the due index lags; a second run) that has opened meanwhile is left as
+    it is: writing its roll again would erase the votes cast since."""
+    ballot = get(ballot.ballot_id)
+    if ballot.state is not BallotState.SCHEDULED:
+        return ballot
     colleges = governance.colleges()
     known = {college.college_id for college in colleges}
     entries = [
@@ -333,10 +338,10 @@ def _apply(uow: UnitOfWork, ballot: Ballot, counted: Result, now: str, earmarks:
     elif decision is not None and decision.parameter is not None and decision.value is not None and counted.adopted:
         governance.add_parameter_change(uow, decision.parameter, decision.value)
         applied.append(f"{decision.parameter.value} = {decision.value}")
-    elif decision is not None and decision.funding_account is not None and earmarks:
+    elif decision is not None and decision.funding_account is not None and earmarks and counted.winners:
         costs = {option.option_id: option.cost for option in ballot.rules.options}
-        for project in counted.winners:
-            request = TransferRequest(
+        requests = [
+            TransferRequest(
                 transfer_id=f"earmark:{ballot.ballot_id}:{project}",
                 payer=decision.funding_account,
                 payee=earmarks[project],
@@ -344,8 +349,10 @@ def _apply(uow: UnitOfWork, ballot: Ballot, counted: Result, now: str, earmarks:
                 kind=TransferKind.EARMARK,
                 reason=f"ballot {ballot.ballot_id}",
             )
-            ledger.add_transfer(uow, request)
-            applied.append(f"{earmarks[project]} funded with {costs[project]} credits")
+            for project in counted.winners
+        ]
+        ledger.add_spread(uow, PlatformAccount(decision.funding_account), requests)
+        applied.extend(f"{earmarks[project]} funded with {costs[project]} credits" for project in counted.winners)
     elif decision is not None and decision.funding_account is not None and counted.winners:
         applied.append(f"projects not funded: {decision.funding_account} lacked the credits")
     if applied:

@@ -26,6 +26,24 @@ def add_new(uow: UnitOfWork, conversation: Conversation, first: Message | None) 
     repository.add_conversation(uow, conversation, first)
 
 
+def add_discussion(uow: UnitOfWork, conversation_id: str, subject: str, owner_id: str, at: str) -> None:
+    """An open discussion (of a proposal): anyone allowed by its subject writes; its owner follows it."""
+    add_new(uow, Conversation(conversation_id, subject, frozenset({owner_id}), at), None)
+
+
+def post_to_discussion(member_id: str, conversation_id: str, body: str) -> Message:
+    conversation = repository.get(conversation_id)
+    if conversation is None:
+        raise errors.NotFound("The discussion")
+    message = new_message(member_id, body)
+    transaction.run(lambda uow: repository.add_message(uow, conversation, message))
+    return message
+
+
+def discussion(conversation_id: str, cursor: str | None, limit: int) -> tuple[list[Message], str | None]:
+    return repository.messages(conversation_id, cursor, limit)
+
+
 def message_listing_owner(member_id: str, listing_id: str, body: str) -> tuple[Conversation, Message]:
     """The first message starts the member's conversation about the listing; later ones add to it."""
     listing = listing_repository.get(listing_id)

@@ -13,6 +13,7 @@ from chalicelib.adapters.dynamodb import member_repository
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, raises
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.conversations import Message, about_proposal
 from chalicelib.domain.governance import (
     College,
     CollegeRules,
@@ -27,7 +28,7 @@ from chalicelib.domain.governance import (
     support,
 )
 from chalicelib.errors import FieldError
-from chalicelib.services import audit, transaction
+from chalicelib.services import audit, conversations, transaction
 
 PARAMETERS_SECONDS = 60.0  # how long a container reuses the parameters in force
 _parameters: list[tuple[float, Parameters]] = []
@@ -207,8 +208,26 @@ def propose(author_id: str, title: str, description: str) -> Proposal:
         deadline=clock.iso(now + timedelta(days=settings().proposal_days)),
         needed=parameters().proposal_supports,
     )
-    transaction.run(lambda uow: repository.add_proposal(uow, proposal, None))
-    return proposal
+
+    def build(uow: UnitOfWork) -> Proposal:
+        repository.add_proposal(uow, proposal, None)
+        subject = f"proposal:{proposal.proposal_id}"
+        conversations.add_discussion(uow, about_proposal(proposal.proposal_id), subject, author_id, proposal.created_at)
+        return proposal
+
+    return transaction.run(build)
+
+
+def discuss(member_id: str, proposal_id: str, body: str) -> Message:
+    """Cooperators discuss a proposal; its author sees the discussion in their inbox."""
+    active_cooperator(member_id)
+    proposal(proposal_id)
+    return conversations.post_to_discussion(member_id, about_proposal(proposal_id), body)
+
+
+def discussion(proposal_id: str, cursor: str | None, limit: int) -> tuple[list[Message], str | None]:
+    proposal(proposal_id)
+    return conversations.discussion(about_proposal(proposal_id), cursor, limit)
 
 
 def support_proposal(member_id: str, proposal_id: str) -> Proposal:

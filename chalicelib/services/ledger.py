@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from msgspec.structs import replace
+
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import ledger_repository as repository
 from chalicelib.adapters.dynamodb import member_repository, pages
@@ -17,6 +19,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, Refusal, Unit
 from chalicelib.config import settings
 from chalicelib.domain.ledger import (
     PLATFORM_LABELS,
+    SHARD_SEP,
     SHARDED,
     Balance,
     BalanceChange,
@@ -58,6 +61,31 @@ def add_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
     posting.move(request, payer, payee, spends=True)
     _flush(uow, posting, at, record_refused=lambda: _replay(request), note=note)
     return Transfer(request, at, payer, payee)
+
+
+def add_spread(uow: UnitOfWork, payer: PlatformAccount, requests: list[TransferRequest]) -> None:
+    """Transfers from a sharded platform account, each paid by the shards holding the credits, fullest
+    first, in one posting: a payment larger than any one shard still fits. A part paid by shard n is
+    recorded as `<transfer id>:<n>`."""
+    for request in requests:
+        check_transfer(request, settings().max_transfer_amount)
+    left = {b.account_id: b.available for b in repository.get_balances(shards_of(payer, settings().platform_shards))}
+    needed = sum(request.amount for request in requests)
+    if needed > sum(max(available, 0) for available in left.values()):
+        raise errors.InsufficientCredits(needed, sum(left.values()))
+    posting = Posting()
+    for request in requests:
+        due = request.amount
+        for shard in sorted(left, key=lambda item: -left[item]):
+            part = min(left[shard], due)
+            if part <= 0:
+                break
+            shard_number = shard.rsplit(SHARD_SEP, 1)[1]
+            moved = replace(request, transfer_id=f"{request.transfer_id}:{shard_number}", amount=part)
+            posting.move(moved, shard, request.payee, spends=True)
+            left[shard] -= part
+            due -= part
+    _flush(uow, posting, clock.now_iso())
 
 
 def add_hold(uow: UnitOfWork, request: HoldRequest) -> Hold:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import ballots, governance
+from chalicelib.services import ballots, governance, reconciliation
 from tests.component.support import assert_problem
 from tests.conftest import OPERATOR
 
@@ -32,7 +32,9 @@ def cooperative(api: Any) -> None:
     assert answer.status_code == 200, answer.body
     for member, college in PLACES.items():
         assert api.get("/me", as_=member).status_code == 200  # the member exists
-        placed = operator(api, "put", f"/operator/cooperators/{member}", {"college_id": college, "reason": "general assembly"})
+        placed = operator(
+            api, "put", f"/operator/cooperators/{member}", {"college_id": college, "reason": "general assembly"}
+        )
         assert (placed.status_code, placed.json["status"]) == (200, "active"), placed.body
 
 
@@ -149,3 +151,57 @@ def test_an_election_makes_spokespeople(api, cooperative):
     assert result is not None and result.winners == ("cat",)
     assert result.weighted == {"cat": pytest.approx(50 / 80), "eve": pytest.approx(30 / 80)}
     assert [s["member_id"] for s in api.get("/governance/spokespeople", as_="ann").json] == ["cat"]
+
+
+def test_a_proposal_collects_supports_is_discussed_and_becomes_a_ballot(api, cooperative, monkeypatch):
+    monkeypatch.setenv("PWIIC_PROPOSAL_SUPPORTS", "2")
+    from chalicelib import config
+
+    config.reset()
+    governance.reset()
+    assert_problem(api.post("/proposals", {"title": "A repair café", "description": "Monthly."}, as_="zed"), 403)
+    proposal = api.post("/proposals", {"title": "A repair café", "description": "Monthly."}, as_="ann").json
+    pid = proposal["proposal_id"]
+    assert (proposal["needed"], proposal["state"]) == (2, "collecting")
+    said = api.post(f"/proposals/{pid}/messages", {"body": "Where would it be held?"}, as_="dan")
+    assert said.status_code == 201, said.body
+    assert [m["body"] for m in api.get(f"/proposals/{pid}/messages", as_="zed").json["items"]] == [
+        "Where would it be held?"
+    ]
+    assert api.post(f"/proposals/{pid}/supports", as_="ben").json["supports"] == 1
+    assert_problem(api.post(f"/proposals/{pid}/supports", as_="ben"), 409, "already-supported")
+    assert api.post(f"/proposals/{pid}/supports", as_="cat").json["state"] == "qualified"
+    assert_problem(api.post(f"/proposals/{pid}/supports", as_="dan"), 409, "proposal-closed")
+    ballot_id = schedule(api, title="A repair café", proposal_id=pid)
+    shown = api.get(f"/proposals/{pid}", as_="ann").json
+    assert (shown["state"], shown["ballot_id"]) == ("scheduled", ballot_id)
+
+
+def test_a_budget_funds_the_winning_projects_from_the_pool_and_their_spending_is_public(api, cooperative):
+    operator(api, "post", "/operator/rewards-pool/fundings", {"amount": 8_000, "note": "budget"})
+    projects = [
+        {"option_id": "compost", "label": "Shared compost", "cost": 3_000},
+        {"option_id": "seeds", "label": "Seed library", "cost": 2_500},
+        {"option_id": "bikes", "label": "Bike workshop", "cost": 2_000},
+    ]
+    ballot_id = schedule(
+        api, kind="budget", options=projects, budget=5_000, decision={"funding_account": "platform:rewards"}
+    )
+    open_now(ballot_id)
+    for who, picked in [("ann", ["compost", "bikes"]), ("ben", ["compost"]), ("dan", ["seeds", "bikes"])]:
+        assert vote(api, ballot_id, who, *picked).status_code == 200
+    assert_problem(vote(api, ballot_id, "cat", "compost", "seeds"), 422)  # 5 500 > 5 000
+    result = close_now(ballot_id)
+    # users: compost 2/2, bikes 1/2; pros: seeds 1/1, bikes 1/1 -> compost 50/80, bikes 55/80, seeds 30/80
+    assert result is not None and result.winners == ("bikes", "compost")  # seeds no longer fits
+    account = f"earmark:{ballot_id}:compost"
+    assert api.get(f"/governance/earmarks/{account}", as_="zed").json["posted"] == 3_000
+    paid = operator(
+        api, "post", f"/operator/earmarks/{account}/payments", {"member_id": "ann", "amount": 500, "note": "bins"}
+    )
+    assert paid.status_code == 201, paid.body
+    entries = api.get(f"/governance/earmarks/{account}/entries", as_="zed").json["items"]
+    assert entries[0]["amount"] == -500  # newest first
+    assert sum(e["amount"] for e in entries[1:]) == 3_000  # paid by the pool's shards that held the credits
+    assert_problem(api.get("/governance/earmarks/member:ann", as_="zed"), 404)
+    assert reconciliation.run().balanced
