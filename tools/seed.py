@@ -1,6 +1,7 @@
 """Demo data for the local stack, written through the services so every invariant holds.
 Idempotent: ids are fixed, or (listings) seeded once, or (reviewed exchanges) found by their proposer,
-listing and message and taken from where they stand, so a second run changes nothing."""
+listing and message, or (ballots) found by their title, and taken from where they stand, so a second
+run changes nothing."""
 
 from __future__ import annotations
 
@@ -8,14 +9,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import store
 from chalicelib.auth import Principal
+from chalicelib.config import settings
 from chalicelib.domain.exchanges import Action, Exchange, State
-from chalicelib.domain.ledger import TransferKind
+from chalicelib.domain.governance import (
+    Ballot,
+    BallotKind,
+    BallotState,
+    Choice,
+    College,
+    Cooperator,
+    CooperatorStatus,
+    Decision,
+    Governed,
+    Option,
+    Rules,
+)
+from chalicelib.domain.ledger import PlatformAccount, TransferKind
 from chalicelib.domain.listings import CATEGORIES, Family, Kind, ListingDraft, Mode, Status
 from chalicelib.domain.reviews import Draft, KindWord
-from chalicelib.services import communities, exchanges, ledger, listings, members, payments, reviews, rewards
+from chalicelib.services import (
+    ballots,
+    communities,
+    exchanges,
+    governance,
+    ledger,
+    listings,
+    members,
+    payments,
+    reviews,
+    rewards,
+)
 
 OPERATOR_ID = "demo-operator"
 
@@ -85,6 +111,7 @@ def seed() -> None:
     payments.pay_member("demo-bastien", "demo-amelie", 15, TransferKind.PAYMENT, "Tool loan", "demo-1")
     payments.pay_member("demo-chloe", "demo-bastien", 3, TransferKind.TIP, "A coffee for the lesson", "demo-2")
     seed_reviews(seed_listings())
+    seed_governance()
 
 
 # One listing per category, spread over the communities' members, plus a few requests.
@@ -356,3 +383,214 @@ def _completed(demo: ReviewedExchange, listing_id: str) -> tuple[Exchange, bool]
             exchange = exchanges.act(member, exchange.exchange_id, Action.CONFIRM)
             just_completed = exchange.state is State.COMPLETED
     return exchange, just_completed
+
+
+# Governance: three colleges, cooperators placed by the operator (and one request waiting in their
+# queue), a standing proxy, one open yes/no ballot, one closed budget that funded its winning projects
+# and one closed election whose winners are spokespeople (closed rather than scheduled, so
+# GET /governance/spokespeople shows them).
+
+DEMO_COLLEGES = (
+    College("users", "Usagers / Users", 50),
+    College("pros", "Professionnels locaux / Local professionals", 30),
+    College("founders", "Fondateurs / Founders", 20),
+)
+DEMO_COOPERATORS = {
+    "demo-amelie": "users",
+    "demo-bastien": "users",
+    "demo-chloe": "users",
+    "demo-david": "users",
+    "demo-elodie": "users",
+    "demo-gaelle": "users",
+    "demo-farid": "pros",
+    "demo-hugo": "pros",
+    "demo-jules": "pros",
+    OPERATOR_ID: "founders",
+}
+DEMO_COLLEGE_REQUEST = ("demo-ines", "users")  # waits for an operator's approval
+DEMO_PROXY = ("demo-chloe", "demo-bastien")  # Chloé's vote, given to Bastien until she revokes it
+
+
+@dataclass(frozen=True)
+class DemoVote:
+    voter_id: str
+    options: tuple[str, ...]
+    on_behalf_of: str | None = None  # the principal, when the voter holds their proxy
+
+
+@dataclass(frozen=True)
+class DemoBallot:
+    title: str
+    description: str
+    rules: Rules
+    votes: tuple[DemoVote, ...]
+    open_for: timedelta  # from its creation to its close
+    closed: bool  # closed by the seed as soon as its votes are in (a ballot cannot be created in the past)
+    candidates: tuple[str, ...] = ()  # an election's, who stand before it opens
+
+
+def _votes(*cast: tuple[str, str]) -> tuple[DemoVote, ...]:
+    return tuple(DemoVote(voter, tuple(options.split())) for voter, options in cast)
+
+
+CLOSING_SOON = timedelta(minutes=1)  # time enough for the seed's votes; results follow at once
+
+# Amélie (the demo member of scripts/run) and the operator have not voted: they may, with their tokens.
+DEMO_OPEN_BALLOT = DemoBallot(
+    "Allonger la fenêtre d'avis à 21 jours",
+    "Laisser trois semaines au lieu de deux pour publier un avis après un échange.",
+    Rules(
+        kind=BallotKind.YES_NO,
+        quorum_percent=30,
+        decision=Decision(parameter=Governed.REVIEW_WINDOW_DAYS, value=21),
+    ),
+    (
+        *_votes(("demo-bastien", "yes"), ("demo-david", "no"), ("demo-elodie", "yes")),
+        DemoVote("demo-bastien", ("yes",), on_behalf_of="demo-chloe"),
+        *_votes(("demo-farid", "yes"), ("demo-hugo", "no"), ("demo-jules", "abstain")),
+    ),
+    timedelta(days=7),
+    closed=False,
+)
+
+DEMO_BUDGET_PROJECTS = (
+    Option("compost", "Bac à compost partagé", 250),
+    Option("grainotheque", "Grainothèque", 120),
+    Option("velo", "Atelier réparation vélo", 300),
+    Option("boites-livres", "Boîtes à livres", 180),
+)
+# Weighted by college, compost and the bike workshop lead and fill 550 of the 600 credits: the seed
+# library comes next but no longer fits.
+DEMO_BUDGET = DemoBallot(
+    "Budget participatif : 600 crédits pour les projets de quartier",
+    "Choisissez les projets à financer depuis la cagnotte des récompenses, dans la limite de 600 crédits.",
+    Rules(
+        kind=BallotKind.BUDGET,
+        options=DEMO_BUDGET_PROJECTS,
+        budget=600,
+        decision=Decision(funding_account=PlatformAccount.REWARDS_POOL.value),
+    ),
+    _votes(
+        ("demo-amelie", "compost grainotheque"),
+        ("demo-bastien", "compost velo"),
+        ("demo-chloe", "compost grainotheque"),
+        ("demo-david", "velo compost"),
+        ("demo-elodie", "grainotheque boites-livres"),
+        ("demo-gaelle", "compost grainotheque"),
+        ("demo-farid", "velo compost"),
+        ("demo-hugo", "velo boites-livres"),
+        ("demo-jules", "compost grainotheque"),
+        (OPERATOR_ID, "compost velo"),
+    ),
+    CLOSING_SOON,
+    closed=True,
+)
+
+# Two seats: Amélie and Farid are elected (Gaëlle's votes come from the users' college alone).
+DEMO_ELECTION = DemoBallot(
+    "Élection des porte-parole de la coopérative",
+    "Deux porte-parole pour un an, qui représentent la coopérative auprès des communes et partenaires.",
+    Rules(kind=BallotKind.ELECTION, seats=2, decision=Decision(term_days=365)),
+    _votes(
+        ("demo-amelie", "demo-amelie demo-gaelle"),
+        ("demo-bastien", "demo-amelie"),
+        ("demo-chloe", "demo-gaelle demo-amelie"),
+        ("demo-david", "demo-farid"),
+        ("demo-elodie", "demo-amelie"),
+        ("demo-gaelle", "demo-gaelle"),
+        ("demo-farid", "demo-farid"),
+        ("demo-hugo", "demo-farid demo-amelie"),
+        ("demo-jules", "demo-farid"),
+        (OPERATOR_ID, "demo-amelie demo-farid"),
+    ),
+    CLOSING_SOON,
+    closed=True,
+    candidates=("demo-amelie", "demo-farid", "demo-gaelle"),
+)
+DEMO_BALLOTS = (DEMO_OPEN_BALLOT, DEMO_BUDGET, DEMO_ELECTION)
+
+
+def seed_governance() -> None:
+    """The colleges unless some are defined, each cooperator placed unless placed already, the request
+    and the proxy unless there, then each demo ballot created unless its title exists, and taken from
+    where it stands: opened, voted (each vote unless cast) and, for the closed ones, closed."""
+    if not governance.colleges():
+        governance.set_colleges(OPERATOR_ID, list(DEMO_COLLEGES), "Demo statutes")
+    active = {cooperator.member_id for cooperator in _all_cooperators(CooperatorStatus.ACTIVE)}
+    for member_id, college_id in DEMO_COOPERATORS.items():
+        if member_id not in active:  # a cooperator moved by hand meanwhile stays where they are
+            governance.place(OPERATOR_ID, member_id, college_id, "Demo general assembly")
+    requester, college_id = DEMO_COLLEGE_REQUEST
+    if _cooperator(requester) is None:  # approved by hand meanwhile: left as it is
+        governance.request_college(requester, college_id)
+    principal, holder = DEMO_PROXY
+    if not any(proxy.ballot_id is None for proxy in governance.proxies(principal)[0]):
+        governance.give_proxy(principal, holder, None)
+    existing = _ballots_by_title()
+    for demo in DEMO_BALLOTS:
+        _seed_ballot(demo, existing.get(demo.title))
+
+
+def _cooperator(member_id: str) -> Cooperator | None:
+    try:
+        return governance.cooperator(member_id)
+    except errors.NotFound:
+        return None
+
+
+def _all_cooperators(status: CooperatorStatus) -> list[Cooperator]:
+    found: list[Cooperator] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = governance.cooperators(status, cursor, 100)
+        found.extend(page)
+        if cursor is None:
+            return found
+
+
+def _ballots_by_title() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for state in BallotState:
+        cursor: str | None = None
+        while True:
+            page, cursor = ballots.listing(state, cursor, 100)
+            found.update((ballot.title, ballot.ballot_id) for ballot in page)
+            if cursor is None:
+                break
+    return found
+
+
+def _seed_ballot(demo: DemoBallot, ballot_id: str | None) -> None:
+    """Created unless found; opened (its candidates standing first) if scheduled; then, while open, its
+    votes (on a ballot found open, only those an interrupted run did not cast) and, if the demo wants it
+    closed, the close."""
+    if ballot_id is None:
+        now = clock.now()
+        draft = ballots.BallotDraft(
+            demo.title, demo.description, demo.rules, clock.iso(now), clock.iso(now + demo.open_for)
+        )
+        if demo.rules.kind is BallotKind.BUDGET:
+            _fund_pool(demo.rules.budget)
+        ballot_id = ballots.create(OPERATOR_ID, draft, "Demo data").ballot_id
+    ballot: Ballot = ballots.get(ballot_id)
+    opened_now = ballot.state is BallotState.SCHEDULED
+    if opened_now:
+        for candidate in demo.candidates:
+            ballot = ballots.stand_in(candidate, ballot_id)
+        ballot = ballots.open_ballot(ballot)
+    if ballot.state is not BallotState.OPEN:
+        return
+    for cast in demo.votes:
+        if clock.now_iso() >= ballot.closes_at:
+            break
+        if opened_now or not ballots.my_vote(cast.on_behalf_of or cast.voter_id, ballot_id).voted:
+            ballots.cast(cast.voter_id, ballot_id, Choice(options=cast.options), cast.on_behalf_of)
+    if demo.closed:  # at a moment past its close and the grace, as the scheduled job would
+        grace = timedelta(seconds=settings().ballot_close_grace_seconds + 1)
+        ballots.close(ballot_id, clock.iso(clock.parse(ballot.closes_at) + grace))
+
+
+def _fund_pool(budget: int) -> None:
+    """The rewards pool funds the budget's winners: topped up (once) if it ever holds less than the budget."""
+    if ledger.balance(PlatformAccount.REWARDS_POOL.value).available < budget:
+        rewards.fund_rewards_pool(OPERATOR_ID, budget, "Demo participatory budget", "demo-pool-budget")

@@ -1,13 +1,27 @@
-"""The demo seed (`scripts/run`) on a fresh table: a second run fails on nothing and adds nothing, and
-demo members find published reviews on profiles and one exchange waiting for their own review."""
+"""The demo seed (`scripts/run`) on a fresh table: a second run fails on nothing and adds nothing, demo
+members find published reviews on profiles and one exchange waiting for their own review, and the
+cooperative has its colleges, cooperators, an open ballot, a budget that funded its winners and elected
+spokespeople, with a ledger that still reconciles."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.governance import BallotKind, BallotState, CooperatorStatus
+from chalicelib.domain.ledger import earmark_account
 from chalicelib.domain.reviews import ReviewState
-from chalicelib.services import reviews
-from tools.seed import DEMO_REVIEWED, seed
+from chalicelib.services import ballots, governance, ledger, reconciliation, reviews
+from tools.seed import (
+    DEMO_BUDGET,
+    DEMO_COLLEGE_REQUEST,
+    DEMO_COLLEGES,
+    DEMO_COOPERATORS,
+    DEMO_ELECTION,
+    DEMO_OPEN_BALLOT,
+    DEMO_PROXY,
+    DEMO_REVIEWED,
+    seed,
+)
 
 
 def stored_keys(admin: Any, table_name: str) -> set[tuple[str, str]]:
@@ -24,12 +38,17 @@ def stored_keys(admin: Any, table_name: str) -> set[tuple[str, str]]:
             return {key for key in found if not key[0].startswith("AUDIT#")}
 
 
-def test_seeding_twice_publishes_reviews_leaves_one_pending_and_duplicates_nothing(table_name, dynamodb_admin):
+def test_seeding_twice_duplicates_nothing_publishes_reviews_and_governs(table_name, dynamodb_admin):
     seed()
     first = stored_keys(dynamodb_admin, table_name)
     seed()
     assert stored_keys(dynamodb_admin, table_name) == first, "a second run must add nothing"
+    check_reviews()
+    check_governance()
+    assert reconciliation.run().balanced
 
+
+def check_reviews() -> None:
     both_sides = [demo for demo in DEMO_REVIEWED if len(demo.reviews) == 2]
     assert len(both_sides) >= 5
     for demo in both_sides:
@@ -51,3 +70,38 @@ def test_seeding_twice_publishes_reviews_leaves_one_pending_and_duplicates_nothi
     assert not any(r.exchange_id == waiting[0].exchange_id for r in reviews.pending(author.author_id, 100))
     shown, _ = reviews.published_about(sealed.proposer_id, None, 20)
     assert waiting[0].exchange_id not in {r.exchange_id for r in shown}, "sealed until the other review is in"
+
+
+def check_governance() -> None:
+    assert governance.colleges() == list(DEMO_COLLEGES)
+    active, _ = governance.cooperators(CooperatorStatus.ACTIVE, None, 100)
+    assert {c.member_id: c.college_id for c in active} == DEMO_COOPERATORS
+    requested, _ = governance.cooperators(CooperatorStatus.REQUESTED, None, 100)
+    assert [(c.member_id, c.college_id) for c in requested] == [DEMO_COLLEGE_REQUEST]
+    principal, holder = DEMO_PROXY
+    given, _ = governance.proxies(principal)
+    assert [(p.holder_id, p.ballot_id) for p in given] == [(holder, None)]
+
+    (opened,) = ballots.listing(BallotState.OPEN, None, 100)[0]
+    assert (opened.title, opened.rules.kind) == (DEMO_OPEN_BALLOT.title, BallotKind.YES_NO)
+    assert ballots.my_vote(principal, opened.ballot_id).voted_by == holder
+    assert sum(ballots.participation(opened.ballot_id)[1].values()) == len(DEMO_OPEN_BALLOT.votes)
+    assert not ballots.my_vote("demo-amelie", opened.ballot_id).voted, "left for the demo member's token"
+
+    closed, _ = ballots.listing(BallotState.CLOSED, None, 100)
+    assert sorted(b.title for b in closed) == sorted([DEMO_BUDGET.title, DEMO_ELECTION.title])
+    assert not ballots.listing(BallotState.SCHEDULED, None, 100)[0]
+    budget = next(b for b in closed if b.rules.kind is BallotKind.BUDGET)
+    funded = ballots.result(budget.ballot_id)
+    assert funded.voted == len(DEMO_BUDGET.votes) and funded.winners == ("compost", "velo")
+    for project in budget.rules.options:
+        posted = ledger.balance(earmark_account(budget.ballot_id, project.option_id)).posted
+        assert posted == (project.cost if project.option_id in funded.winners else 0), project.option_id
+
+    election = next(b for b in closed if b.rules.kind is BallotKind.ELECTION)
+    assert {o.option_id for o in election.rules.options} == set(DEMO_ELECTION.candidates)
+    elected = ballots.result(election.ballot_id).winners
+    assert set(elected) == {"demo-amelie", "demo-farid"}
+    assert {(member, ballot) for member, ballot, _ in ballots.spokespeople()} == {
+        (member, election.ballot_id) for member in elected
+    }
