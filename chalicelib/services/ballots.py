@@ -16,7 +16,7 @@ from msgspec.structs import replace
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import governance_repository as repository
 from chalicelib.adapters.dynamodb import keys, member_repository
-from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, raises
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.governance import (
@@ -259,7 +259,15 @@ def open_ballot(ballot: Ballot) -> Ballot:
         for cooperator in repository.all_cooperators(CooperatorStatus.ACTIVE)
         if cooperator.college_id in known
     ]
-    repository.write_roll(entries)
+    # each part of the roll lands only while the ballot is still the scheduled version read: a second
+    # run that got past the check above as this one opened the ballot cannot erase the votes cast since
+    changed = raises(errors.Conflict("The ballot changed while opening.", code="ballot-changed"))
+
+    def write(part: list[RollEntry]) -> None:
+        transaction.run(lambda uow: repository.add_roll(uow, ballot, part, changed))
+
+    for start in range(0, len(entries), repository.ROLL_CHUNK):
+        write(entries[start : start + repository.ROLL_CHUNK])
     eligible = Counter(entry.college_id for entry in entries)
     after = opened(ballot, colleges, eligible)
     transaction.run(lambda uow: repository.add_ballot(uow, after, ballot), keeps_changing=_changing())

@@ -263,6 +263,19 @@ def write_roll(entries: list[RollEntry]) -> None:
             batch.save(_roll_item(entry))
 
 
+ROLL_CHUNK = 99  # roll entries per transaction: with the ballot's check, DynamoDB's 100 actions
+
+
+def add_roll(uow: UnitOfWork, ballot: Ballot, entries: list[RollEntry], changed: Refusal) -> None:
+    """Part of the roll (at most `ROLL_CHUNK` entries), written only while the ballot is still the
+    scheduled version read (`changed` otherwise): an opening that runs late, after another has opened
+    the ballot, never writes an entry over a vote."""
+    pk = keys.ballot_pk(ballot.ballot_id)
+    uow.check(DocumentItem, pk, keys.BALLOT_SK, DocumentItem.version == ballot.version, changed)
+    for entry in entries:
+        uow.put(_roll_item(entry))
+
+
 def _roll_item(entry: RollEntry) -> RollEntryItem:
     fields = msgspec.structs.asdict(entry)
     fields["choice"] = None if entry.choice is None else msgspec.json.encode(entry.choice).decode()
