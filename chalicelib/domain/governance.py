@@ -44,14 +44,14 @@ def check_colleges(colleges: Sequence[College], rules: CollegeRules) -> None:
         )
     if len({college.college_id for college in colleges}) != len(colleges):
         problems.append(FieldError("colleges", "Each college needs its own id."))
-    for index, college in enumerate(colleges):
-        if not rules.min_weight <= college.weight <= rules.max_weight:
-            problems.append(
-                FieldError(
-                    f"colleges[{index}].weight",
-                    f"A college weighs between {rules.min_weight}% and {rules.max_weight}%.",
-                )
+    outside = [college.college_id for college in colleges if not rules.min_weight <= college.weight <= rules.max_weight]
+    if outside:
+        problems.append(
+            FieldError(
+                "colleges",
+                f"A college weighs between {rules.min_weight}% and {rules.max_weight}%: not {', '.join(outside)}.",
             )
+        )
     if sum(college.weight for college in colleges) != 100:
         problems.append(FieldError("colleges", "The colleges' weights must sum to 100."))
     if problems:

@@ -337,7 +337,8 @@ def _sealed(item: SealedBallotItem) -> SealedBallot:
 
 def sealed_ballot(ballot_id: str, receipt_hash: str) -> SealedBallot | None:
     try:
-        return _sealed(SealedBallotItem.get(keys.ballot_pk(ballot_id), keys.box_sk(receipt_hash)))
+        found = SealedBallotItem.get(keys.ballot_pk(ballot_id), keys.box_sk(receipt_hash), consistent_read=True)
+        return _sealed(found)
     except SealedBallotItem.DoesNotExist:
         return None
 
