@@ -26,7 +26,6 @@ import contextlib
 import copy
 import functools
 import json
-import logging
 import os
 import statistics
 import sys
@@ -36,12 +35,21 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from unittest import mock
-from urllib.parse import urlparse
 
-from bench._harness import Recorder, bench_parser, bench_table, cpu_rounds, profile_calls, shared_client, stubbed
+from bench._harness import (
+    Api,
+    Recorder,
+    bench_parser,
+    bench_table,
+    cpu_rounds,
+    profile_calls,
+    quiet_access_log,
+    secrets_root,
+    shared_client,
+    stubbed,
+)
 
 GOAL_QUERIES_PER_SEARCH = 1  # issue 5: "each one DynamoDB Query on an index designed for it"
 GOAL_WRITES_PER_TRANSITION = 1  # "every state change and its ledger effect commit in one atomic write"
@@ -108,47 +116,6 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         endpoint=args.endpoint,
         profile=bool(args.profile),
     )
-
-
-# The application over HTTP, as clients call it.
-
-
-class Api:
-    """JSON requests through the Chalice test client, each member with a minted ID token."""
-
-    def __init__(self, client: Any, secrets_root: Path) -> None:
-        self.client = client
-        self._root = secrets_root
-        self._headers: dict[str, dict[str, str]] = {}
-
-    def add_member(self, member_id: str, name: str) -> None:
-        from tools import devkeys
-
-        token = devkeys.mint_token(member_id, name=name, root=self._root)
-        self._headers[member_id] = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def headers(self, member_id: str) -> dict[str, str]:
-        return self._headers[member_id]
-
-    def call(
-        self, method: str, path: str, member_id: str, body: Any = None, headers: Mapping[str, str] | None = None
-    ) -> tuple[int, Any]:
-        payload = json.dumps(body).encode() if body is not None else b""
-        sent = {**self._headers[member_id], **(headers or {})}
-        response = self.client.http.request(method, path, headers=sent, body=payload)
-        return response.status_code, (json.loads(response.body) if response.body else None)
-
-
-def secrets_root() -> Path:
-    """Where bench_table's scratch key material lives (the app reads its JWKS from there)."""
-    return Path(urlparse(os.environ["PWIIC_JWKS_URL"]).path).parent.parent
-
-
-def quiet_access_log(sink: Any) -> None:
-    """The app's structured access log goes to `sink` instead of stdout (still formatted: same CPU)."""
-    for handler in logging.getLogger("pwiic").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
 
 
 @contextlib.contextmanager

@@ -30,11 +30,9 @@ Usage: python -m bench.reviews [--quick] [--endpoint URL] [--profile]
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import itertools
 import json
-import math
 import os
 import statistics
 import sys
@@ -47,34 +45,28 @@ from datetime import timedelta
 from typing import Any
 
 from bench._harness import (
-    KB,
-    Index,
-    Item,
-    Recorder,
-    WriteUnits,
+    READ_OPERATIONS,
+    Api,
+    Call,
+    Meter,
+    Sample,
     bench_parser,
     bench_table,
     cpu_rounds,
-    item_size,
     profile_calls,
+    quiet_access_log,
+    read_units,
+    secrets_root,
     shared_client,
-    started_kb,
-    stored_items,
     stubbed,
-    table_indexes,
-    transact_write_units,
-    write_units,
+    summary,
 )
-from bench.exchanges import Api, quiet_access_log, secrets_root
 
 GOAL_WRITES_PER_SUBMISSION = 1  # a sealed review and its round: one atomic write
 GOAL_TRANSACTIONS_PER_PUBLICATION = 1  # both reviews published and both reputations counted together
 GOAL_TRANSACTIONS_PER_CLOSE = 1  # one unit of work per exchange whose window closes
 GOAL_REQUESTS_PER_PROFILE_CALL = 1  # a reputation is one read, a page of reviews one Query
 GOAL_CPU_RATIO = 3.0  # handler CPU against the bare DynamoDB calls it makes (stubbed), as the other benchmarks
-READ_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
-WRITE_REQUESTS = frozenset({"TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"})
-READ_UNIT_BYTES = 4 * KB
 PAGE = 20  # the API's default page size
 HOME = "u0k8w"  # Lausanne Sous-Gare
 PRICE = 5
@@ -120,263 +112,6 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         endpoint=args.endpoint,
         profile=bool(args.profile),
     )
-
-
-# Counting requests, with what each read returned and what each write replaced.
-
-
-@dataclass
-class Call:
-    operation: str
-    params: dict[str, Any]  # as the application built them
-    parsed: dict[str, Any]
-    replaced: list[Item | None]  # writes: the item each action found, read before the request
-
-
-@dataclass
-class Sample:
-    calls: list[Call]
-    http_attempts: int | None = None  # None: a part of a measured call, whose attempts are counted whole
-    status: int | None = None
-
-
-def key_of(item: Item) -> dict[str, Any]:
-    return {"PK": item["PK"], "SK": item["SK"]}
-
-
-def written_keys(operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The key each action of a write request writes."""
-    if operation == "TransactWriteItems":
-        bodies = [next(iter(action.values())) for action in params["TransactItems"]]
-        return [key_of(body["Item"]) if "Item" in body else dict(body["Key"]) for body in bodies]
-    return [key_of(params["Item"]) if operation == "PutItem" else dict(params["Key"])]
-
-
-class Meter:
-    """The harness Recorder (API calls by operation, HTTP attempts), plus every call's parameters with
-    its parsed response, and, before each write, the items it will replace (read with the admin client,
-    which is not counted). Reads ask for DynamoDB Local's ConsumedCapacity, for comparison."""
-
-    def __init__(self, client: Any, admin: Any, table_name: str) -> None:
-        self.recorder = Recorder(client, consumed_capacity=True, keep_all=True)
-        self.calls: list[Call] = []
-        self._client = client
-        self._admin = admin
-        self._table = table_name
-        self._id = f"bench-reviews-meter-{uuid.uuid4().hex}"
-
-    def _params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        built = copy.deepcopy({name: value for name, value in params.items() if name != "ReturnConsumedCapacity"})
-        replaced: list[Item | None] = []
-        if model.name in WRITE_REQUESTS:
-            for key in written_keys(model.name, built):
-                found = self._admin.get_item(TableName=self._table, Key=key, ConsistentRead=True)
-                replaced.append(found.get("Item"))
-        context[self._id] = (built, replaced)
-        if model.name in READ_OPERATIONS:
-            params["ReturnConsumedCapacity"] = "TOTAL"
-
-    def _after(self, parsed: Mapping[str, Any], model: Any, context: Mapping[str, Any], **_: Any) -> None:
-        built, replaced = context.get(self._id, ({}, []))
-        self.calls.append(Call(model.name, built, copy.deepcopy(dict(parsed)), replaced))
-
-    @contextlib.contextmanager
-    def metering(self) -> Iterator[Meter]:
-        events = self._client.meta.events
-        with self.recorder.recording():
-            events.register("provide-client-params.dynamodb", self._params, unique_id=f"{self._id}-params")
-            events.register("after-call.dynamodb", self._after, unique_id=f"{self._id}-after")
-            try:
-                yield self
-            finally:
-                events.unregister("provide-client-params.dynamodb", self._params, unique_id=f"{self._id}-params")
-                events.unregister("after-call.dynamodb", self._after, unique_id=f"{self._id}-after")
-
-    def measure(self, call: Callable[[], Any]) -> tuple[Sample, Any]:
-        first, attempts = len(self.calls), self.recorder.http_attempts
-        answer = call()
-        status = answer[0] if isinstance(answer, tuple) and answer and isinstance(answer[0], int) else None
-        return Sample(self.calls[first:], self.recorder.http_attempts - attempts, status), answer
-
-
-# Read units as AWS bills them, and write units (the harness' formula, plus what it leaves out).
-
-
-def _units(size: int, consistent: bool) -> float:
-    return max(1, math.ceil(size / READ_UNIT_BYTES)) * (1.0 if consistent else 0.5)
-
-
-def read_units(call: Call) -> float:
-    """A Query or Scan rounds the sum of the items it read; GetItem and BatchGetItem round each item (an
-    absent one still costs the minimum). Index reads are always eventually consistent."""
-    params, parsed = call.params, call.parsed
-    if call.operation in ("Query", "Scan"):
-        consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
-        return _units(sum(item_size(item) for item in parsed.get("Items", [])), consistent)
-    if call.operation == "GetItem":
-        found = parsed.get("Item")
-        return _units(item_size(found) if found else 0, bool(params.get("ConsistentRead")))
-    if call.operation == "BatchGetItem":
-        total = 0.0
-        for table_name, request in params["RequestItems"].items():
-            consistent = bool(request.get("ConsistentRead"))
-            items = parsed.get("Responses", {}).get(table_name, [])
-            unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", []))
-            absent = len(request["Keys"]) - len(items) - unprocessed
-            total += sum(_units(item_size(item), consistent) for item in items) + absent * _units(0, consistent)
-        return total
-    return 0.0
-
-
-def local_read_units(call: Call) -> float:
-    """What DynamoDB Local reported for a read (ReturnConsumedCapacity=TOTAL)."""
-    if call.operation not in READ_OPERATIONS:
-        return 0.0
-    consumed = call.parsed.get("ConsumedCapacity")
-    entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-    return sum(float(entry.get("CapacityUnits", 0)) for entry in entries)
-
-
-def items_read(call: Call) -> tuple[int, int]:
-    """(items, bytes) a read returned."""
-    if call.operation in ("Query", "Scan"):
-        found = list(call.parsed.get("Items", []))
-    elif call.operation == "GetItem":
-        found = [call.parsed["Item"]] if call.parsed.get("Item") else []
-    elif call.operation == "BatchGetItem":
-        found = [item for items in call.parsed.get("Responses", {}).values() for item in items]
-    else:
-        found = []
-    return len(found), sum(item_size(item) for item in found)
-
-
-def _index_key(index: Index, item: Item) -> list[Any]:
-    return [item[name] for name in index.key_attributes]
-
-
-def _actions(call: Call) -> list[tuple[str, dict[str, Any]]]:
-    """A write request's actions: (Put, Update, Delete or ConditionCheck, its body)."""
-    if call.operation == "TransactWriteItems":
-        return [(kind, body) for action in call.params["TransactItems"] for kind, body in action.items()]
-    kind = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}.get(call.operation)
-    return [(kind, call.params)] if kind else []
-
-
-def index_writes(call: Call, indexes: Sequence[Index], stored_item: Any) -> tuple[int, int, int]:
-    """The index entries a write request writes, as AWS bills them: a put where the new item is indexed
-    (and has changed), a delete where the replaced item was indexed and the new one is not, or is under
-    another key (a move: delete and put). The harness' formula counts no delete on a put, and, as its
-    update rule reads only named attributes (`#name`, not PynamoDB's `#0`), no index write on an update.
-    Returns (entries dropped, entries moved, index write units)."""
-    dropped = moved = units = 0
-    for (kind, body), old in zip(_actions(call), call.replaced, strict=True):
-        if kind == "Put":
-            new = body["Item"]
-        elif kind == "Update":
-            new = stored_item(body["TableName"], body["Key"])
-        elif kind == "Delete":
-            new = None
-        else:
-            continue
-        for index in indexes:
-            had, has = index.holds(old), index.holds(new)
-            deletes = puts = 0
-            if had and has and old is not None and new is not None:
-                if _index_key(index, old) != _index_key(index, new):
-                    deletes, puts = 1, 1
-                    moved += 1
-                elif kind == "Put" or old != new:
-                    puts = 1
-            else:
-                deletes, puts = int(had), int(has)
-                dropped += deletes
-            units += deletes * started_kb(item_size(old or {})) + puts * started_kb(item_size(new or {}))
-    return dropped, moved, units
-
-
-def call_write_units(call: Call, indexes: Sequence[Index], stored_item: Any) -> WriteUnits:
-    if call.operation == "TransactWriteItems":
-        return transact_write_units(call.params, indexes, stored_item)
-    if call.operation in WRITE_REQUESTS:
-        return write_units(call.operation, call.params, indexes, stored_item)
-    return WriteUnits()
-
-
-def summary(samples: Sequence[Sample], unit: str, admin: Any) -> dict[str, Any]:
-    """Per `unit` (one sample): requests by operation, writes and their items and units, reads and their units."""
-    n = len(samples)
-    indexes = table_indexes()
-    stored_item = stored_items(admin)
-    operations: Counter[str] = Counter()
-    per_sample_requests: Counter[int] = Counter()
-    transact_items: list[int] = []
-    units: list[WriteUnits] = []
-    index_units: list[int] = []  # as AWS bills them, deletes included
-    dropped = moved = 0
-    reads: list[float] = []
-    local_reads: list[float] = []
-    returned: list[tuple[int, int]] = []
-    actions: Counter[str] = Counter()
-    for sample in samples:
-        operations.update(call.operation for call in sample.calls)
-        per_sample_requests[len(sample.calls)] += 1
-        total = WriteUnits()
-        index_total = 0
-        for call in sample.calls:
-            if call.operation == "TransactWriteItems":
-                transact_items.append(len(call.params["TransactItems"]))
-            total.add(call_write_units(call, indexes, stored_item))
-            drops, moves, index = index_writes(call, indexes, stored_item)
-            dropped, moved, index_total = dropped + drops, moved + moves, index_total + index
-        units.append(total)
-        actions.update(total.actions)
-        index_units.append(index_total)
-        reads.append(sum(read_units(call) for call in sample.calls))
-        local_reads.append(sum(local_read_units(call) for call in sample.calls))
-        counts = [items_read(call) for call in sample.calls if call.operation in READ_OPERATIONS]
-        returned.append((sum(count for count, _ in counts), sum(size for _, size in counts)))
-    requests = sum(operations.values())
-    write_requests = sum(count for operation, count in operations.items() if operation in WRITE_REQUESTS)
-    attempts = [sample.http_attempts for sample in samples if sample.http_attempts is not None]
-    statuses = sorted({sample.status for sample in samples if sample.status is not None})
-    figure: dict[str, Any] = {
-        f"{unit}s": n,
-        f"requests_per_{unit}": requests / n,
-        "requests_by_operation": {operation: count / n for operation, count in sorted(operations.items())},
-        "requests_histogram": {str(k): v for k, v in sorted(per_sample_requests.items())},
-    }
-    if attempts:
-        figure["http_attempts_per_request"] = round(sum(attempts) / max(1, requests), 3)
-    if statuses:
-        figure["statuses"] = statuses
-    if write_requests:
-        figure |= {
-            "write_requests": write_requests / n,
-            "transact_write_items": operations["TransactWriteItems"] / n,
-            "transact_items": statistics.fmean(transact_items) if transact_items else None,
-            "actions": {kind: count / n for kind, count in sorted(actions.items())},
-            "write_units": statistics.fmean(unit.total for unit in units),
-            "write_units_max": max(unit.total for unit in units),
-            "transactional_write_units": statistics.fmean(unit.transactional for unit in units),
-            "index_write_units": statistics.fmean(unit.index for unit in units),
-            "standard_write_units": statistics.fmean(unit.standard for unit in units),
-            "largest_item_bytes": max(unit.largest_item_bytes for unit in units),
-            "index_entries_dropped": dropped / n,
-            "index_entries_moved": moved / n,
-            "index_write_units_with_deletes": statistics.fmean(index_units),
-            "write_units_with_index_deletes": statistics.fmean(
-                unit.transactional + unit.standard + index for unit, index in zip(units, index_units, strict=True)
-            ),
-        }
-    else:
-        figure["write_requests"] = 0.0
-    return figure | {
-        "reads": sum(count for operation, count in operations.items() if operation in READ_OPERATIONS) / n,
-        "read_units": statistics.fmean(reads),
-        "read_units_dynamodb_local": statistics.fmean(local_reads),
-        "items_read": statistics.fmean(count for count, _ in returned),
-        "bytes_read": statistics.fmean(size for _, size in returned),
-    }
 
 
 # The world: a community, its members (with credits), an offer per provider.

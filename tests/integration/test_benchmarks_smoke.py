@@ -1,7 +1,9 @@
 """The benchmarks run, print one JSON object, and the budgets that do not depend on machine noise hold:
 one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start, one
 TransactWriteItems per fulfilled Stripe webhook and no serialisation on the sharded issuance account,
-one atomic write per exchange transition and one Query per search (one per cell for `near`).
+one atomic write per exchange transition and one Query per search (one per cell for `near`), one atomic
+write per vote with the participation counters spread over their shards, and a recount that counts every
+ballot.
 Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
 to read them."""
 
@@ -181,3 +183,33 @@ def test_reviews_benchmark(dynamodb_endpoint):
     assert cpu["network_requests_during_stub"] == {}, "the stubbed phase must not reach DynamoDB"
     assert cpu["sealed_lambda_handler_state"] == "sealed" and cpu["publication_lambda_handler_state"] == "published"
     assert figures["cpu_ratio_sealed_service"] > 1 and figures["cpu_ratio_publication_service"] > 1
+
+
+def test_governance_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.governance", "--quick", "--endpoint", dynamodb_endpoint, timeout=180)
+
+    for kind in ("first_named", "changed_named", "secret", "proxy"):
+        vote = figures["votes"][kind]
+        assert figures["write_requests_per_vote"][kind] == 1, (kind, vote["requests_by_operation"])
+        assert vote["requests_histogram"] == {str(int(vote["requests_per_vote"])): vote["votes"]}, (kind, vote)
+        assert vote["statuses"] == [200] and vote["http_attempts_per_request"] == 1, (kind, vote)
+        assert figures["write_units_per_vote"][kind] > 0
+    for kind in ("first_named", "secret", "proxy"):
+        assert figures["transact_write_items_per_vote"][kind] == 1, "a first vote is one TransactWriteItems"
+    assert figures["votes"]["changed_named"]["requests_by_operation"]["PutItem"] == 1, "a change writes one item"
+    assert figures["votes"]["secret"]["transact_items_by_action"] == {"Put BOX": 1, "Put ROLL": 1, "Update COUNT": 1}
+    assert all(figures["votes"]["checks"].values()), figures["votes"]["checks"]
+
+    throughput = figures["throughput"]
+    assert throughput["errors"] == 0, throughput["error_samples"]
+    assert throughput["votes_per_second_1_thread"] > 0 and throughput["ratio"] > 0
+    assert figures["distinct_counter_items_8_threads"] > 1, "concurrent votes must spread over the counter shards"
+    assert throughput["participation_counts_every_vote"] is True
+
+    for kind, recount in figures["recounts"].items():
+        assert recount["counted_every_ballot"] is True, (kind, recount["result_voted"], recount["ballots"])
+        assert recount["digest_matches_ballots_loaded"] is True, kind
+        assert recount["queries_consistent"] is True, kind
+        assert recount["close"]["transact_write_items"] == 1, kind
+        assert recount["ratio_vs_bare_reads"] > 0, kind
+    assert figures["within_goals"]["recount_counted_every_ballot"] == {"named": True, "secret": True}
