@@ -176,7 +176,12 @@ def cast(voter_id: str, ballot_id: str, wanted: Choice, on_behalf_of: str | None
             repository.add_participation(uow, ballot_id, entry.college_id, random.randrange(keys.BALLOT_COUNT_SHARDS))
         return Voted(done.entry, token if ballot.rules.secret else None)
 
-    return transaction.run(build, keeps_changing=_changing())
+    voted = transaction.run(build, keeps_changing=_changing())
+    # who voted, and whether by proxy: never the choice (the sealed ballot carries no member nor time)
+    logger.info(
+        "vote cast", extra={"ballot_id": ballot_id, "member_id": member_id, "proxy_holder": voted.entry.voted_by}
+    )
+    return voted
 
 
 def my_vote(member_id: str, ballot_id: str) -> RollEntry:

@@ -120,7 +120,7 @@ def test_a_secret_ballot_keeps_no_choice_on_the_roll_and_publishes_receipts(api,
     assert result["winners"] == ["garden"] and result["withheld"] is False
 
 
-def test_a_proxy_votes_for_its_principal_until_the_principal_votes(api, cooperative):
+def test_a_proxy_votes_for_its_principal_until_the_principal_votes(api, cooperative, caplog):
     assert_problem(api.post("/me/proxies", {"holder_id": "dan"}, as_="ann"), 409, "proxy-other-college")
     given = api.post("/me/proxies", {"holder_id": "ben"}, as_="ann")
     assert given.status_code == 201, given.body
@@ -128,6 +128,9 @@ def test_a_proxy_votes_for_its_principal_until_the_principal_votes(api, cooperat
     open_now(ballot_id)
     by_proxy = vote(api, ballot_id, "ben", "no", on_behalf_of="ann")
     assert (by_proxy.status_code, by_proxy.json["voted_by"]) == (200, "ben"), by_proxy.body
+    logged = [r for r in caplog.records if r.getMessage() == "vote cast"]
+    assert [(r.member_id, r.proxy_holder) for r in logged] == [("ann", "ben")]  # type: ignore[attr-defined]
+    assert not any(hasattr(r, "choice") or hasattr(r, "options") for r in logged)
     assert_problem(vote(api, ballot_id, "cat", "no", on_behalf_of="ann"), 403)
     in_person = vote(api, ballot_id, "ann", "yes")
     assert in_person.json["voted_by"] is None
