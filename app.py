@@ -10,6 +10,7 @@ from chalicelib.api import (
     listings,
     members,
     meta,
+    missions,
     operator,
     purchases,
     reviews,
@@ -35,6 +36,7 @@ ROUTERS = (
     operator.router,
     reviews.router,
     governance.router,
+    missions.router,
 )
 for router in ROUTERS:
     app.register_blueprint(router.blueprint)
@@ -68,3 +70,8 @@ def run_ballots(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def recount_reputations(event: CloudWatchEvent) -> None:
     scheduled.recount_reputations(event.context)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def expire_missions(event: CloudWatchEvent) -> None:
+    scheduled.expire_missions(event.context)

@@ -910,3 +910,65 @@ class EarmarkPayment(Struct, forbid_unknown_fields=True):
     amount: Credits
     note: Note
     payment_id: ClientId | None = None
+
+
+# Missions
+
+MissionTitle = Annotated[str, Meta(min_length=3, max_length=120, pattern=NAME, description="One line")]
+MissionDescription = Annotated[str, Meta(max_length=2000, pattern=TEXT, description="Plain text")]
+SubmissionText = Annotated[str, Meta(min_length=1, max_length=1000, pattern=TEXT, description="What you did")]
+MissionStateName = Literal["open", "expired"]
+ClaimStateName = Literal["claimed", "submitted", "approved", "rejected", "abandoned", "expired"]
+
+
+class NewMission(Struct, forbid_unknown_fields=True):
+    title: MissionTitle
+    reward: Credits
+    places: Annotated[int, Meta(ge=1, le=100)]
+    deadline: Instant
+    description: MissionDescription = ""
+    community_id: Annotated[
+        Identifier | None, Meta(description="The community; absent: a platform-wide mission (operators)")
+    ] = None
+    mission_id: ClientId | None = None
+
+
+class MissionQuery(Struct, forbid_unknown_fields=True):
+    community: Annotated[Identifier | None, Meta(description="A community's id; absent: platform-wide missions")] = None
+    cursor: Cursor | None = None
+    limit: PageLimit = 20
+
+
+class MissionOut(Struct):
+    mission_id: str
+    poster_id: str
+    community_id: str | None
+    title: str
+    description: str
+    reward: int
+    places: int
+    places_left: int
+    approved: int
+    deadline: Timestamp
+    state: MissionStateName
+    created_at: Timestamp
+
+
+class SubmissionIn(Struct, forbid_unknown_fields=True):
+    text: SubmissionText
+
+
+class ClaimOut(Struct):
+    mission_id: str
+    member_id: str
+    title: str
+    reward: int
+    deadline: Timestamp
+    community_id: str | None
+    state: ClaimStateName
+    claimed_at: Timestamp
+    updated_at: Timestamp
+    submission: str | None
+    submitted_at: Timestamp | None
+    decided_by: str | None
+    reason: str | None

@@ -24,6 +24,9 @@ class AuditAction(StrEnum):
     CREATE_BALLOT = "create_ballot"
     APPLY_DECISION = "apply_decision"
     SPEND_EARMARK = "spend_earmark"
+    POST_MISSION = "post_mission"
+    APPROVE_MISSION_CLAIM = "approve_mission_claim"
+    REJECT_MISSION_CLAIM = "reject_mission_claim"
 
 
 class AuditEntry(Struct, frozen=True):

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import ballots, exchanges, ledger, reconciliation, reviews
+from chalicelib.services import ballots, exchanges, ledger, missions, reconciliation, reviews
 
 
 @contextmanager
@@ -60,3 +60,11 @@ def run_ballots(context: Any = None) -> tuple[int, int]:
         if opened or closed:
             logger.info("ballots opened and closed", extra={"opened": opened, "closed": closed})
     return opened, closed
+
+
+def expire_missions(context: Any = None) -> int:
+    """Missions past their deadline, and their claims never submitted, expire."""
+    with _job("expire_missions", context):
+        expired = missions.expire_due()
+        logger.info("missions expired", extra={"expired": expired})
+    return expired

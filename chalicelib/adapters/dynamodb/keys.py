@@ -71,6 +71,11 @@ class Prefix(StrEnum):
     PROPOSALS = "PROPOSALS"
     SUPPORT = "SUPPORT"
     SPOKESPEOPLE = "SPOKESPEOPLE"
+    MISSION = "MISSION"
+    MISSIONS = "MISSIONS"
+    MISSIONS_DUE = "MISSIONS-DUE"
+    CLAIM = "CLAIM"
+    MEMBER_MISSIONS = "MEMBER-MISSIONS"
 
 
 SEP = "#"
@@ -433,6 +438,36 @@ def proposal_pk(proposal_id: str) -> str:
 
 def support_sk(member_id: str) -> str:
     return key(Prefix.SUPPORT, member_id)
+
+# Missions: a mission and its claims share the mission's partition; open missions are browsed by scope
+# (a community or the platform) and state, soonest deadline first (GSI1); open missions wait for their
+# deadline in GSI2; a member's claims are indexed under the member, newest first (GSI1).
+MISSION_SK = str(Prefix.MISSION)
+MISSION_DUE_BUCKETS = 4
+PLATFORM_SCOPE = "PLATFORM"
+
+
+def mission_pk(mission_id: str) -> str:
+    return key(Prefix.MISSION, mission_id)
+
+
+def missions_pk(community_id: str | None, state: str) -> str:
+    return key(Prefix.MISSIONS, community_id or PLATFORM_SCOPE, state)
+
+
+def missions_due_pk(bucket: int) -> str:
+    return key(Prefix.MISSIONS_DUE, str(bucket))
+
+
+def claim_sk(member_id: str) -> str:
+    return key(Prefix.CLAIM, member_id)
+
+
+CLAIM_SK_PREFIX = Prefix.CLAIM + SEP
+
+
+def member_missions_pk(member_id: str) -> str:
+    return key(Prefix.MEMBER_MISSIONS, member_id)
 
 
 def bucket_of(item_id: str, buckets: int) -> int:

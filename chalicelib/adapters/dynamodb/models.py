@@ -408,6 +408,38 @@ class SpokespersonItem(TableItem):
     until = UnicodeAttribute()
 
 
+class MissionItem(TableItem):
+    mission_id = UnicodeAttribute()
+    poster_id = UnicodeAttribute()
+    community_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    reward = NumberAttribute()
+    places = NumberAttribute()
+    taken = NumberAttribute(default=0)  # changed by ADD, under the condition taken < places on a claim
+    approved = NumberAttribute(default=0)
+    deadline = UnicodeAttribute()
+    state = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class ClaimItem(TableItem):
+    mission_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    community_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    reward = NumberAttribute()
+    deadline = UnicodeAttribute()
+    state = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    submission = UnicodeAttribute(null=True)
+    submitted_at = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+
+
 def bind(config: Settings) -> None:
     """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
     reuses a connection whose table name matches: connecting the base first gives all of them its one
