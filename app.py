@@ -5,6 +5,7 @@ from chalice.app import Chalice, CloudWatchEvent, CORSConfig, Rate
 from chalicelib.api import (
     communities,
     conversations,
+    economy,
     exchanges,
     governance,
     listings,
@@ -36,6 +37,7 @@ ROUTERS = (
     operator.router,
     reviews.router,
     governance.router,
+    economy.router,
     missions.router,
 )
 for router in ROUTERS:

@@ -47,6 +47,10 @@ class Settings(Struct, frozen=True):
     proposal_days: int
     secret_ballot_min_voters: int
     ballot_close_grace_seconds: int
+    free_listings_per_month: int
+    fee_publish_listing: int
+    fee_publish_professional: int
+    fee_notice_seconds: int
 
 
 def _required(name: str) -> str:
@@ -115,6 +119,10 @@ def settings() -> Settings:
         proposal_days=int(os.environ.get("PWIIC_PROPOSAL_DAYS", "30")),
         secret_ballot_min_voters=int(os.environ.get("PWIIC_SECRET_BALLOT_MIN_VOTERS", "5")),
         ballot_close_grace_seconds=int(os.environ.get("PWIIC_BALLOT_CLOSE_GRACE_SECONDS", "30")),
+        free_listings_per_month=int(os.environ.get("PWIIC_FREE_LISTINGS_PER_MONTH", "10")),
+        fee_publish_listing=int(os.environ.get("PWIIC_FEE_PUBLISH_LISTING", "0")),
+        fee_publish_professional=int(os.environ.get("PWIIC_FEE_PUBLISH_PROFESSIONAL", "0")),
+        fee_notice_seconds=int(os.environ.get("PWIIC_FEE_NOTICE_SECONDS", "120")),
     )
 
 

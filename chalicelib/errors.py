@@ -107,7 +107,12 @@ class InsufficientCredits(Conflict):
 
     def __init__(self, needed: int, available: int) -> None:
         shown = max(available, 0)
-        super().__init__(f"Insufficient credits: {needed} needed, {shown} available.", available=shown)
+        super().__init__(
+            f"Insufficient credits: {needed} needed, {shown} available. Credit packs: GET /credit-packs.",
+            available=shown,
+            needed=needed,
+            credit_packs="/credit-packs",
+        )
 
 
 class WalletFrozen(Conflict):

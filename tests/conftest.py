@@ -46,7 +46,7 @@ def reset_caches() -> None:
     from chalicelib import auth, config
     from chalicelib.adapters import stripe_gateway
     from chalicelib.adapters.dynamodb import store
-    from chalicelib.services import governance, members
+    from chalicelib.services import fees, governance, members
 
     stripe_gateway.reset()
     config.reset()
@@ -54,6 +54,7 @@ def reset_caches() -> None:
     store.reset()
     members.reset()
     governance.reset()
+    fees.reset()
 
 
 def store_bind() -> None:

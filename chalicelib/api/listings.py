@@ -34,6 +34,13 @@ RULES = (
     "`seats`, cost sharing (`sharing.*`) is an offer with `seats`, a price per seat and an `event_at`, and "
     "nothing else has `seats` or `event_at`; `category`, one of the taxonomy's."
 )
+FEES = (
+    "Publishing may cost credits (GET /fees; GET /fees/quote): each month's first listings are free up to the "
+    "quota, then each pays the `publish_listing` fee; a professional listing (`pro.*`) pays the "
+    "`publish_professional_listing` fee. Paid in the same transaction as the publication: 409 "
+    "`insufficient-funds` (with `needed` and the credit packs), or 409 `fee-changed` (with the new `price`) when "
+    "`expected_fee` is no longer the price."
+)
 
 
 def listing_out(listing: Listing) -> ListingOut:
@@ -68,12 +75,12 @@ def _page(found: listings.ListingPage) -> Page[ListingOut]:
     "POST",
     "/listings",
     summary="Publish an offer or a request in one of your communities",
-    description=f"{RULES} `community_id` must be one of your communities. A `draft` shows to you alone.",
+    description=f"{RULES} `community_id` must be one of your communities. A `draft` shows to you alone. {FEES}",
     tag="listings",
     body=NewListing,
     response=ListingOut,
     status=201,
-    problems=(422,),
+    problems=(409, 422),
 )
 def create_listing(call: Call[NewListing, None]) -> ListingOut:
     body = call.body
@@ -92,7 +99,7 @@ def create_listing(call: Call[NewListing, None]) -> ListingOut:
         seats=body.seats,
         event_at=_iso(body.event_at),
     )
-    return listing_out(listings.create_listing(call.member.member_id, draft))
+    return listing_out(listings.create_listing(call.member.member_id, draft, body.expected_fee))
 
 
 @router.route(
@@ -141,7 +148,8 @@ def get_listing(call: Call[None, None]) -> ListingOut:
     "PATCH",
     "/listings/{listing_id}",
     summary="Change your listing (status: draft, active, paused, closed)",
-    description=f"Only the owner changes a listing (403); a closed listing no longer changes (409). {RULES}",
+    description=f"Only the owner changes a listing (403); a closed listing no longer changes (409). {RULES} "
+    f"A draft made `active` for the first time is published: {FEES}",
     tag="listings",
     body=ListingChanges,
     response=ListingOut,
@@ -150,7 +158,8 @@ def get_listing(call: Call[None, None]) -> ListingOut:
 def update_listing(call: Call[ListingChanges, None]) -> ListingOut:
     converters: dict[str, Callable[[Any], Any]] = {"status": Status, "tags": _tags, "event_at": _iso}
     changes = {name: converters.get(name, _same)(value) for name, value in call.body.changes().items()}
-    return listing_out(listings.update_listing(call.member, call.params["listing_id"], changes))
+    listing_id = call.params["listing_id"]
+    return listing_out(listings.update_listing(call.member, listing_id, changes, call.body.expected_fee))
 
 
 @router.route(

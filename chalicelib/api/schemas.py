@@ -394,6 +394,12 @@ class NewListing(Struct, forbid_unknown_fields=True):
     status: Literal["draft", "active"] = "active"
     seats: Annotated[int, Meta(ge=0, le=50)] = 0
     event_at: Instant | None = None
+    expected_fee: Annotated[
+        int | None,
+        Meta(
+            description="The publication fee shown to the member (GET /fees/quote): if it changed, a 409 `fee-changed`"
+        ),
+    ] = None
 
 
 class ListingChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -406,9 +412,16 @@ class ListingChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
     status: Literal["draft", "active", "paused", "closed"] | UnsetType = UNSET
     seats: Annotated[int, Meta(ge=0, le=50)] | UnsetType = UNSET
     event_at: Instant | UnsetType | None = UNSET
+    expected_fee: Annotated[
+        int | None,
+        Meta(
+            description="The publication fee shown to the member (GET /fees/quote): if it changed, a 409 `fee-changed`"
+        ),
+    ] = None
 
     def changes(self) -> dict[str, object]:
-        return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}
+        fields = msgspec.structs.asdict(self)
+        return {name: value for name, value in fields.items() if value is not UNSET and name != "expected_fee"}
 
 
 class ListingOut(Struct):
@@ -658,7 +671,14 @@ Description = Annotated[str, Meta(max_length=5000, pattern=TEXT, description="Pl
 CooperatorState = Literal["requested", "active"]
 BallotKindName = Literal["yes_no", "single", "approval", "score", "budget", "election"]
 BallotStateName = Literal["scheduled", "open", "closed"]
-GovernedName = Literal["review_window_days", "proxy_cap", "proposal_supports"]
+GovernedName = Literal[
+    "review_window_days",
+    "proxy_cap",
+    "proposal_supports",
+    "fee_publish_listing",
+    "fee_publish_professional_listing",
+    "free_listings_per_month",
+]
 FundingAccount = Literal["platform:rewards", "platform:revenue"]
 
 
@@ -910,6 +930,43 @@ class EarmarkPayment(Struct, forbid_unknown_fields=True):
     amount: Credits
     note: Note
     payment_id: ClientId | None = None
+
+
+# The cooperative economy
+
+FeeOperation = Literal["publish_listing", "publish_professional_listing"]
+FeePrice = Annotated[int, Meta(ge=0, le=10_000)]
+
+
+class FeeVersionOut(Struct):
+    number: int
+    effective_at: Annotated[str, Meta(description="ISO 8601 UTC; empty for the configured defaults")]
+    prices: Annotated[dict[str, int], Meta(description="Credits per operation; absent: free")]
+    free_listings_per_month: int
+
+
+class FeeScheduleOut(Struct):
+    in_force: FeeVersionOut
+    upcoming: list[FeeVersionOut]
+
+
+class FeeChangeIn(Struct, forbid_unknown_fields=True):
+    prices: dict[FeeOperation, FeePrice]
+    free_listings_per_month: Annotated[int, Meta(ge=0, le=1000)]
+    effective_at: Instant
+    reason: ModerationReason
+
+
+class QuoteQuery(Struct, forbid_unknown_fields=True):
+    operation: FeeOperation = "publish_listing"
+
+
+class QuoteOut(Struct):
+    operation: FeeOperation
+    price: int
+    free: bool
+    free_left: int
+    schedule: int
 
 
 # Missions

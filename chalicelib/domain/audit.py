@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     POST_MISSION = "post_mission"
     APPROVE_MISSION_CLAIM = "approve_mission_claim"
     REJECT_MISSION_CLAIM = "reject_mission_claim"
+    CHANGE_FEES = "change_fees"
 
 
 class AuditEntry(Struct, frozen=True):

@@ -122,13 +122,22 @@ class Governed(StrEnum):
     REVIEW_WINDOW_DAYS = "review_window_days"
     PROXY_CAP = "proxy_cap"
     PROPOSAL_SUPPORTS = "proposal_supports"
+    FEE_PUBLISH_LISTING = "fee_publish_listing"  # the fee schedule's: a new version, after the notice
+    FEE_PUBLISH_PROFESSIONAL = "fee_publish_professional_listing"
+    FREE_LISTINGS_PER_MONTH = "free_listings_per_month"
 
 
 GOVERNED_BOUNDS = {
     Governed.REVIEW_WINDOW_DAYS: (1, 60),
     Governed.PROXY_CAP: (0, 10),
     Governed.PROPOSAL_SUPPORTS: (1, 10_000),
+    Governed.FEE_PUBLISH_LISTING: (0, 10_000),
+    Governed.FEE_PUBLISH_PROFESSIONAL: (0, 10_000),
+    Governed.FREE_LISTINGS_PER_MONTH: (0, 1_000),
 }
+FEE_PARAMETERS = frozenset(
+    {Governed.FEE_PUBLISH_LISTING, Governed.FEE_PUBLISH_PROFESSIONAL, Governed.FREE_LISTINGS_PER_MONTH}
+)
 
 
 class Parameters(Struct, frozen=True):

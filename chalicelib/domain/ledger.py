@@ -51,6 +51,7 @@ class TransferKind(StrEnum):
     HOLD_POST = "hold_post"
     REVERSAL = "reversal"  # a refund or a lost dispute takes back purchased credits
     SETTLEMENT = "settlement"  # a member pays back credits owed after a reversal
+    FEE = "fee"  # a member pays the platform for an operation (never for an exchange)
     EARMARK = "earmark"  # a platform account funds a project a budget ballot chose
     EARMARK_SPENDING = "earmark_spending"  # operators pay a member from a project's earmarked account
 

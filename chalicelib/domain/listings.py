@@ -91,6 +91,7 @@ class Listing(ListingDraft, frozen=True, kw_only=True):
     seats_taken: int = 0
     hidden: bool = False  # by a moderator; the owner still sees it
     version: int = 0
+    published_at: str | None = None  # first made active: its publication fee, if any, was paid then
 
     @property
     def family(self) -> Family:

@@ -19,13 +19,16 @@ from chalicelib.adapters.dynamodb import keys, member_repository
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, raises
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.economy import Operation
 from chalicelib.domain.governance import (
+    FEE_PARAMETERS,
     Ballot,
     BallotKind,
     BallotState,
     Cast,
     Choice,
     CooperatorStatus,
+    Governed,
     Result,
     RollEntry,
     Rules,
@@ -44,7 +47,7 @@ from chalicelib.domain.governance import (
 from chalicelib.domain.ledger import PlatformAccount, TransferKind, TransferRequest, earmark_account
 from chalicelib.errors import FieldError
 from chalicelib.observability import logger
-from chalicelib.services import audit, governance, ledger, transaction
+from chalicelib.services import audit, fees, governance, ledger, transaction
 
 DEFAULT_TERM_DAYS = 365  # a spokesperson's term when the election does not say
 FUNDING_ACCOUNTS = frozenset({PlatformAccount.REWARDS_POOL, PlatformAccount.REVENUE})
@@ -348,6 +351,16 @@ def _apply(uow: UnitOfWork, ballot: Ballot, counted: Result, now: str, earmarks:
         for member_id in counted.winners:
             repository.add_spokesperson(uow, member_id, ballot.ballot_id, until)
             applied.append(f"spokesperson {member_id} until {until}")
+    elif (
+        decision is not None and decision.parameter in FEE_PARAMETERS and decision.value is not None and counted.adopted
+    ):
+        operation = (
+            None
+            if decision.parameter is Governed.FREE_LISTINGS_PER_MONTH
+            else Operation(decision.parameter.removeprefix("fee_"))
+        )
+        effective = fees.add_ballot_change(uow, ballot.ballot_id, operation, decision.value, now)
+        applied.append(f"{decision.parameter.value} = {decision.value} from {effective}")
     elif decision is not None and decision.parameter is not None and decision.value is not None and counted.adopted:
         governance.add_parameter_change(uow, decision.parameter, decision.value)
         applied.append(f"{decision.parameter.value} = {decision.value}")

@@ -23,16 +23,26 @@ from chalicelib.domain.listings import (
     new_listing,
 )
 from chalicelib.domain.reviews import Summary
-from chalicelib.services import audit, communities, reviews, transaction
+from chalicelib.services import audit, communities, fees, reviews, transaction
 
 
-def create_listing(owner_id: str, draft: ListingDraft) -> Listing:
-    listing = new_listing(draft, uuid.uuid4().hex, owner_id, clock.now_iso())
+def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None = None) -> Listing:
+    """A listing, published at once (its fee, if any, paid in the same unit of work) or as a draft."""
+    now = clock.now_iso()
+    listing = new_listing(draft, uuid.uuid4().hex, owner_id, now)
     check_listing(listing)
     if community_repository.get_membership(listing.community_id, owner_id) is None:
         raise errors.Invalid([errors.FieldError("community_id", "Join the community before publishing in it.")])
-    transaction.run(lambda uow: listing_repository.add_new(uow, listing))
-    return listing
+    if listing.status is Status.ACTIVE:
+        listing = replace(listing, published_at=now)
+
+    def build(uow: UnitOfWork) -> Listing:
+        listing_repository.add_new(uow, listing)
+        if listing.published_at is not None:
+            fees.add_publication_fee(uow, listing, expected_fee)
+        return listing
+
+    return transaction.run(build)
 
 
 def get_listing(viewer: Principal, listing_id: str) -> Listing:
@@ -50,8 +60,11 @@ def _seen_by(viewer: Principal, listing: Listing) -> Listing:
     return listing
 
 
-def update_listing(owner: Principal, listing_id: str, changes: dict[str, object]) -> Listing:
-    """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile)."""
+def update_listing(
+    owner: Principal, listing_id: str, changes: dict[str, object], expected_fee: int | None = None
+) -> Listing:
+    """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile);
+    a draft's first publication pays its fee, if any, in the same unit of work."""
 
     def build(uow: UnitOfWork) -> Listing:
         before = _seen_by(owner, _load(listing_id))
@@ -61,7 +74,12 @@ def update_listing(owner: Principal, listing_id: str, changes: dict[str, object]
             raise errors.IllegalTransition("A closed listing cannot change.", state="closed")
         after = replace(before, version=before.version + 1, **changes)
         check_listing(after)
+        first_publication = after.status is Status.ACTIVE and before.status is Status.DRAFT and not before.published_at
+        if first_publication:
+            after = replace(after, published_at=clock.now_iso())
         listing_repository.add_replacement(uow, before, after)
+        if first_publication:
+            fees.add_publication_fee(uow, after, expected_fee)
         return after
 
     return transaction.run(build, keeps_changing=_keeps_changing())

@@ -25,6 +25,7 @@ from chalicelib.adapters.dynamodb.models import (
     SpokespersonItem,
 )
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
+from chalicelib.domain.economy import FeeVersion
 from chalicelib.domain.governance import (
     Ballot,
     BallotState,
@@ -85,6 +86,32 @@ def parameters() -> tuple[dict[str, int], int]:
 
 def add_parameters(uow: UnitOfWork, value: dict[str, int], version: int) -> None:
     _add_document(uow, keys.GOVERNANCE_PK, keys.PARAMETERS_SK, value, (version or None, version + 1))
+
+
+def fee_versions() -> tuple[list[FeeVersion], int]:
+    found, version = _document(keys.GOVERNANCE_PK, keys.FEES_SK, list[FeeVersion], consistent=False)
+    return found or [], version
+
+
+def add_fee_versions(uow: UnitOfWork, value: list[FeeVersion], version: int) -> None:
+    _add_document(uow, keys.GOVERNANCE_PK, keys.FEES_SK, value, (version or None, version + 1))
+
+
+def listings_published(member_id: str, month: str) -> int:
+    """Listings the member published this month (the free quota's count)."""
+    try:
+        item = CounterItem.get(keys.member_pk(member_id), keys.listing_quota_sk(month), consistent_read=True)
+    except CounterItem.DoesNotExist:
+        return 0
+    return int(item.total)
+
+
+def add_listing_published(uow: UnitOfWork, member_id: str, month: str, free_quota: int | None) -> None:
+    """One more publication this month; a free one only while the count is under the quota (in the
+    write's condition: no race publishes more free listings than the quota)."""
+    counter = CounterItem(keys.member_pk(member_id), keys.listing_quota_sk(month))
+    under = None if free_quota is None else CounterItem.PK.does_not_exist() | (CounterItem.total < free_quota)
+    uow.update(counter, [CounterItem.total.add(1)], condition=under)
 
 
 # Cooperators: indexed by status and college (GSI1), for the operators' queue and the roll

@@ -76,6 +76,8 @@ class Prefix(StrEnum):
     MISSIONS_DUE = "MISSIONS-DUE"
     CLAIM = "CLAIM"
     MEMBER_MISSIONS = "MEMBER-MISSIONS"
+    FEES = "FEES"
+    LISTING_QUOTA = "LISTING-QUOTA"
 
 
 SEP = "#"
@@ -386,6 +388,13 @@ PARAMETERS_SK = str(Prefix.PARAMETERS)
 COOPERATOR_SK = str(Prefix.COOPERATOR)
 PROXIES_HELD_SK = str(Prefix.PROXIES_HELD)
 SPOKESPEOPLE_PK = str(Prefix.SPOKESPEOPLE)
+FEES_SK = str(Prefix.FEES)
+
+
+def listing_quota_sk(month: str) -> str:
+    return key(Prefix.LISTING_QUOTA, month)
+
+
 BALLOT_SK = str(Prefix.BALLOT)
 RESULT_SK = str(Prefix.RESULT)
 PROPOSAL_SK = str(Prefix.PROPOSAL)
@@ -438,6 +447,7 @@ def proposal_pk(proposal_id: str) -> str:
 
 def support_sk(member_id: str) -> str:
     return key(Prefix.SUPPORT, member_id)
+
 
 # Missions: a mission and its claims share the mission's partition; open missions are browsed by scope
 # (a community or the platform) and state, soonest deadline first (GSI1); open missions wait for their

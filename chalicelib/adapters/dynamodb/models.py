@@ -234,6 +234,7 @@ class ListingItem(TableItem):
     hidden = BooleanAttribute(default=False)
     version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+    published_at = UnicodeAttribute(null=True)
 
 
 class FacetItem(TableItem):

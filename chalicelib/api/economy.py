@@ -1,0 +1,71 @@
+"""Routes of the cooperative economy: the fee schedule, quotes, and operators' changes."""
+
+from __future__ import annotations
+
+from chalicelib import clock
+from chalicelib.api.http import Call, Router
+from chalicelib.api.schemas import FeeChangeIn, FeeScheduleOut, FeeVersionOut, QuoteOut, QuoteQuery
+from chalicelib.domain.economy import FeeVersion, Operation, in_force
+from chalicelib.services import fees
+
+router = Router("economy")
+
+
+def schedule_out(versions: list[FeeVersion]) -> FeeScheduleOut:
+    now = clock.now_iso()
+    current = in_force(versions, now)
+    upcoming = [version for version in versions if version.effective_at > now]
+    return FeeScheduleOut(version_out(current), [version_out(version) for version in upcoming])
+
+
+def version_out(version: FeeVersion) -> FeeVersionOut:
+    prices = {operation.value: price for operation, price in version.prices.items()}
+    return FeeVersionOut(version.number, version.effective_at, prices, version.free_listings_per_month)
+
+
+@router.route(
+    "GET",
+    "/fees",
+    summary="The fee schedule: what some operations cost in credits, now and from when changes apply",
+    description="Exchanges between members never carry a fee.",
+    tag="economy",
+    access="public",
+    response=FeeScheduleOut,
+)
+def get_fees(call: Call[None, None]) -> FeeScheduleOut:
+    return schedule_out(fees.schedule())
+
+
+@router.route(
+    "GET",
+    "/fees/quote",
+    summary="What an operation would cost you now (publications: your free quota left this month)",
+    tag="economy",
+    query=QuoteQuery,
+    response=QuoteOut,
+    problems=(400,),
+)
+def get_quote(call: Call[None, QuoteQuery]) -> QuoteOut:
+    professional = call.query.operation == Operation.PUBLISH_PROFESSIONAL.value
+    quote = fees.quote_publication(call.member.member_id, professional)
+    return QuoteOut(quote.operation.value, quote.price, quote.free, quote.free_left, quote.schedule)
+
+
+@router.route(
+    "POST",
+    "/operator/fees",
+    summary="Schedule a new version of the fees (operators, audited)",
+    description="It applies at `effective_at`, at least `PWIIC_FEE_NOTICE_SECONDS` (120) ahead and after the "
+    "last version scheduled (else a 422 naming `effective_at`); prices absent are free.",
+    tag="economy",
+    access="operator",
+    body=FeeChangeIn,
+    response=FeeScheduleOut,
+    status=201,
+    problems=(409, 422),
+)
+def change_fees(call: Call[FeeChangeIn, None]) -> FeeScheduleOut:
+    body = call.body
+    prices = {Operation(name): price for name, price in body.prices.items()}
+    versions = fees.change(call.member.member_id, prices, body.free_listings_per_month, body.effective_at, body.reason)
+    return schedule_out(versions)
