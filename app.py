@@ -69,6 +69,11 @@ def run_ballots(event: CloudWatchEvent) -> None:
     scheduled.run_ballots(event.context)
 
 
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def end_featuring(event: CloudWatchEvent) -> None:
+    scheduled.end_featuring(event.context)
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def recount_reputations(event: CloudWatchEvent) -> None:
     scheduled.recount_reputations(event.context)

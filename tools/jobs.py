@@ -46,6 +46,7 @@ LOCAL_INTERVALS: dict[str, float] = {
     "close_review_windows": 60,  # AWS: every 15 minutes
     "recount_reputations": 120,  # AWS: every hour
     "run_ballots": 20,  # AWS: every minute
+    "end_featuring": 60,  # AWS: every 15 minutes
     "expire_missions": 60,  # AWS: every 15 minutes
 }
 

@@ -20,7 +20,9 @@ def schedule_out(versions: list[FeeVersion]) -> FeeScheduleOut:
 
 def version_out(version: FeeVersion) -> FeeVersionOut:
     prices = {operation.value: price for operation, price in version.prices.items()}
-    return FeeVersionOut(version.number, version.effective_at, prices, version.free_listings_per_month)
+    return FeeVersionOut(
+        version.number, version.feature_days, version.effective_at, prices, version.free_listings_per_month
+    )
 
 
 @router.route(
@@ -46,8 +48,11 @@ def get_fees(call: Call[None, None]) -> FeeScheduleOut:
     problems=(400,),
 )
 def get_quote(call: Call[None, QuoteQuery]) -> QuoteOut:
-    professional = call.query.operation == Operation.PUBLISH_PROFESSIONAL.value
-    quote = fees.quote_publication(call.member.member_id, professional)
+    operation = Operation(call.query.operation)
+    if operation is Operation.FEATURE_LISTING:
+        quote = fees.quote_feature()
+    else:
+        quote = fees.quote_publication(call.member.member_id, operation is Operation.PUBLISH_PROFESSIONAL)
     return QuoteOut(quote.operation.value, quote.price, quote.free, quote.free_left, quote.schedule)
 
 
@@ -67,5 +72,7 @@ def get_quote(call: Call[None, QuoteQuery]) -> QuoteOut:
 def change_fees(call: Call[FeeChangeIn, None]) -> FeeScheduleOut:
     body = call.body
     prices = {Operation(name): price for name, price in body.prices.items()}
-    versions = fees.change(call.member.member_id, prices, body.free_listings_per_month, body.effective_at, body.reason)
+    versions = fees.change(
+        call.member.member_id, prices, body.free_listings_per_month, body.feature_days, body.effective_at, body.reason
+    )
     return schedule_out(versions)

@@ -11,6 +11,7 @@ import msgspec
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
+    FeatureIn,
     ListingChanges,
     ListingOut,
     ListingReportOut,
@@ -160,6 +161,23 @@ def update_listing(call: Call[ListingChanges, None]) -> ListingOut:
     changes = {name: converters.get(name, _same)(value) for name, value in call.body.changes().items()}
     listing_id = call.params["listing_id"]
     return listing_out(listings.update_listing(call.member, listing_id, changes, call.body.expected_fee))
+
+
+@router.route(
+    "POST",
+    "/listings/{listing_id}/feature",
+    summary="Feature your listing: first in its community's browsing for the schedule's `feature_days`",
+    description="Adds the days to a featuring still running. Only the owner (403), an active listing that is not "
+    "hidden (409 `listing-not-visible`). The `feature_listing` fee is paid in the same transaction: 409 "
+    "`insufficient-funds` (with `needed` and the credit packs), or 409 `fee-changed` (with the new `price`) when "
+    "`expected_fee` is no longer the price.",
+    tag="listings",
+    body=FeatureIn,
+    response=ListingOut,
+    problems=(403, 404, 409),
+)
+def feature_listing(call: Call[FeatureIn, None]) -> ListingOut:
+    return listing_out(listings.feature(call.member, call.params["listing_id"], call.body.expected_fee))
 
 
 @router.route(

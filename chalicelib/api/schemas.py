@@ -444,6 +444,7 @@ class ListingOut(Struct):
     seats_taken: int
     event_at: str | None
     created_at: Timestamp
+    featured_until: Annotated[str | None, Meta(description="First in its community's browsing until then")] = None
     owner_reviews: ReviewSummaryOut | None = None  # in browsing results: the owner's reputation
 
 
@@ -934,12 +935,13 @@ class EarmarkPayment(Struct, forbid_unknown_fields=True):
 
 # The cooperative economy
 
-FeeOperation = Literal["publish_listing", "publish_professional_listing"]
+FeeOperation = Literal["publish_listing", "publish_professional_listing", "feature_listing"]
 FeePrice = Annotated[int, Meta(ge=0, le=10_000)]
 
 
 class FeeVersionOut(Struct):
     number: int
+    feature_days: int
     effective_at: Annotated[str, Meta(description="ISO 8601 UTC; empty for the configured defaults")]
     prices: Annotated[dict[str, int], Meta(description="Credits per operation; absent: free")]
     free_listings_per_month: int
@@ -955,6 +957,7 @@ class FeeChangeIn(Struct, forbid_unknown_fields=True):
     free_listings_per_month: Annotated[int, Meta(ge=0, le=1000)]
     effective_at: Instant
     reason: ModerationReason
+    feature_days: Annotated[int, Meta(ge=1, le=90)] = 7
 
 
 class QuoteQuery(Struct, forbid_unknown_fields=True):
@@ -1029,3 +1032,9 @@ class ClaimOut(Struct):
     submitted_at: Timestamp | None
     decided_by: str | None
     reason: str | None
+
+
+class FeatureIn(Struct, forbid_unknown_fields=True):
+    expected_fee: Annotated[
+        int | None, Meta(description="The fee shown to the member (GET /fees/quote?operation=feature_listing)")
+    ] = None

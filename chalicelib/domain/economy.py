@@ -20,6 +20,7 @@ from chalicelib.errors import FieldError
 class Operation(StrEnum):
     PUBLISH_LISTING = "publish_listing"  # a listing published beyond the month's free quota
     PUBLISH_PROFESSIONAL = "publish_professional_listing"  # a professional-services listing (pro.*)
+    FEATURE_LISTING = "feature_listing"  # a listing first in its community's browsing for `feature_days`
 
 
 class FeeVersion(Struct, frozen=True, omit_defaults=True):
@@ -28,6 +29,7 @@ class FeeVersion(Struct, frozen=True, omit_defaults=True):
     prices: dict[Operation, int] = field(default_factory=dict)  # credits; absent or 0: free
     free_listings_per_month: int = 0
     changed_by: str = ""  # an operator's id, or "ballot:<id>"
+    feature_days: int = 7
 
     def price(self, operation: Operation) -> int:
         return self.prices.get(operation, 0)
@@ -77,6 +79,7 @@ def changed(
     now: datetime,
     notice: timedelta,
     changed_by: str,
+    feature_days: int | None = None,
 ) -> list[FeeVersion]:
     """The schedule with a new version; it applies no sooner than `notice` from now, after every other."""
     problems: list[FieldError] = []
@@ -92,5 +95,12 @@ def changed(
         {operation: price for operation, price in prices.items() if price},
         free_listings_per_month,
         changed_by,
+        feature_days if feature_days is not None else (versions[-1].feature_days if versions else 7),
     )
     return [*versions, version]
+
+
+def featured_until(fees: FeeVersion, current: str | None, now: datetime) -> str:
+    """Featuring adds the schedule's days to what is left of a running period, or starts one now."""
+    start = max(now, clock.parse(current)) if current else now
+    return clock.iso(start + timedelta(days=fees.feature_days))

@@ -92,6 +92,10 @@ class Listing(ListingDraft, frozen=True, kw_only=True):
     hidden: bool = False  # by a moderator; the owner still sees it
     version: int = 0
     published_at: str | None = None  # first made active: its publication fee, if any, was paid then
+    featured_until: str | None = None  # first in its community's browsing until then (a paid option)
+
+    def featured(self, now: str) -> bool:
+        return self.featured_until is not None and self.featured_until > now
 
     @property
     def family(self) -> Family:

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import ballots, exchanges, ledger, missions, reconciliation, reviews
+from chalicelib.services import ballots, exchanges, ledger, listings, missions, reconciliation, reviews
 
 
 @contextmanager
@@ -68,3 +68,11 @@ def expire_missions(context: Any = None) -> int:
         expired = missions.expire_due()
         logger.info("missions expired", extra={"expired": expired})
     return expired
+
+
+def end_featuring(context: Any = None) -> int:
+    with _job("end_featuring", context):
+        ended = listings.end_featuring()
+        if ended:
+            logger.info("featuring ended", extra={"listings": ended})
+    return ended

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import governance_repository as repository
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, stale
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.economy import FeeVersion, Operation, Quote, changed, check_expected, in_force, publication_quote
@@ -77,17 +77,54 @@ def add_publication_fee(uow: UnitOfWork, listing: Listing, expected: int | None)
             refs={"listing_id": listing.listing_id},
         )
         ledger.add_transfer(uow, request)
+    _still_in_force(fees, month)
+    return quote
+
+
+def _still_in_force(fees: FeeVersion, month: str) -> None:
+    """After the unit of work's reads (they can take a while): if another version has come into force,
+    or another month begun, since the quote, build again at once on the new price. A fee is then always
+    the price in force when its transfer was recorded, up to the commit's own round trip."""
+    if current().number != fees.number or clock.now_iso()[:7] != month:
+        stale()
+
+
+def quote_feature() -> Quote:
+    fees = current()
+    return Quote(Operation.FEATURE_LISTING, fees.price(Operation.FEATURE_LISTING), False, 0, fees.number)
+
+
+def add_feature_fee(uow: UnitOfWork, listing: Listing, expected: int | None) -> Quote:
+    """Featuring a listing (until `listing.featured_until`) paid in the same unit of work."""
+    quote = quote_feature()
+    check_expected(quote, expected)
+    if quote.price:
+        request = TransferRequest(
+            transfer_id=f"fee:{quote.operation.value}:{listing.listing_id}:{listing.featured_until}",
+            payer=wallet_account(listing.owner_id),
+            payee=PlatformAccount.REVENUE.value,
+            amount=quote.price,
+            kind=TransferKind.FEE,
+            reason=quote.operation.value,
+            refs={"listing_id": listing.listing_id},
+        )
+        ledger.add_transfer(uow, request)
     return quote
 
 
 def change(
-    operator_id: str, prices: dict[Operation, int], free_listings: int, effective_at: datetime, reason: str
+    operator_id: str,
+    prices: dict[Operation, int],
+    free_listings: int,
+    feature_days: int,
+    effective_at: datetime,
+    reason: str,
 ) -> list[FeeVersion]:
     """Operators schedule a new version (audited); it applies at `effective_at`, at least the notice ahead."""
 
     def build(uow: UnitOfWork) -> list[FeeVersion]:
         stored, version = repository.fee_versions()
-        after = changed(stored, prices, free_listings, effective_at, clock.now(), notice(), operator_id)
+        after = changed(stored, prices, free_listings, effective_at, clock.now(), notice(), operator_id, feature_days)
         repository.add_fee_versions(uow, after, version)
         details = {op.value: str(price) for op, price in prices.items()}
         audit.record(uow, operator_id, AuditAction.CHANGE_FEES, "fees", reason, **details)

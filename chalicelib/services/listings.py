@@ -12,6 +12,7 @@ from chalicelib.adapters.dynamodb import community_repository, listing_repositor
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.economy import featured_until
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.listings import (
     GEO_INDEX_PRECISION,
@@ -83,6 +84,44 @@ def update_listing(
         return after
 
     return transaction.run(build, keeps_changing=_keeps_changing())
+
+
+def feature(owner: Principal, listing_id: str, expected_fee: int | None) -> Listing:
+    """The owner puts an active listing first in its community's browsing for the schedule's days
+    (added to a running period), paying the fee in the same unit of work."""
+
+    def build(uow: UnitOfWork) -> Listing:
+        before = _seen_by(owner, _load(listing_id))
+        if before.owner_id != owner.member_id:
+            raise errors.Forbidden("Only the listing's owner features it.")
+        if not before.visible:
+            raise errors.Conflict("Only an active, visible listing is featured.", code="listing-not-visible")
+        until = featured_until(fees.current(), before.featured_until, clock.now())
+        after = replace(before, featured_until=until, version=before.version + 1)
+        listing_repository.add_replacement(uow, before, after)
+        fees.add_feature_fee(uow, after, expected_fee)
+        return after
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
+
+
+def end_featuring(limit: int = 100) -> int:
+    """Scheduled: listings whose featuring has ended go back to their place in browsing."""
+    ended = 0
+    for listing in listing_repository.featuring_ended(clock.now_iso(), limit):
+
+        def build(uow: UnitOfWork, listing_id: str = listing.listing_id) -> bool:
+            before = _load(listing_id)
+            if before.featured(clock.now_iso()):
+                return False  # featured again meanwhile
+            listing_repository.add_replacement(uow, before, replace(before, version=before.version + 1))
+            return True
+
+        try:
+            ended += transaction.run(build)
+        except errors.AppError:
+            continue  # busy: the next run looks again
+    return ended
 
 
 def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str) -> Listing:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, config
-from chalicelib.services import ballots, fees, reconciliation
+from chalicelib.services import ballots, fees, listings, reconciliation
 from tests.component.support import assert_problem
 from tests.component.test_governance_flow import COLLEGES, PLACES, close_now, open_now, operator, schedule, vote
 from tests.component.test_reviews_flow import setup_community
@@ -26,6 +26,8 @@ def community(api: Any, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def listing(api: Any, community: str, who: str = "alice", category: str = "services.gardening", **extra: Any) -> Any:
     body = {"kind": "offer", "category": category, "mode": "credits", "title": "Garden help", "price": 10}
+    if "title" in extra:
+        body["title"] = extra.pop("title")
     return api.post("/listings", {**body, "community_id": community, **extra}, as_=who)
 
 
@@ -121,3 +123,25 @@ def test_an_adopted_ballot_changes_a_fee_once(api, community):
     upcoming = api.get("/fees", as_=None).json["upcoming"]
     assert [(v["prices"], v["free_listings_per_month"]) for v in upcoming] == [({"publish_listing": 2}, 10)]
     assert ballots.result(ballot_id).applied == result.applied
+
+
+def test_a_featured_listing_comes_first_in_its_community_until_its_period_ends(api, community, monkeypatch):
+    set_fees(api, feature_listing=3)
+    first = listing(api, community, title="Older listing").json["id"]
+    listing(api, community, title="Newer listing")
+    browse = f"/listings?community={community}"
+    assert [item["title"] for item in api.get(browse, as_="bob").json["items"]] == ["Newer listing", "Older listing"]
+    assert_problem(api.post(f"/listings/{first}/feature", {}, as_="bob"), 403)
+    assert_problem(api.post(f"/listings/{first}/feature", {"expected_fee": 1}, as_="alice"), 409, "fee-changed")
+    before = balance(api, "alice")
+    featured = api.post(f"/listings/{first}/feature", {"expected_fee": 3}, as_="alice")
+    assert featured.status_code == 200, featured.body
+    assert balance(api, "alice") == before - 3
+    shown = api.get(browse, as_="bob").json["items"]
+    assert [item["title"] for item in shown] == ["Older listing", "Newer listing"]  # still one Query
+    assert shown[0]["featured_until"] == featured.json["featured_until"]
+    assert listings.end_featuring() == 0  # not over yet
+    later = clock.parse(featured.json["featured_until"]) + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert listings.end_featuring() == 1
+    assert [item["title"] for item in api.get(browse, as_="bob").json["items"]] == ["Newer listing", "Older listing"]

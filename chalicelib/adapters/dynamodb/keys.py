@@ -274,6 +274,17 @@ def newest_sk(created_at: str, item_id: str) -> str:
     return key(created_at, item_id)
 
 
+FEATURED_MARK = "~"  # sorts after every timestamp: newest-first browsing shows featured listings first
+FEATURED_DUE_PK = "FEATURED-DUE"  # listings whose featuring ends (a few a day: one partition)
+
+
+def browse_sk(created_at: str, listing_id: str, featured_until: str | None) -> str:
+    """A browse entry's sort key: newest first, and a featured listing before all others."""
+    if featured_until is not None:
+        return FEATURED_MARK + key(featured_until, created_at, listing_id)
+    return newest_sk(created_at, listing_id)
+
+
 def owner_listings_pk(owner_id: str) -> str:
     return key(Prefix.OWNER_LISTINGS, owner_id)
 

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from pynamodb.expressions.condition import Condition
 
+from chalicelib import clock
 from chalicelib.adapters.dynamodb import keys, pages
 from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
@@ -29,25 +30,33 @@ def _from_summary(item: FacetItem) -> Listing:
 
 
 def _item(listing: Listing) -> ListingItem:
+    """Indexed under its owner (GSI2) and, while featured, by the end of its featuring (GSI3)."""
+    featured = listing.featured(clock.now_iso())
     return ListingItem(
         keys.listing_pk(listing.listing_id),
         keys.LISTING_SK,
         GSI2PK=keys.owner_listings_pk(listing.owner_id),
         GSI2SK=keys.newest_sk(listing.created_at, listing.listing_id),
+        GSI3PK=keys.FEATURED_DUE_PK if featured else None,
+        GSI3SK=keys.newest_sk(listing.featured_until or "", listing.listing_id) if featured else None,
         **to_attributes(listing),
     )
 
 
 def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None:
+    """The browse entries; a featured listing's community entry sorts first while its featuring lasts."""
     found = facets(listing)
     summary = _summary(listing)
+    featured = listing.featured_until if listing.featured(clock.now_iso()) else None
     for name in names:
         uow.put(
             FacetItem(
                 keys.listing_pk(listing.listing_id),
                 keys.facet_sk(name),
                 GSI1PK=keys.browse_pk(*found[name]),
-                GSI1SK=keys.newest_sk(listing.created_at, listing.listing_id),
+                GSI1SK=keys.browse_sk(
+                    listing.created_at, listing.listing_id, featured if name == "community" else None
+                ),
                 listing_id=listing.listing_id,
                 summary=summary,
             ),
@@ -66,6 +75,12 @@ def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
     for name in old.keys() - new.keys():
         uow.delete(FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
     _put_facets(uow, after, new)
+
+
+def featuring_ended(now: str, limit: int) -> list[Listing]:
+    """Listings whose featuring has ended: their browse entries go back to their place."""
+    found = ListingItem.gsi3.query(keys.FEATURED_DUE_PK, now >= ListingItem.GSI3SK, limit=limit)
+    return [_listing(item) for item in found]
 
 
 def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int, refused: Refusal = stale) -> None:

@@ -235,6 +235,7 @@ class ListingItem(TableItem):
     version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     published_at = UnicodeAttribute(null=True)
+    featured_until = UnicodeAttribute(null=True)
 
 
 class FacetItem(TableItem):
