@@ -10,7 +10,8 @@ def now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Four-digit years always (strftime writes year 253 as "253", which neither sorts nor parses)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now_iso() -> str:
@@ -18,7 +19,7 @@ def now_iso() -> str:
 
 
 def day(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d")
+    return iso(moment)[:10]
 
 
 def days_ago(count: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from msgspec.structs import asdict
+
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import FeeChangeIn, FeeScheduleOut, FeeVersionOut, QuoteOut, QuoteQuery
@@ -71,7 +73,7 @@ def get_quote(call: Call[None, QuoteQuery]) -> QuoteOut:
 )
 def change_fees(call: Call[FeeChangeIn, None]) -> FeeScheduleOut:
     body = call.body
-    prices = {Operation(name): price for name, price in body.prices.items()}
+    prices = {Operation(name): price for name, price in asdict(body.prices).items()}
     versions = fees.change(
         call.member.member_id, prices, body.free_listings_per_month, body.feature_days, body.effective_at, body.reason
     )

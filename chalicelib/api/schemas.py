@@ -952,8 +952,16 @@ class FeeScheduleOut(Struct):
     upcoming: list[FeeVersionOut]
 
 
+class FeePrices(Struct, forbid_unknown_fields=True):
+    """Credits per operation; absent or 0: free."""
+
+    publish_listing: FeePrice = 0
+    publish_professional_listing: FeePrice = 0
+    feature_listing: FeePrice = 0
+
+
 class FeeChangeIn(Struct, forbid_unknown_fields=True):
-    prices: dict[FeeOperation, FeePrice]
+    prices: FeePrices
     free_listings_per_month: Annotated[int, Meta(ge=0, le=1000)]
     effective_at: Instant
     reason: ModerationReason

@@ -352,7 +352,7 @@ def _free_seat_or_hours(uow: UnitOfWork, before: Exchange, after: Exchange) -> N
 def _hours(start: datetime, end: datetime) -> list[str]:
     """The booked hours' keys, e.g. 2026-12-01T14."""
     count = int((end - start).total_seconds() // 3600)
-    return [(start + timedelta(hours=h)).strftime("%Y-%m-%dT%H") for h in range(count)]
+    return [clock.iso(start + timedelta(hours=h))[:13] for h in range(count)]
 
 
 def _visible_listing(listing_id: str, member_id: str) -> Listing:
