@@ -186,7 +186,17 @@ def test_reviews_benchmark(dynamodb_endpoint):
 
 
 def test_governance_benchmark(dynamodb_endpoint):
-    figures = run_bench("bench.governance", "--quick", "--endpoint", dynamodb_endpoint, timeout=180)
+    figures = run_bench(
+        "bench.governance",
+        "--quick",
+        "--ballots",
+        "200",
+        "--throughput-votes",
+        "24",
+        "--endpoint",
+        dynamodb_endpoint,
+        timeout=180,
+    )
 
     for kind in ("first_named", "changed_named", "secret", "proxy"):
         vote = figures["votes"][kind]
