@@ -51,6 +51,10 @@ class Settings(Struct, frozen=True):
     fee_publish_listing: int
     fee_publish_professional: int
     fee_notice_seconds: int
+    auto_rewards: dict[str, int]
+    auto_reward_daily_cap: int
+    auto_reward_monthly_cap: int
+    newcomer_days: int
 
 
 def _required(name: str) -> str:
@@ -123,6 +127,10 @@ def settings() -> Settings:
         fee_publish_listing=int(os.environ.get("PWIIC_FEE_PUBLISH_LISTING", "0")),
         fee_publish_professional=int(os.environ.get("PWIIC_FEE_PUBLISH_PROFESSIONAL", "0")),
         fee_notice_seconds=int(os.environ.get("PWIIC_FEE_NOTICE_SECONDS", "120")),
+        auto_rewards={k: int(v) for k, v in json.loads(os.environ.get("PWIIC_AUTO_REWARDS") or "{}").items()},
+        auto_reward_daily_cap=int(os.environ.get("PWIIC_AUTO_REWARD_DAILY_CAP", "10")),
+        auto_reward_monthly_cap=int(os.environ.get("PWIIC_AUTO_REWARD_MONTHLY_CAP", "40")),
+        newcomer_days=int(os.environ.get("PWIIC_NEWCOMER_DAYS", "30")),
     )
 
 

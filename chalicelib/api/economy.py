@@ -6,9 +6,9 @@ from msgspec.structs import asdict
 
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
-from chalicelib.api.schemas import FeeChangeIn, FeeScheduleOut, FeeVersionOut, QuoteOut, QuoteQuery
+from chalicelib.api.schemas import FeeChangeIn, FeeScheduleOut, FeeVersionOut, QuoteOut, QuoteQuery, RewardRulesOut
 from chalicelib.domain.economy import FeeVersion, Operation, in_force
-from chalicelib.services import fees
+from chalicelib.services import auto_rewards, fees
 
 router = Router("economy")
 
@@ -78,3 +78,19 @@ def change_fees(call: Call[FeeChangeIn, None]) -> FeeScheduleOut:
         call.member.member_id, prices, body.free_listings_per_month, body.feature_days, body.effective_at, body.reason
     )
     return schedule_out(versions)
+
+
+@router.route(
+    "GET",
+    "/operator/economy/reward-rules",
+    summary="The automatic rewards' rules (credits per micro-action) and each member's daily and monthly caps",
+    description="Configuration: `PWIIC_AUTO_REWARDS`, `PWIIC_AUTO_REWARD_DAILY_CAP`, `PWIIC_AUTO_REWARD_MONTHLY_CAP`, "
+    "`PWIIC_NEWCOMER_DAYS`.",
+    tag="economy",
+    access="operator",
+    response=RewardRulesOut,
+)
+def get_reward_rules(call: Call[None, None]) -> RewardRulesOut:
+    found = auto_rewards.rules()
+    amounts = {rule.value: amount for rule, amount in found.amounts.items() if amount}
+    return RewardRulesOut(amounts, found.daily_cap, found.monthly_cap, found.newcomer_days)

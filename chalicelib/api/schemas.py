@@ -1046,3 +1046,10 @@ class FeatureIn(Struct, forbid_unknown_fields=True):
     expected_fee: Annotated[
         int | None, Meta(description="The fee shown to the member (GET /fees/quote?operation=feature_listing)")
     ] = None
+
+
+class RewardRulesOut(Struct):
+    amounts: Annotated[dict[str, int], Meta(description="Credits per automatic rule; absent: off")]
+    daily_cap: int
+    monthly_cap: int
+    newcomer_days: int

@@ -104,3 +104,31 @@ def featured_until(fees: FeeVersion, current: str | None, now: datetime) -> str:
     """Featuring adds the schedule's days to what is left of a running period, or starts one now."""
     start = max(now, clock.parse(current)) if current else now
     return clock.iso(start + timedelta(days=fees.feature_days))
+
+
+# Automatic rewards: micro-actions the platform sees itself
+
+
+class RewardRule(StrEnum):
+    WELCOME_NEWCOMER = "welcome_newcomer"  # a first completed exchange with a member who joined recently
+    FIRST_LISTING = "first_listing"
+    REVIEW_WRITTEN = "review_written"
+    COMPLETE_PROFILE = "complete_profile"
+
+
+class RewardRules(Struct, frozen=True):
+    """Credits per rule (0: off), and the most a member earns from them in a day and in a month."""
+
+    amounts: dict[RewardRule, int]
+    daily_cap: int
+    monthly_cap: int
+    newcomer_days: int
+
+
+def reward_id(rule: RewardRule, member_id: str, subject: str) -> str:
+    """Once per rule, member and subject: the same micro-action never pays twice."""
+    return f"auto:{rule.value}:{member_id}:{subject}"
+
+
+def within_caps(earned: int, amount: int, cap: int) -> bool:
+    return earned + amount <= cap

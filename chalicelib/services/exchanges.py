@@ -11,12 +11,13 @@ from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import exchange_repository as repository
-from chalicelib.adapters.dynamodb import listing_repository
+from chalicelib.adapters.dynamodb import listing_repository, member_repository
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, Stale, UnitOfWork, raises, stale
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.conversations import Conversation, about_exchange
+from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.exchanges import (
     TRADE_LIFETIME,
     Action,
@@ -33,7 +34,7 @@ from chalicelib.domain.exchanges import (
 from chalicelib.domain.ledger import HoldRequest, wallet_account
 from chalicelib.domain.listings import Family, Kind, Listing, Mode
 from chalicelib.errors import FieldError
-from chalicelib.services import audit, conversations, ledger, reviews, transaction
+from chalicelib.services import audit, auto_rewards, conversations, ledger, reviews, transaction
 
 HOLD_MARGIN = timedelta(days=365)  # operators settle disputes within it; the sweeper never races them
 MAX_BOOKING_HOURS = 48
@@ -124,7 +125,11 @@ def act(member: Principal, exchange_id: str, action: Action, amount: int | None 
         _move_credits(uow, decision)
         return decision.exchange
 
-    return transaction.run(build, keeps_changing=_keeps_changing())
+    after = transaction.run(build, keeps_changing=_keeps_changing())
+    if after.state is State.COMPLETED and auto_rewards.rules().amounts.get(RewardRule.WELCOME_NEWCOMER):
+        parties = (after.proposer_id, after.owner_id)
+        auto_rewards.welcome(parties, member_repository.get_many(set(parties)))
+    return after
 
 
 def resolve_dispute(operator: Principal, exchange_id: str, payee_share: int, reason: str) -> Exchange:

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb import community_repository, listing_repositor
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.economy import featured_until
+from chalicelib.domain.economy import RewardRule, featured_until
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.listings import (
     GEO_INDEX_PRECISION,
@@ -24,7 +24,7 @@ from chalicelib.domain.listings import (
     new_listing,
 )
 from chalicelib.domain.reviews import Summary
-from chalicelib.services import audit, communities, fees, reviews, transaction
+from chalicelib.services import audit, auto_rewards, communities, fees, reviews, transaction
 
 
 def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None = None) -> Listing:
@@ -43,7 +43,10 @@ def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None 
             fees.add_publication_fee(uow, listing, expected_fee)
         return listing
 
-    return transaction.run(build)
+    created = transaction.run(build)
+    if created.published_at is not None:
+        auto_rewards.grant(RewardRule.FIRST_LISTING, owner_id, "first")
+    return created
 
 
 def get_listing(viewer: Principal, listing_id: str) -> Listing:

@@ -10,10 +10,11 @@ from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import member_repository as repository
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, stale
 from chalicelib.auth import Principal
+from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.ledger import wallet_account
 from chalicelib.domain.members import Member, apply_profile_changes, default_display_name
 from chalicelib.domain.reviews import Summary
-from chalicelib.services import ledger, reviews, transaction
+from chalicelib.services import auto_rewards, ledger, reviews, transaction
 
 
 def ensure_member(principal: Principal) -> None:
@@ -61,6 +62,8 @@ def get_own_profile(member_id: str) -> Member:
 def update_own_profile(member_id: str, changes: dict[str, Any]) -> Member:
     updated = apply_profile_changes(get_own_profile(member_id), changes)
     transaction.run(lambda uow: repository.add_profile(uow, updated))
+    if auto_rewards.profile_complete(updated):
+        auto_rewards.grant(RewardRule.COMPLETE_PROFILE, member_id, "profile")
     return updated
 
 

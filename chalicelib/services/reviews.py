@@ -15,6 +15,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.exchanges import Exchange
 from chalicelib.domain.reviews import (
     Draft,
@@ -39,7 +40,7 @@ from chalicelib.domain.reviews import (
     summarize,
 )
 from chalicelib.observability import logger, metrics
-from chalicelib.services import audit, communities, governance, transaction
+from chalicelib.services import audit, auto_rewards, communities, governance, transaction
 
 SUMMARY_SECONDS = 60.0  # how long a container reuses an owner's reputation shown beside listings
 _summaries: dict[str, tuple[float, Reputation]] = {}
@@ -71,7 +72,10 @@ def submit_review(member_id: str, exchange_id: str, draft: Draft) -> Review:
         _count(uow, [mine, published(theirs, now)], now)
         return mine
 
-    return transaction.run(build, keeps_changing=_changing())
+    review = transaction.run(build, keeps_changing=_changing())
+    if review.submitted_at == review.updated_at:  # a first submission, not an edit
+        auto_rewards.grant(RewardRule.REVIEW_WRITTEN, member_id, exchange_id)
+    return review
 
 
 def close_windows(now: str | None = None) -> int:

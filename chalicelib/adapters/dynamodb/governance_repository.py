@@ -114,6 +114,13 @@ def add_listing_published(uow: UnitOfWork, member_id: str, month: str, free_quot
     uow.update(counter, [CounterItem.total.add(1)], condition=under)
 
 
+def add_reward_earned(uow: UnitOfWork, member_id: str, period: str, amount: int, cap: int, full: Refusal) -> None:
+    """Automatic rewards earned in a period, only while they stay within the cap (the write's condition)."""
+    counter = CounterItem(keys.member_pk(member_id), keys.rewards_earned_sk(period))
+    under = CounterItem.PK.does_not_exist() | (CounterItem.total <= cap - amount)
+    uow.update(counter, [CounterItem.total.add(amount)], condition=under, refused=full)
+
+
 # Cooperators: indexed by status and college (GSI1), for the operators' queue and the roll
 
 

@@ -78,6 +78,7 @@ class Prefix(StrEnum):
     MEMBER_MISSIONS = "MEMBER-MISSIONS"
     FEES = "FEES"
     LISTING_QUOTA = "LISTING-QUOTA"
+    REWARDS_EARNED = "REWARDS-EARNED"
 
 
 SEP = "#"
@@ -400,6 +401,11 @@ COOPERATOR_SK = str(Prefix.COOPERATOR)
 PROXIES_HELD_SK = str(Prefix.PROXIES_HELD)
 SPOKESPEOPLE_PK = str(Prefix.SPOKESPEOPLE)
 FEES_SK = str(Prefix.FEES)
+
+
+def rewards_earned_sk(period: str) -> str:
+    """Automatic rewards a member earned in a day (YYYY-MM-DD) or a month (YYYY-MM)."""
+    return key(Prefix.REWARDS_EARNED, period)
 
 
 def listing_quota_sk(month: str) -> str:
