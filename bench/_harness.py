@@ -725,10 +725,10 @@ class Api:
         self._root = secrets_root
         self._headers: dict[str, dict[str, str]] = {}
 
-    def add_member(self, member_id: str, name: str) -> None:
+    def add_member(self, member_id: str, name: str, groups: Sequence[str] = ()) -> None:
         from tools import devkeys
 
-        token = devkeys.mint_token(member_id, name=name, root=self._root)
+        token = devkeys.mint_token(member_id, groups=groups, name=name, root=self._root)
         self._headers[member_id] = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def headers(self, member_id: str) -> dict[str, str]:

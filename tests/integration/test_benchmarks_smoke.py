@@ -2,8 +2,8 @@
 one DynamoDB request per transfer, at most 8 billed write units, stripe not imported at cold start, one
 TransactWriteItems per fulfilled Stripe webhook and no serialisation on the sharded issuance account,
 one atomic write per exchange transition and one Query per search (one per cell for `near`), one atomic
-write per vote with the participation counters spread over their shards, and a recount that counts every
-ballot.
+write per vote with the participation counters spread over their shards, a recount that counts every
+ballot, and one TransactWriteItems per publication (free or paid: its fee inside) and per mission approval.
 Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
 to read them."""
 
@@ -223,3 +223,37 @@ def test_governance_benchmark(dynamodb_endpoint):
         assert recount["close"]["transact_write_items"] == 1, kind
         assert recount["ratio_vs_bare_reads"] > 0, kind
     assert figures["within_goals"]["recount_counted_every_ballot"] == {"named": True, "secret": True}
+
+
+def test_economy_benchmark(dynamodb_endpoint):
+    figures = run_bench(
+        "bench.economy",
+        "--quick",
+        "--publications",
+        "2",
+        "--approvals",
+        "2",
+        "--endpoint",
+        dynamodb_endpoint,
+        timeout=120,
+    )
+
+    assert all(figures["within_goals"]["one_transaction"].values()), figures["within_goals"]
+    assert figures["within_goals"]["paid_publication_items"] is True, figures["transact_items_per_operation"]
+    assert figures["within_goals"]["professional_publication_items"] is True
+    assert figures["within_goals"]["mission_approval_items"] is True
+    assert all(figures["checks"].values()), figures["checks"]
+    publications = figures["publications"]
+    fee = {"Put TRANSFER/TRANSFER": 1, "Update ACCOUNT/BALANCE": 2}
+    counter = {"Update MEMBER/LISTING-QUOTA": 1}
+    free = publications["free"]["transact_items_by_action"]
+    assert free.items() >= counter.items() and not set(free) & set(fee), free
+    assert publications["paid"]["transact_items_by_action"] == {**free, **fee}
+    assert publications["professional"]["transact_items_by_action"] == {
+        name: count for name, count in {**free, **fee}.items() if name not in counter
+    }
+    for name, figure in (*publications.items(), ("approval", figures["mission_approvals"])):
+        assert figure["requests_by_operation"]["TransactWriteItems"] == figure["write_requests"] == 1, (name, figure)
+        assert len(figure["requests_histogram"]) == 1 and figure["http_attempts_per_request"] == 1, (name, figure)
+    assert figures["write_units_ratio_fee_vs_transfer"] == 1, "a fee costs what a transfer costs"
+    assert figures["write_units_per_transfer_baseline"] <= 8
