@@ -74,6 +74,11 @@ def end_featuring(event: CloudWatchEvent) -> None:
     scheduled.end_featuring(event.context)
 
 
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def share_value(event: CloudWatchEvent) -> None:
+    scheduled.share_value(event.context)
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def recount_reputations(event: CloudWatchEvent) -> None:
     scheduled.recount_reputations(event.context)

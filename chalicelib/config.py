@@ -55,6 +55,11 @@ class Settings(Struct, frozen=True):
     auto_reward_daily_cap: int
     auto_reward_monthly_cap: int
     newcomer_days: int
+    value_share_percent: int
+    contribution_weights: dict[str, int]
+
+
+DEFAULT_WEIGHTS = '{"mission_approved": 5, "review_written": 1, "moderation_decision": 2}'
 
 
 def _required(name: str) -> str:
@@ -131,6 +136,10 @@ def settings() -> Settings:
         auto_reward_daily_cap=int(os.environ.get("PWIIC_AUTO_REWARD_DAILY_CAP", "10")),
         auto_reward_monthly_cap=int(os.environ.get("PWIIC_AUTO_REWARD_MONTHLY_CAP", "40")),
         newcomer_days=int(os.environ.get("PWIIC_NEWCOMER_DAYS", "30")),
+        value_share_percent=int(os.environ.get("PWIIC_VALUE_SHARE_PERCENT", "20")),
+        contribution_weights={
+            k: int(v) for k, v in json.loads(os.environ.get("PWIIC_CONTRIBUTION_WEIGHTS") or DEFAULT_WEIGHTS).items()
+        },
     )
 
 

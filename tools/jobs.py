@@ -47,6 +47,7 @@ LOCAL_INTERVALS: dict[str, float] = {
     "recount_reputations": 120,  # AWS: every hour
     "run_ballots": 20,  # AWS: every minute
     "end_featuring": 60,  # AWS: every 15 minutes
+    "share_value": 3600,  # AWS: every day (the previous month's, once)
     "expire_missions": 60,  # AWS: every 15 minutes
 }
 

@@ -6,9 +6,20 @@ from msgspec.structs import asdict
 
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
-from chalicelib.api.schemas import FeeChangeIn, FeeScheduleOut, FeeVersionOut, QuoteOut, QuoteQuery, RewardRulesOut
+from chalicelib.api.schemas import (
+    ContributionOut,
+    FeeChangeIn,
+    FeeScheduleOut,
+    FeeVersionOut,
+    MonthQuery,
+    QuoteOut,
+    QuoteQuery,
+    RewardRulesOut,
+    ShareOut,
+    ValueShareOut,
+)
 from chalicelib.domain.economy import FeeVersion, Operation, in_force
-from chalicelib.services import auto_rewards, fees
+from chalicelib.services import auto_rewards, fees, value_sharing
 
 router = Router("economy")
 
@@ -94,3 +105,39 @@ def get_reward_rules(call: Call[None, None]) -> RewardRulesOut:
     found = auto_rewards.rules()
     amounts = {rule.value: amount for rule, amount in found.amounts.items() if amount}
     return RewardRulesOut(amounts, found.daily_cap, found.monthly_cap, found.newcomer_days)
+
+
+@router.route(
+    "GET",
+    "/economy/value-sharing/{month}",
+    summary="A month's value sharing: the revenue, the share distributed and each contributor's credits",
+    description="Published once the month is shared (the day after it ends); before: 404. `month` is YYYY-MM.",
+    tag="economy",
+    response=ValueShareOut,
+    problems=(404,),
+)
+def get_value_share(call: Call[None, None]) -> ValueShareOut:
+    found = value_sharing.statement(call.params["month"])
+    shares = [ShareOut(share.member_id, share.points, share.credits) for share in found.shares]
+    weights = {kind.value: weight for kind, weight in found.weights.items()}
+    return ValueShareOut(found.month, found.revenue, found.percent, found.distributed, shares, weights)
+
+
+@router.route(
+    "GET",
+    "/me/contributions",
+    summary="Your contributions of a month (default: this month), their points and your share once paid",
+    tag="economy",
+    query=MonthQuery,
+    response=ContributionOut,
+    problems=(400,),
+)
+def get_my_contributions(call: Call[None, MonthQuery]) -> ContributionOut:
+    month = call.query.month or clock.now_iso()[:7]
+    found, points, statement = value_sharing.contribution(call.member.member_id, month)
+    mine = None
+    if statement is not None:
+        mine = next((share.credits for share in statement.shares if share.member_id == found.member_id), 0)
+    return ContributionOut(
+        month, found.missions_approved, found.reviews_written, found.moderation_decisions, points, mine
+    )

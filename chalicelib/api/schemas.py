@@ -1053,3 +1053,31 @@ class RewardRulesOut(Struct):
     daily_cap: int
     monthly_cap: int
     newcomer_days: int
+
+
+class MonthQuery(Struct, forbid_unknown_fields=True):
+    month: Month | None = None
+
+
+class ShareOut(Struct):
+    member_id: str
+    points: int
+    credits: int
+
+
+class ValueShareOut(Struct):
+    month: str
+    revenue: Annotated[int, Meta(description="Fees charged that month, in credits")]
+    percent: int
+    distributed: int
+    shares: list[ShareOut]
+    weights: dict[str, int]
+
+
+class ContributionOut(Struct):
+    month: str
+    missions_approved: int
+    reviews_written: int
+    moderation_decisions: int
+    points: int
+    share: Annotated[int | None, Meta(description="Credits received for the month, once it is shared")]

@@ -132,3 +132,67 @@ def reward_id(rule: RewardRule, member_id: str, subject: str) -> str:
 
 def within_caps(earned: int, amount: int, cap: int) -> bool:
     return earned + amount <= cap
+
+
+# Value sharing: a share of the month's revenue, to contributors in proportion to their points
+
+
+class ContributionKind(StrEnum):
+    MISSION_APPROVED = "mission_approved"
+    REVIEW_WRITTEN = "review_written"
+    MODERATION_DECISION = "moderation_decision"  # ambassadors' and operators' decisions on reports
+
+
+class Contribution(Struct, frozen=True):
+    member_id: str
+    missions_approved: int = 0
+    reviews_written: int = 0
+    moderation_decisions: int = 0
+
+    def points(self, weights: dict[ContributionKind, int]) -> int:
+        return (
+            self.missions_approved * weights.get(ContributionKind.MISSION_APPROVED, 0)
+            + self.reviews_written * weights.get(ContributionKind.REVIEW_WRITTEN, 0)
+            + self.moderation_decisions * weights.get(ContributionKind.MODERATION_DECISION, 0)
+        )
+
+
+class Share(Struct, frozen=True):
+    member_id: str
+    points: int
+    credits: int
+
+
+class ValueShare(Struct, frozen=True):
+    """A month's published distribution: the revenue, the share of it distributed, and each share."""
+
+    month: str
+    revenue: int
+    percent: int
+    distributed: int
+    shares: tuple[Share, ...]
+    weights: dict[ContributionKind, int]
+
+
+def largest_remainder(total: int, points: dict[str, int]) -> dict[str, int]:
+    """`total` split in proportion to `points`, in whole credits adding up to `total` exactly: each gets
+    the floor of their quota, then the largest remainders (ties by member id) one credit more."""
+    whole = sum(points.values())
+    if whole <= 0 or total <= 0:
+        return dict.fromkeys(points, 0)
+    floors = {member: total * p // whole for member, p in points.items()}
+    left = total - sum(floors.values())
+    by_remainder = sorted(points, key=lambda member: (-(total * points[member] % whole), member))
+    for member in by_remainder[:left]:
+        floors[member] += 1
+    return floors
+
+
+def distribute(
+    month: str, revenue: int, percent: int, contributions: list[Contribution], weights: dict[ContributionKind, int]
+) -> ValueShare:
+    distributed = revenue * percent // 100
+    points = {c.member_id: c.points(weights) for c in contributions if c.points(weights) > 0}
+    credits = largest_remainder(distributed, points) if points else {}
+    shares = tuple(Share(m, points[m], credits[m]) for m in sorted(points) if credits[m] > 0)
+    return ValueShare(month, revenue, percent, sum(s.credits for s in shares), shares, weights)

@@ -52,6 +52,7 @@ class TransferKind(StrEnum):
     REVERSAL = "reversal"  # a refund or a lost dispute takes back purchased credits
     SETTLEMENT = "settlement"  # a member pays back credits owed after a reversal
     FEE = "fee"  # a member pays the platform for an operation (never for an exchange)
+    VALUE_SHARE = "value_share"  # a contributor's share of a month's revenue
     EARMARK = "earmark"  # a platform account funds a project a budget ballot chose
     EARMARK_SPENDING = "earmark_spending"  # operators pay a member from a project's earmarked account
 

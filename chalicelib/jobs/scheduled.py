@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import ballots, exchanges, ledger, listings, missions, reconciliation, reviews
+from chalicelib.services import ballots, exchanges, ledger, listings, missions, reconciliation, reviews, value_sharing
 
 
 @contextmanager
@@ -76,3 +76,11 @@ def end_featuring(context: Any = None) -> int:
         if ended:
             logger.info("featuring ended", extra={"listings": ended})
     return ended
+
+
+def share_value(context: Any = None) -> int:
+    """Daily: the previous month's value sharing, done once (later runs find it done)."""
+    with _job("share_value", context):
+        statement = value_sharing.share_last_month()
+        logger.info("value shared", extra={"month": statement.month, "distributed": statement.distributed})
+    return statement.distributed

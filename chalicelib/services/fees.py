@@ -3,10 +3,12 @@ operators or by an adopted ballot, and the fee an operation pays inside its own 
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime, timedelta
 
 from chalicelib import clock
+from chalicelib.adapters.dynamodb import economy_repository
 from chalicelib.adapters.dynamodb import governance_repository as repository
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, stale
 from chalicelib.config import settings
@@ -66,17 +68,7 @@ def add_publication_fee(uow: UnitOfWork, listing: Listing, expected: int | None)
     if not professional:  # a professional listing pays its own fee and leaves the free quota alone
         free_quota = fees.free_listings_per_month if quote.free else None
         repository.add_listing_published(uow, listing.owner_id, month, free_quota)
-    if quote.price:
-        request = TransferRequest(
-            transfer_id=f"fee:{quote.operation.value}:{listing.listing_id}",
-            payer=wallet_account(listing.owner_id),
-            payee=PlatformAccount.REVENUE.value,
-            amount=quote.price,
-            kind=TransferKind.FEE,
-            reason=quote.operation.value,
-            refs={"listing_id": listing.listing_id},
-        )
-        ledger.add_transfer(uow, request)
+    _charge(uow, listing, quote, f"fee:{quote.operation.value}:{listing.listing_id}")
     _still_in_force(fees, month)
     return quote
 
@@ -98,18 +90,27 @@ def add_feature_fee(uow: UnitOfWork, listing: Listing, expected: int | None) -> 
     """Featuring a listing (until `listing.featured_until`) paid in the same unit of work."""
     quote = quote_feature()
     check_expected(quote, expected)
-    if quote.price:
-        request = TransferRequest(
-            transfer_id=f"fee:{quote.operation.value}:{listing.listing_id}:{listing.featured_until}",
-            payer=wallet_account(listing.owner_id),
-            payee=PlatformAccount.REVENUE.value,
-            amount=quote.price,
-            kind=TransferKind.FEE,
-            reason=quote.operation.value,
-            refs={"listing_id": listing.listing_id},
-        )
-        ledger.add_transfer(uow, request)
+    _charge(uow, listing, quote, f"fee:{quote.operation.value}:{listing.listing_id}:{listing.featured_until}")
     return quote
+
+
+def _charge(uow: UnitOfWork, listing: Listing, quote: Quote, transfer_id: str) -> None:
+    """The fee from the owner's wallet to the platform's revenue, counted in the month's revenue (over
+    shards) for value sharing, in the operation's unit of work."""
+    if not quote.price:
+        return
+    request = TransferRequest(
+        transfer_id=transfer_id,
+        payer=wallet_account(listing.owner_id),
+        payee=PlatformAccount.REVENUE.value,
+        amount=quote.price,
+        kind=TransferKind.FEE,
+        reason=quote.operation.value,
+        refs={"listing_id": listing.listing_id},
+    )
+    ledger.add_transfer(uow, request)
+    shard = random.randrange(settings().platform_shards)
+    economy_repository.add_revenue(uow, clock.now_iso()[:7], shard, quote.price)
 
 
 def change(

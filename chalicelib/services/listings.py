@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb import community_repository, listing_repositor
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.economy import RewardRule, featured_until
+from chalicelib.domain.economy import ContributionKind, RewardRule, featured_until
 from chalicelib.domain.geo import neighbourhood
 from chalicelib.domain.listings import (
     GEO_INDEX_PRECISION,
@@ -24,7 +24,7 @@ from chalicelib.domain.listings import (
     new_listing,
 )
 from chalicelib.domain.reviews import Summary
-from chalicelib.services import audit, auto_rewards, communities, fees, reviews, transaction
+from chalicelib.services import audit, auto_rewards, communities, fees, reviews, transaction, value_sharing
 
 
 def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None = None) -> Listing:
@@ -140,6 +140,7 @@ def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str)
         listing_repository.add_reports_cleared(uow, before)
         action = AuditAction.HIDE_LISTING if hidden else AuditAction.UNHIDE_LISTING
         audit.record(uow, moderator.member_id, action, listing_id, reason)
+        value_sharing.add_contribution(uow, moderator.member_id, ContributionKind.MODERATION_DECISION)
         return after
 
     return transaction.run(build, keeps_changing=_keeps_changing())

@@ -16,9 +16,10 @@ from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, raise
 from chalicelib.auth import Principal
 from chalicelib.domain import missions as rules
 from chalicelib.domain.audit import AuditAction
+from chalicelib.domain.economy import ContributionKind
 from chalicelib.domain.ledger import PlatformAccount, TransferKind, TransferRequest, wallet_account
 from chalicelib.domain.missions import Claim, ClaimState, Decision, Mission, MissionDraft
-from chalicelib.services import audit, communities, ledger, transaction
+from chalicelib.services import audit, communities, ledger, transaction, value_sharing
 
 
 def post(poster: Principal, draft: MissionDraft, mission_id: str | None = None) -> Mission:
@@ -102,6 +103,7 @@ def approve(decider: Principal, mission_id: str, member_id: str) -> Claim:
         repository.add_claim(uow, decision.claim, before, refused=lambda: _refuse_decision(mission_id, member_id))
         repository.add_approved(uow, mission)
         ledger.add_transfer(uow, _reward(mission, member_id))
+        value_sharing.add_contribution(uow, member_id, ContributionKind.MISSION_APPROVED)
         audit.record(
             uow,
             decider.member_id,

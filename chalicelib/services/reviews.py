@@ -15,7 +15,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.auth import Principal
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
-from chalicelib.domain.economy import RewardRule
+from chalicelib.domain.economy import ContributionKind, RewardRule
 from chalicelib.domain.exchanges import Exchange
 from chalicelib.domain.reviews import (
     Draft,
@@ -40,7 +40,7 @@ from chalicelib.domain.reviews import (
     summarize,
 )
 from chalicelib.observability import logger, metrics
-from chalicelib.services import audit, auto_rewards, communities, governance, transaction
+from chalicelib.services import audit, auto_rewards, communities, governance, transaction, value_sharing
 
 SUMMARY_SECONDS = 60.0  # how long a container reuses an owner's reputation shown beside listings
 _summaries: dict[str, tuple[float, Reputation]] = {}
@@ -62,6 +62,8 @@ def submit_review(member_id: str, exchange_id: str, draft: Draft) -> Review:
         now = clock.now_iso()
         submission = submit(review_round, member_id, draft, existing, now)
         repository.add_round_change(uow, review_round, submission.round)
+        if existing is None:  # a review written: a contribution (value sharing); an edit is not
+            value_sharing.add_contribution(uow, member_id, ContributionKind.REVIEW_WRITTEN)
         if not submission.publish:
             repository.add_review(uow, submission.review, existing)
             return submission.review
@@ -144,6 +146,7 @@ def moderate(moderator: Principal, exchange_id: str, author_id: str, hide: bool,
         repository.add_reports_cleared(uow, community_id, review)
         action = AuditAction.HIDE_REVIEW if hide else AuditAction.KEEP_REVIEW
         audit.record(uow, moderator.member_id, action, f"{exchange_id}/{author_id}", reason)
+        value_sharing.add_contribution(uow, moderator.member_id, ContributionKind.MODERATION_DECISION)
         return after
 
     return transaction.run(build, keeps_changing=_changing())

@@ -164,7 +164,7 @@ def test_reviews_benchmark(dynamodb_endpoint):
     assert figures["write_requests_per_sealed_submission"] == 1
     assert figures["write_requests_per_sealed_edit"] == 1
     assert figures["transact_write_items_per_publication"] == 1 and figures["write_requests_per_publication"] == 1
-    assert figures["publication_transact_items"] == 5, "the round, both reviews and both reputations"
+    assert figures["publication_transact_items"] == 6, "the round, both reviews, both reputations, a contribution"
     assert figures["transact_write_items_per_window_close"] == 1
     assert figures["write_requests_per_window_close_without_review"] == 1
     for member, views in figures["profile_views"].items():

@@ -79,6 +79,10 @@ class Prefix(StrEnum):
     FEES = "FEES"
     LISTING_QUOTA = "LISTING-QUOTA"
     REWARDS_EARNED = "REWARDS-EARNED"
+    CONTRIBUTION = "CONTRIBUTION"
+    CONTRIBUTORS = "CONTRIBUTORS"
+    REVENUE = "REVENUE"
+    VALUE_SHARE = "VALUE-SHARE"
 
 
 SEP = "#"
@@ -401,6 +405,23 @@ COOPERATOR_SK = str(Prefix.COOPERATOR)
 PROXIES_HELD_SK = str(Prefix.PROXIES_HELD)
 SPOKESPEOPLE_PK = str(Prefix.SPOKESPEOPLE)
 FEES_SK = str(Prefix.FEES)
+
+
+def contribution_sk(month: str) -> str:
+    return key(Prefix.CONTRIBUTION, month)
+
+
+def contributors_pk(month: str) -> str:
+    return key(Prefix.CONTRIBUTORS, month)
+
+
+def revenue_pk(month: str) -> str:
+    """Fees charged in a month, over shards (every paid operation adds to one)."""
+    return key(Prefix.REVENUE, month)
+
+
+def value_share_pk(month: str) -> str:
+    return key(Prefix.VALUE_SHARE, month)
 
 
 def rewards_earned_sk(period: str) -> str:

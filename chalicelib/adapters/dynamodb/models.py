@@ -404,6 +404,16 @@ class SealedBallotItem(TableItem):
     choice = UnicodeAttribute()  # JSON
 
 
+class ContributionItem(TableItem):
+    """A member's contribution facts of a month, indexed under the month (GSI1) for value sharing."""
+
+    member_id = UnicodeAttribute()
+    month = UnicodeAttribute()
+    missions_approved = NumberAttribute(default=0)
+    reviews_written = NumberAttribute(default=0)
+    moderation_decisions = NumberAttribute(default=0)
+
+
 class SpokespersonItem(TableItem):
     member_id = UnicodeAttribute()
     ballot_id = UnicodeAttribute()
