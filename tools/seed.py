@@ -1,7 +1,7 @@
 """Demo data for the local stack, written through the services so every invariant holds.
 Idempotent: ids are fixed, or (listings) seeded once, or (reviewed exchanges) found by their proposer,
-listing and message, or (ballots) found by their title, and taken from where they stand, so a second
-run changes nothing."""
+listing and message, or (ballots, missions) found by their title, and taken from where they stand, or
+(the fee schedule) set only while none is stored, so a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import store
 from chalicelib.auth import Principal
 from chalicelib.config import settings
+from chalicelib.domain.economy import Operation
 from chalicelib.domain.exchanges import Action, Exchange, State
 from chalicelib.domain.governance import (
     Ballot,
@@ -29,15 +30,18 @@ from chalicelib.domain.governance import (
 )
 from chalicelib.domain.ledger import PlatformAccount, TransferKind
 from chalicelib.domain.listings import CATEGORIES, Family, Kind, ListingDraft, Mode, Status
+from chalicelib.domain.missions import ClaimState, MissionDraft
 from chalicelib.domain.reviews import Draft, KindWord
 from chalicelib.services import (
     ballots,
     communities,
     exchanges,
+    fees,
     governance,
     ledger,
     listings,
     members,
+    missions,
     payments,
     reviews,
     rewards,
@@ -112,6 +116,8 @@ def seed() -> None:
     payments.pay_member("demo-chloe", "demo-bastien", 3, TransferKind.TIP, "A coffee for the lesson", "demo-2")
     seed_reviews(seed_listings())
     seed_governance()
+    seed_missions(community_ids)
+    seed_fees()  # after the seed's listings: they were published free
 
 
 # One listing per category, spread over the communities' members, plus a few requests.
@@ -594,3 +600,91 @@ def _fund_pool(budget: int) -> None:
     """The rewards pool funds the budget's winners: topped up (once) if it ever holds less than the budget."""
     if ledger.balance(PlatformAccount.REWARDS_POOL.value).available < budget:
         rewards.fund_rewards_pool(OPERATOR_ID, budget, "Demo participatory budget", "demo-pool-budget")
+
+
+# Missions: two open micro-actions in each community, posted by its ambassador (Amélie, in Plainpalais)
+# or the operator; in each, the first has a claim a member submitted, waiting for the poster's approval.
+
+
+@dataclass(frozen=True)
+class DemoMission:
+    title: str
+    description: str  # "{community}": the community's name
+    reward: int
+    places: int
+
+
+DEMO_MISSIONS = (
+    DemoMission(
+        "Accueillir un nouveau membre",
+        "Faire visiter {community} à un nouveau membre, lui présenter deux voisins et l'aider à publier sa "
+        "première annonce.",
+        15,
+        3,
+    ),
+    DemoMission(
+        "Photographier le marché de quartier",
+        "Trois photos du marché de {community} (étals, producteurs, ambiance) pour la page de la communauté, "
+        "avec l'accord des personnes photographiées.",
+        10,
+        2,
+    ),
+)
+DEMO_MISSION_POSTERS = {"geneve-plainpalais": "demo-amelie"}  # elsewhere: the operator
+DEMO_MISSION_CLAIMS = {  # the community's first mission, claimed and submitted by this member
+    "geneve-plainpalais": ("demo-bastien", "J'ai fait visiter le quartier à Sofia samedi, café compris."),
+    "lausanne-sous-gare": ("demo-elodie", "Accueil de Marc mardi : tour de la gare et de l'atelier vélo."),
+    "liege-outremeuse": ("demo-ines", "Visite d'Outremeuse avec Lotte et Pieter, et leur première annonce."),
+}
+MISSION_DAYS = 30
+
+
+def mission_poster(slug: str) -> Principal:
+    ambassador = DEMO_MISSION_POSTERS.get(slug)
+    if ambassador is not None:
+        return Principal(ambassador, frozenset())
+    return Principal(OPERATOR_ID, frozenset({"operators"}))
+
+
+def seed_missions(community_ids: dict[str, str]) -> None:
+    """Each demo mission posted unless an open one of its community has its title; then the first one's
+    claim taken from where it stands (claimed unless claimed, submitted while only claimed)."""
+    deadline = clock.iso(clock.now() + timedelta(days=MISSION_DAYS))
+    for name, slug, _, _ in DEMO_COMMUNITIES:
+        community_id, poster = community_ids[slug], mission_poster(slug)
+        found = {mission.title: mission.mission_id for mission in missions.open_missions(community_id, None, 100)[0]}
+        posted = []
+        for demo in DEMO_MISSIONS:
+            mission_id = found.get(demo.title)
+            if mission_id is None:
+                description = demo.description.format(community=name)
+                draft = MissionDraft(demo.title, description, demo.reward, demo.places, deadline, community_id)
+                mission_id = missions.post(poster, draft).mission_id
+            posted.append(mission_id)
+        member_id, text = DEMO_MISSION_CLAIMS[slug]
+        claims = {claim.member_id: claim for claim in missions.claims(poster, posted[0])}
+        claim = claims.get(member_id) or missions.claim(member_id, posted[0])
+        if claim.state is ClaimState.CLAIMED:
+            missions.submit(member_id, posted[0], text)
+
+
+# The fee schedule: a version set by the operator unless one is stored (changed by hand or by a ballot
+# meanwhile: left as it is), applying after the notice.
+
+DEMO_FEES = {Operation.PUBLISH_LISTING: 2, Operation.PUBLISH_PROFESSIONAL: 10}
+DEMO_FREE_LISTINGS = 5
+DEMO_FEATURE_DAYS = 7
+
+
+def seed_fees() -> None:
+    if len(fees.schedule()) > 1:  # version 0 is configuration; a stored version is there
+        return
+    effective = clock.now() + fees.notice() + timedelta(seconds=5)
+    fees.change(
+        OPERATOR_ID,
+        DEMO_FEES,
+        DEMO_FREE_LISTINGS,
+        feature_days=DEMO_FEATURE_DAYS,
+        effective_at=effective,
+        reason="Demo schedule: five free listings a month",
+    )

@@ -1,25 +1,37 @@
 """The demo seed (`scripts/run`) on a fresh table: a second run fails on nothing and adds nothing, demo
 members find published reviews on profiles and one exchange waiting for their own review, and the
 cooperative has its colleges, cooperators, an open ballot, a budget that funded its winners and elected
-spokespeople, with a ledger that still reconciles."""
+spokespeople, each community two open missions (one with a claim waiting for approval), and a fee schedule
+that applies after the notice (the seed's own listings were published free), with a ledger that still
+reconciles."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import clock
+from chalicelib.adapters.dynamodb import ledger_repository
 from chalicelib.domain.governance import BallotKind, BallotState, CooperatorStatus
-from chalicelib.domain.ledger import earmark_account
+from chalicelib.domain.ledger import TransferKind, earmark_account
+from chalicelib.domain.missions import ClaimState
 from chalicelib.domain.reviews import ReviewState
-from chalicelib.services import ballots, governance, ledger, reconciliation, reviews
+from chalicelib.services import ballots, communities, fees, governance, ledger, missions, reconciliation, reviews
 from tools.seed import (
     DEMO_BUDGET,
     DEMO_COLLEGE_REQUEST,
     DEMO_COLLEGES,
+    DEMO_COMMUNITIES,
     DEMO_COOPERATORS,
     DEMO_ELECTION,
+    DEMO_FEES,
+    DEMO_FREE_LISTINGS,
+    DEMO_MISSION_CLAIMS,
+    DEMO_MISSIONS,
     DEMO_OPEN_BALLOT,
     DEMO_PROXY,
     DEMO_REVIEWED,
+    OPERATOR_ID,
+    mission_poster,
     seed,
 )
 
@@ -39,12 +51,15 @@ def stored_keys(admin: Any, table_name: str) -> set[tuple[str, str]]:
 
 
 def test_seeding_twice_duplicates_nothing_publishes_reviews_and_governs(table_name, dynamodb_admin):
+    started = clock.now()
     seed()
     first = stored_keys(dynamodb_admin, table_name)
     seed()
     assert stored_keys(dynamodb_admin, table_name) == first, "a second run must add nothing"
     check_reviews()
     check_governance()
+    check_missions()
+    check_fees(started)
     assert reconciliation.run().balanced
 
 
@@ -105,3 +120,32 @@ def check_governance() -> None:
     assert {(member, ballot) for member, ballot, _ in ballots.spokespeople()} == {
         (member, election.ballot_id) for member in elected
     }
+
+
+def check_missions() -> None:
+    assert mission_poster("geneve-plainpalais").member_id == "demo-amelie", "its ambassador posts there"
+    for _, slug, _, _ in DEMO_COMMUNITIES:
+        community = communities.find_by_slug(slug)
+        assert community is not None
+        found = missions.open_missions(community.community_id, None, 100)[0]
+        assert sorted(m.title for m in found) == sorted(d.title for d in DEMO_MISSIONS), slug
+        poster = mission_poster(slug)
+        assert {m.poster_id for m in found} == {poster.member_id}, slug
+        member_id, text = DEMO_MISSION_CLAIMS[slug]
+        waiting = [m for m in found if m.taken]
+        assert [m.title for m in waiting] == [DEMO_MISSIONS[0].title], slug
+        claims = missions.claims(poster, waiting[0].mission_id)
+        assert [(c.member_id, c.state, c.submission) for c in claims] == [(member_id, ClaimState.SUBMITTED, text)], slug
+
+
+def check_fees(started: Any) -> None:
+    """One stored version, the demo's, applying after the notice from the seed's run: not yet in force, so
+    the seed's listings were published without a fee."""
+    versions = fees.schedule()
+    assert len(versions) == 2, versions
+    demo = versions[-1]
+    assert (demo.prices, demo.free_listings_per_month, demo.changed_by) == (DEMO_FEES, DEMO_FREE_LISTINGS, OPERATOR_ID)
+    assert clock.parse(demo.effective_at) >= started + fees.notice()
+    assert fees.current().number == 0
+    _, transfers, _ = ledger_repository.scan_all()
+    assert not [t for t in transfers if t.request.kind is TransferKind.FEE]
