@@ -8,13 +8,15 @@ and prints one JSON object on stdout:
 
 a. Per publication over HTTP (POST /listings, with the `expected_fee` the quote gave), in steady state:
    a member's first N + 1 listings of the month (free: the listing, its browse entries and the month's
-   counter under the quota's condition), then N + 1 more (paid: the same, plus the fee's transfer record
-   and the two balances it moves), then N + 1 professional listings (pro.*: their own fee, no counter).
+   counter under the quota's condition), then N + 1 more (paid: the same, plus the fee's transfer record,
+   the two balances it moves and a shard of the month's revenue counter, which value sharing reads), then
+   N + 1 professional listings (pro.*: their own fee, no quota counter).
    The first of each kind warms the path, uncounted. DynamoDB requests by operation (botocore event
    handlers on the client every model shares), items per TransactWriteItems by kind, billed write units
    (the harness' formula, from the requests sent), and the reads made first.
 b. Per mission approval over HTTP (POST /missions/{id}/claims/{member}/approve, by an operator): the
-   claim, the mission's approved count, the reward's transfer from the rewards pool and the audit entry.
+   claim, the mission's approved count, the reward's transfer from the rewards pool, the member's
+   contribution of the month (value sharing) and the audit entry.
 c. The baseline, in the same run: a plain member-to-member transfer (`ledger.transfer`), whose write
    units the fee and the reward are compared with.
 
@@ -54,8 +56,9 @@ from bench._harness import (
 )
 
 GOAL_TRANSACTIONS = 1  # every measured operation is one TransactWriteItems, and nothing else is written
-FEE_ITEMS = 3  # a fee adds its transfer record and the two balances it moves to the publication's items
-APPROVAL_ITEMS = 6  # the claim, the mission's count, the reward's record, two balances, the audit entry
+FEE_ITEMS = 4  # a fee adds its transfer record, the two balances it moves and the month's revenue shard
+GOAL_FEE_RATIO = 1.25  # what a fee adds to a publication / a plain transfer: its 8 units and the revenue's 2
+APPROVAL_ITEMS = 7  # the claim, the mission's count, the reward's record, two balances, a contribution, audit
 PUBLISH_FEE = 2
 PROFESSIONAL_FEE = 10
 REWARD = 15
@@ -146,7 +149,8 @@ def action_counts(samples: Sequence[Sample]) -> dict[str, float]:
                 ((kind, body),) = action.items()
                 key = body["Item"] if "Item" in body else body["Key"]
                 pk, sk = (str(key[name]["S"]).split(keys.SEP)[0] for name in ("PK", "SK"))
-                found[f"{kind} {pk}/{'<time>' if sk[:1].isdigit() else sk}"] += 1
+                shown = sk if not sk[:1].isdigit() else "<shard>" if sk.isdigit() else "<time>"
+                found[f"{kind} {pk}/{shown}"] += 1
     return {name: count / len(samples) for name, count in sorted(found.items())} if samples else {}
 
 
@@ -304,15 +308,18 @@ def report(
         "write_units_ratio_approval_vs_transfer": _ratio(approval["write_units"], transfer["write_units"]),
         "goals": {
             "transact_write_items_per_operation": GOAL_TRANSACTIONS,
-            "paid_publication_items": "the free publication's items + 3 (the fee's record and two balances)",
+            "paid_publication_items": f"the free publication's items + {FEE_ITEMS} (the fee's record, two "
+            "balances, the month's revenue shard)",
             "professional_publication_items": "the paid publication's items - 1 (no counter)",
             "mission_approval_items": APPROVAL_ITEMS,
+            "write_units_ratio_fee_vs_transfer": GOAL_FEE_RATIO,
         },
         "within_goals": {
             "one_transaction": one_transaction,
             "paid_publication_items": paid["transact_items"] == free["transact_items"] + FEE_ITEMS,
             "professional_publication_items": professional["transact_items"] == paid["transact_items"] - 1,
             "mission_approval_items": approval["transact_items"] == APPROVAL_ITEMS,
+            "write_units_ratio_fee_vs_transfer": 0 < fee_units <= GOAL_FEE_RATIO * transfer["write_units"],
         },
         "checks": {**publications["checks"], **approval["checks"], "ledger_balanced": ledger_balanced()},
         "publications": {kind: publications[kind] for kind in PUBLICATIONS},
