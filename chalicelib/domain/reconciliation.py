@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from msgspec import Struct, field
 
-from chalicelib.domain.ledger import Balance, Hold, HoldStatus, Transfer, TransferKind
+from chalicelib.domain.economy import ValueShare
+from chalicelib.domain.ledger import Balance, Hold, HoldStatus, PlatformAccount, Transfer, TransferKind
 from chalicelib.domain.purchases import Purchase, PurchaseStatus, reversal_target
 
 
@@ -96,4 +97,53 @@ def purchase_mismatches(purchases: Sequence[Purchase], transfers: list[Transfer]
         Mismatch(f"purchase:{purchase_id}", "credits issued without a succeeded purchase", 0, amount)
         for purchase_id, amount in issued.items()
     ]
+    return mismatches
+
+
+# The rewards pool pays only these flows (by their transfer id's family): operators' grants, missions,
+# automatic rewards and budget ballots' earmarks.
+POOL_FLOWS = ("reward:", "mission:", "auto:", "earmark:")
+
+
+def economy_mismatches(
+    transfers: list[Transfer], revenues: dict[str, int], statements: dict[str, ValueShare]
+) -> list[Mismatch]:
+    """Each month's revenue counter equals the fees charged that month; nothing leaves the rewards pool
+    but its known flows; each month's value-sharing transfers equal its statement."""
+    fees: dict[str, int] = defaultdict(int)
+    shared: dict[str, dict[str, int]] = defaultdict(dict)
+    mismatches: list[Mismatch] = []
+    for transfer in transfers:
+        request = transfer.request
+        if request.kind is TransferKind.FEE:
+            fees[transfer.created_at[:7]] += request.amount
+        elif request.kind is TransferKind.VALUE_SHARE:
+            shared[request.reason][request.payee] = request.amount
+        if request.payer == PlatformAccount.REWARDS_POOL.value and not request.transfer_id.startswith(POOL_FLOWS):
+            mismatches.append(
+                Mismatch(request.transfer_id, "the rewards pool pays only its known flows", 0, request.amount)
+            )
+    for month in fees.keys() | revenues.keys():
+        if fees.get(month, 0) != revenues.get(month, 0):
+            mismatches.append(
+                Mismatch(
+                    f"revenue:{month}",
+                    "the month's revenue equals its fees",
+                    fees.get(month, 0),
+                    revenues.get(month, 0),
+                )
+            )
+    for month in statements.keys() | shared.keys():
+        statement = statements.get(month)
+        expected = {f"member:{share.member_id}": share.credits for share in statement.shares} if statement else {}
+        paid = shared.get(month, {})
+        if sum(paid.values()) > sum(expected.values()) or any(paid.get(m, v) != v for m, v in expected.items()):
+            mismatches.append(
+                Mismatch(
+                    f"value-share:{month}",
+                    "the month's shares equal its statement",
+                    sum(expected.values()),
+                    sum(paid.values()),
+                )
+            )
     return mismatches

@@ -8,8 +8,8 @@ import msgspec
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import ledger_repository, purchase_repository, report_repository
-from chalicelib.domain.reconciliation import Mismatch, Report, reconcile
+from chalicelib.adapters.dynamodb import economy_repository, ledger_repository, purchase_repository, report_repository
+from chalicelib.domain.reconciliation import Mismatch, Report, economy_mismatches, reconcile
 from chalicelib.observability import logger, metrics
 from chalicelib.services import transaction
 
@@ -19,6 +19,11 @@ REPORT_NAME = "reconciliation"
 def run() -> Report:
     balances, transfers, holds = ledger_repository.scan_all()
     report = reconcile(clock.now_iso(), balances, transfers, holds, purchase_repository.scan_all())
+    months = {transfer.created_at[:7] for transfer in transfers}
+    revenues = {month: economy_repository.revenue(month) for month in months}
+    statements = {month: found for month in months if (found := economy_repository.value_share(month))}
+    extra = economy_mismatches(transfers, revenues, statements)
+    report = msgspec.structs.replace(report, mismatches=[*report.mismatches, *extra])
     body = msgspec.json.encode(report).decode()
     transaction.run(lambda uow: report_repository.add_report(uow, REPORT_NAME, report.at, body))
     metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(report.mismatches))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.domain.economy import Share, ValueShare
 from chalicelib.domain.ledger import (
     Balance,
     Hold,
@@ -12,7 +13,7 @@ from chalicelib.domain.ledger import (
     TransferRequest,
 )
 from chalicelib.domain.purchases import Currency, Purchase, PurchaseStatus
-from chalicelib.domain.reconciliation import Mismatch, reconcile
+from chalicelib.domain.reconciliation import Mismatch, economy_mismatches, reconcile
 
 AT = "2024-05-01T00:00:00.000000Z"
 ISSUANCE = "platform:issuance.0"
@@ -225,3 +226,55 @@ def test_reversals_that_differ_from_the_refunds():
     assert report.mismatches == [
         Mismatch("purchase:p1", "reversed credits equal its refunds and lost disputes", 40, 30)
     ]
+
+
+# The economy's proofs
+
+
+def economy_transfer(
+    transfer_id: str, payer: str, payee: str, amount: int, kind: TransferKind, reason: str = ""
+) -> Transfer:
+    return Transfer(TransferRequest(transfer_id, payer, payee, amount, kind, reason), AT, payer, payee)
+
+
+FEES = [
+    economy_transfer("fee:publish_listing:l1", "member:alice", "platform:revenue", 5, TransferKind.FEE),
+    economy_transfer("fee:feature_listing:l1:x", "member:alice", "platform:revenue", 3, TransferKind.FEE),
+]
+STATEMENT = ValueShare("2024-05", 8, 50, 4, (Share("bob", 1, 3), Share("carol", 1, 1)), {})
+
+
+def test_the_month_s_revenue_equals_its_fees():
+    assert economy_mismatches(FEES, {"2024-05": 8}, {}) == []
+    assert economy_mismatches(FEES, {"2024-05": 7}, {}) == [
+        Mismatch("revenue:2024-05", "the month's revenue equals its fees", 8, 7)
+    ]
+
+
+def test_the_rewards_pool_pays_only_its_known_flows():
+    paid = [
+        economy_transfer(tid, "platform:rewards", "member:bob", 1, TransferKind.REWARD)
+        for tid in ("reward:1", "mission:m:bob", "auto:review_written:bob:x", "earmark:b:p")
+    ]
+    assert economy_mismatches(paid, {}, {}) == []
+    stray = economy_transfer("gift:1", "platform:rewards", "member:bob", 9, TransferKind.REWARD)
+    assert [m.check for m in economy_mismatches([*paid, stray], {}, {})] == [
+        "the rewards pool pays only its known flows"
+    ]
+
+
+def test_each_month_s_shares_equal_its_statement():
+    shares = [
+        economy_transfer(
+            f"value-share:2024-05:{m}", "platform:revenue", f"member:{m}", c, TransferKind.VALUE_SHARE, "2024-05"
+        )
+        for m, c in (("bob", 3), ("carol", 1))
+    ]
+    assert economy_mismatches([*FEES, *shares], {"2024-05": 8}, {"2024-05": STATEMENT}) == []
+    assert economy_mismatches([*FEES, *shares[:1]], {"2024-05": 8}, {"2024-05": STATEMENT}) == []  # paying
+    wrong = economy_transfer(
+        "value-share:2024-05:bob", "platform:revenue", "member:bob", 4, TransferKind.VALUE_SHARE, "2024-05"
+    )
+    assert economy_mismatches([*FEES, wrong], {"2024-05": 8}, {"2024-05": STATEMENT})[0].check == (
+        "the month's shares equal its statement"
+    )
