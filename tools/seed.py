@@ -5,6 +5,8 @@ listing and message, or (ballots, missions) found by their title, and taken from
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,6 +47,7 @@ from chalicelib.services import (
     payments,
     reviews,
     rewards,
+    value_sharing,
 )
 
 OPERATOR_ID = "demo-operator"
@@ -117,6 +120,7 @@ def seed() -> None:
     seed_reviews(seed_listings())
     seed_governance()
     seed_missions(community_ids)
+    seed_last_month(community_ids["geneve-plainpalais"])
     seed_fees()  # after the seed's listings: they were published free
 
 
@@ -688,3 +692,84 @@ def seed_fees() -> None:
         effective_at=effective,
         reason="Demo schedule: five free listings a month",
     )
+
+
+# Last month, in Plainpalais: three paid publications under the demo schedule (then in force), an
+# ambassador's two moderation decisions and an approved mission, then the month's value sharing. The
+# services read time from `clock.now`, pointed at last month meanwhile: the facts carry last month's
+# dates, as they would have, and the ledger reconciles.
+
+LAST_MONTH_FEE = 10
+LAST_MONTH_LISTINGS = (
+    ("demo-bastien", "Vide-grenier : lot de partitions", "goods.books"),
+    ("demo-chloe", "Poussette double", "goods.other"),
+    ("demo-david", "Porte-vélos de toit", "goods.other"),
+)
+LAST_MONTH_MISSION = ("Ranger la grainothèque", "Trier et étiqueter les graines déposées ce mois-ci.", 12)
+
+
+@contextmanager
+def _as_of(moment: datetime) -> Iterator[None]:
+    real = clock.now
+    clock.now = lambda: moment
+    fees.reset()
+    try:
+        yield
+    finally:
+        clock.now = real
+        fees.reset()
+
+
+def seed_last_month(community_id: str) -> None:
+    """Once: nothing happens if last month's statement exists, or if a fee version is stored already
+    (a schedule changed by hand must not be rewritten into the past)."""
+    first_of_month = clock.now().replace(day=1, hour=10, minute=0, second=0, microsecond=0)
+    start = first_of_month - timedelta(days=20)
+    month = clock.iso(start)[:7]
+    if value_sharing.share_last_month_exists(month) or len(fees.schedule()) > 1:
+        return
+    with _as_of(start):
+        fees.change(
+            OPERATOR_ID,
+            {Operation.PUBLISH_LISTING: LAST_MONTH_FEE},
+            0,
+            feature_days=DEMO_FEATURE_DAYS,
+            effective_at=start + fees.notice() + timedelta(seconds=1),
+            reason="Demo: last month's prices",
+        )
+    with _as_of(start + timedelta(hours=1)):
+        published = [
+            _listing_of(owner, title, category, community_id) for owner, title, category in LAST_MONTH_LISTINGS
+        ]
+        ambassador = Principal("demo-amelie", frozenset())
+        listings.set_hidden(ambassador, published[0], True, "Doublon signalé par un voisin")
+        listings.set_hidden(ambassador, published[0], False, "Pas un doublon après vérification")
+        title, description, reward = LAST_MONTH_MISSION
+        deadline = clock.iso(clock.now() + timedelta(days=7))
+        draft = MissionDraft(title, description, reward, 1, deadline, community_id)
+        mission_id = missions.post(Principal(OPERATOR_ID, frozenset({"operators"})), draft).mission_id
+        missions.claim("demo-david", mission_id)
+        missions.submit("demo-david", mission_id, "Grainothèque rangée : 40 sachets triés et étiquetés.")
+        missions.approve(ambassador, mission_id, "demo-david")
+        fees.change(
+            OPERATOR_ID,
+            DEMO_FEES,
+            DEMO_FREE_LISTINGS,
+            feature_days=DEMO_FEATURE_DAYS,
+            effective_at=clock.now() + fees.notice() + timedelta(seconds=1),
+            reason="Demo schedule: five free listings a month",
+        )
+    value_sharing.share_month(month)
+
+
+def _listing_of(owner_id: str, title: str, category: str, community_id: str) -> str:
+    draft = ListingDraft(
+        kind=Kind.OFFER,
+        category=category,
+        mode=Mode.GIFT,
+        title=title,
+        description="",
+        community_id=community_id,
+        status=Status.ACTIVE,
+    )
+    return listings.create_listing(owner_id, draft).listing_id

@@ -39,6 +39,10 @@ def statement(month: str) -> ValueShare:
     return found
 
 
+def share_last_month_exists(month: str) -> bool:
+    return repository.value_share(month) is not None
+
+
 def share_month(month: str) -> ValueShare:
     """The month's statement (computed and written once), then every share not paid yet."""
     found = repository.value_share(month)

@@ -7,15 +7,27 @@ reconciles."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import ledger_repository
+from chalicelib.domain.economy import Operation
 from chalicelib.domain.governance import BallotKind, BallotState, CooperatorStatus
 from chalicelib.domain.ledger import TransferKind, earmark_account
 from chalicelib.domain.missions import ClaimState
 from chalicelib.domain.reviews import ReviewState
-from chalicelib.services import ballots, communities, fees, governance, ledger, missions, reconciliation, reviews
+from chalicelib.services import (
+    ballots,
+    communities,
+    fees,
+    governance,
+    ledger,
+    missions,
+    reconciliation,
+    reviews,
+    value_sharing,
+)
 from tools.seed import (
     DEMO_BUDGET,
     DEMO_COLLEGE_REQUEST,
@@ -30,6 +42,8 @@ from tools.seed import (
     DEMO_OPEN_BALLOT,
     DEMO_PROXY,
     DEMO_REVIEWED,
+    LAST_MONTH_FEE,
+    LAST_MONTH_LISTINGS,
     OPERATOR_ID,
     mission_poster,
     seed,
@@ -60,6 +74,7 @@ def test_seeding_twice_duplicates_nothing_publishes_reviews_and_governs(table_na
     check_governance()
     check_missions()
     check_fees(started)
+    check_last_month(started)
     assert reconciliation.run().balanced
 
 
@@ -139,13 +154,29 @@ def check_missions() -> None:
 
 
 def check_fees(started: Any) -> None:
-    """One stored version, the demo's, applying after the notice from the seed's run: not yet in force, so
-    the seed's listings were published without a fee."""
+    """Two stored versions, both from last month: its paid prices, then the demo's schedule, in force now.
+    The seed's own listings of this month were published before any version existed: free."""
     versions = fees.schedule()
-    assert len(versions) == 2, versions
+    assert [v.prices for v in versions[1:]] == [{Operation.PUBLISH_LISTING: LAST_MONTH_FEE}, DEMO_FEES], versions
     demo = versions[-1]
-    assert (demo.prices, demo.free_listings_per_month, demo.changed_by) == (DEMO_FEES, DEMO_FREE_LISTINGS, OPERATOR_ID)
-    assert clock.parse(demo.effective_at) >= started + fees.notice()
-    assert fees.current().number == 0
+    assert (demo.free_listings_per_month, demo.changed_by) == (DEMO_FREE_LISTINGS, OPERATOR_ID)
+    assert demo.effective_at < clock.iso(started) and fees.current() == demo
     _, transfers, _ = ledger_repository.scan_all()
-    assert not [t for t in transfers if t.request.kind is TransferKind.FEE]
+    paid = [t for t in transfers if t.request.kind is TransferKind.FEE]
+    assert sorted(t.request.amount for t in paid) == [LAST_MONTH_FEE] * len(LAST_MONTH_LISTINGS)
+    assert {t.created_at[:7] for t in paid} == {last_month(started)}
+
+
+def last_month(now: Any) -> str:
+    return clock.iso(now.replace(day=1) - timedelta(days=1))[:7]
+
+
+def check_last_month(started: Any) -> None:
+    """Last month's value sharing: 20 % of its 30 credits of fees to Amélie (two moderation decisions: 4
+    points) and David (an approved mission: 5 points), by largest remainder: 3 and 3."""
+    statement = value_sharing.statement(last_month(started))
+    assert (statement.revenue, statement.distributed) == (3 * LAST_MONTH_FEE, 6)
+    assert {(s.member_id, s.points, s.credits) for s in statement.shares} == {
+        ("demo-amelie", 4, 3),
+        ("demo-david", 5, 3),
+    }
