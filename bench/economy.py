@@ -48,6 +48,7 @@ from bench._harness import (
     Sample,
     bench_parser,
     bench_table,
+    items_read,
     ledger_balanced,
     quiet_access_log,
     secrets_root,
@@ -55,6 +56,7 @@ from bench._harness import (
     summary,
 )
 
+MB = 1024 * 1024  # a Query page's limit
 GOAL_TRANSACTIONS = 1  # every measured operation is one TransactWriteItems, and nothing else is written
 FEE_ITEMS = 4  # a fee adds its transfer record, the two balances it moves and the month's revenue shard
 GOAL_FEE_RATIO = 1.25  # what a fee adds to a publication / a plain transfer: its 8 units and the revenue's 2
@@ -63,7 +65,8 @@ PUBLISH_FEE = 2
 PROFESSIONAL_FEE = 10
 REWARD = 15
 CREDITS = 5_000
-HOME = "u0k8w"  # Lausanne Sous-Gare
+HOME = "u0k8w"
+DISTRIBUTION_MONTH = "2099-01"  # a month of its own: nothing else in the run touches it  # Lausanne Sous-Gare
 PUBLICATIONS = ("free", "paid", "professional")
 
 
@@ -71,6 +74,7 @@ PUBLICATIONS = ("free", "paid", "professional")
 class Options:
     publications: int
     approvals: int
+    contributors: int
     endpoint: str | None
 
 
@@ -78,11 +82,13 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     parser = bench_parser("economy", __doc__ or "", profiled="(does not apply)", cpu_calls=0)
     parser.add_argument("--publications", type=int, help="counted publications of each kind (default 10)")
     parser.add_argument("--approvals", type=int, help="counted mission approvals (default 10)")
+    parser.add_argument("--contributors", type=int, help="contributors of the distributed month (default 200)")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     return Options(
         publications=args.publications or (3 if quick else 10),
         approvals=args.approvals or (3 if quick else 10),
+        contributors=args.contributors or (20 if quick else 200),
         endpoint=args.endpoint,
     )
 
@@ -265,6 +271,162 @@ def measure_transfers(options: Options, world: World, meter: Meter, admin: Any) 
     return figures_of(samples, "transfer", admin)
 
 
+# d: the monthly distribution.
+
+
+@dataclass(frozen=True)
+class Distribution:
+    month: str
+    contributors: tuple[str, ...]
+    points: dict[str, int]
+    revenue: int
+    listings: int
+
+
+def _facts(sequence: int) -> tuple[Any, int]:
+    """A contributor's kind of fact and how many (points vary: 5, 10, 2 or 4 with the default weights)."""
+    from chalicelib.domain.economy import ContributionKind
+
+    kind = (ContributionKind.MISSION_APPROVED, ContributionKind.MODERATION_DECISION)[(sequence // 2) % 2]
+    return kind, 1 + sequence % 2
+
+
+@contextlib.contextmanager
+def _clock_in(month: str) -> Any:
+    """`chalicelib.clock.now` at noon on the 15th of `month`: every fee and its revenue shard carry it."""
+    from datetime import UTC, datetime
+
+    from chalicelib import clock
+
+    moment = datetime(int(month[:4]), int(month[5:7]), 15, 12, tzinfo=UTC)
+    real = clock.now
+    clock.now = lambda: moment
+    try:
+        yield
+    finally:
+        clock.now = real
+
+
+def new_distribution(options: Options, world: World) -> Distribution:
+    """N contributors of a month nobody else touches, each with a wallet and facts recorded through the
+    repository in units of work, and the month's revenue from real fees: professional listings published
+    through the service with the clock in that month, so each fee's transfer and the revenue counter both
+    carry it (reconciliation compares them). Enough revenue that the smallest contributor's share is ≥ 1."""
+    from chalicelib.adapters.dynamodb import economy_repository
+    from chalicelib.auth import Principal
+    from chalicelib.domain.listings import Kind, ListingDraft, Mode, Status
+    from chalicelib.services import communities, listings, members, rewards, transaction, value_sharing
+
+    month = DISTRIBUTION_MONTH
+    weights = value_sharing.weights()
+    contributors: list[str] = []
+    points: dict[str, int] = {}
+    for sequence in range(options.contributors):
+        member_id = str(uuid.uuid4())
+        members.ensure_member(Principal(member_id, frozenset(), f"Contributor {sequence}"))  # opens the wallet
+        kind, count = _facts(sequence)
+        for _ in range(count):
+            transaction.run(
+                lambda uow, m=member_id, k=kind: economy_repository.add_contribution(uow, m, month, k)  # type: ignore[misc]
+            )
+        contributors.append(member_id)
+        points[member_id] = count * weights[kind]
+    from chalicelib.config import settings
+
+    needed = math.ceil(sum(points.values()) / min(points.values()))  # credits distributed: each share ≥ 1
+    revenue = math.ceil(needed * 100 / settings().value_share_percent)
+    count = math.ceil(revenue / PROFESSIONAL_FEE)
+    publisher = str(uuid.uuid4())
+    members.ensure_member(Principal(publisher, frozenset(), "Distribution publisher"))
+    communities.join(publisher, world.community_id)
+    rewards.reward_member(world.operator, publisher, count * PROFESSIONAL_FEE, "other", "benchmark credits", None)
+    with _clock_in(month):
+        for sequence in range(count):
+            draft = ListingDraft(
+                Kind.OFFER,
+                "pro.crafts",
+                Mode.CREDITS,
+                f"Réparation de vélos {sequence}",
+                "Révision complète, pièces en sus, à l'atelier du quartier.",
+                world.community_id,
+                Status.ACTIVE,
+                price=40,
+                location=HOME,
+            )
+            listings.create_listing(publisher, draft, PROFESSIONAL_FEE)
+    return Distribution(month, tuple(contributors), points, count * PROFESSIONAL_FEE, count)
+
+
+def measure_distribution(distribution: Distribution, meter: Meter, admin: Any) -> dict[str, Any]:
+    """`share_month` once (statement written, a transfer per share), then again (nothing moves)."""
+    import time
+
+    from chalicelib.adapters.dynamodb import economy_repository
+    from chalicelib.services import value_sharing
+
+    month = distribution.month
+    before = {member_id: balance(member_id) for member_id in distribution.contributors}
+    started = time.perf_counter()
+    first, statement = meter.measure(functools.partial(value_sharing.share_month, month))
+    seconds = time.perf_counter() - started
+    after = {member_id: balance(member_id) for member_id in distribution.contributors}
+    started = time.perf_counter()
+    second, again = meter.measure(functools.partial(value_sharing.share_month, month))
+    seconds_again = time.perf_counter() - started
+    final = {member_id: balance(member_id) for member_id in distribution.contributors}
+    paid = len(statement.shares)
+    run = summary([first], "distribution", admin)
+    replay = summary([second], "distribution", admin)
+    received = {member_id: after[member_id] - before[member_id] for member_id in distribution.contributors}
+    credits = {share.member_id: share.credits for share in statement.shares}
+    pages = [call for call in first.calls if call.operation == "Query" and call.params.get("IndexName") == "GSI1"]
+    return {
+        "month": month,
+        "contributors": len(distribution.contributors),
+        "contributors_paid": paid,
+        "revenue": statement.revenue,
+        "percent": statement.percent,
+        "distributed": statement.distributed,
+        "fee_listings_published": distribution.listings,
+        "first_run": run,
+        "first_run_seconds": round(seconds, 4),
+        "contributors_query_pages": len(pages),
+        "contributors_query_bytes": sum(items_read(call)[1] for call in pages),
+        "per_contributor_paid": {
+            "requests": run["requests_per_distribution"] / paid,
+            "read_units": run.get("read_units", 0.0) / paid,
+            "write_units": run.get("write_units", 0.0) / paid,
+            "milliseconds": round(1000 * seconds / paid, 3),
+        },
+        "second_run": replay,
+        "second_run_seconds": round(seconds_again, 4),
+        "checks": {
+            "distribution_revenue_is_the_fees": statement.revenue == distribution.revenue
+            and economy_repository.revenue(month) == distribution.revenue,
+            "distribution_every_contributor_paid": paid == len(distribution.contributors)
+            and all(statement_points == distribution.points[m] for m, statement_points in _points(statement)),
+            "distribution_shares_sum_exactly": sum(credits.values()) == statement.distributed > 0,
+            "distribution_wallets_received_shares": received == credits,
+            "distribution_second_run_moves_nothing": final == after and again == statement,
+        },
+    }
+
+
+def _points(statement: Any) -> list[tuple[str, int]]:
+    return [(share.member_id, share.points) for share in statement.shares]
+
+
+def reconciled() -> bool:
+    """The scheduled reconciliation, economy included (each month's revenue counter equals its fees;
+    each month's value-sharing transfers equal its statement)."""
+    from chalicelib.services import reconciliation
+
+    report = reconciliation.run()
+    if report.mismatches:
+        print(f"reconciliation mismatches: {report.mismatches[:10]}", file=sys.stderr)
+    return report.balanced
+
+
 def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
     from chalice.test import Client
 
@@ -274,12 +436,15 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
         quiet_access_log(sink)
         api = Api(test_client, secrets_root())
         world = new_world(api)
+        distribution = new_distribution(options, world)  # set up unmetered
         meter = Meter(shared_client(), admin, table_name)
         with meter.metering():
             publications = measure_publications(options, api, world, meter, admin)
             approvals = measure_approvals(options, api, world, meter, admin)
             transfers = measure_transfers(options, world, meter, admin)
-    return report(options, publications, approvals, transfers)
+            shared = measure_distribution(distribution, meter, admin)
+        shared["checks"]["reconciled"] = reconciled()
+    return report(options, publications, approvals, transfers, shared)
 
 
 def _ratio(value: float, baseline: float) -> float | None:
@@ -287,7 +452,11 @@ def _ratio(value: float, baseline: float) -> float | None:
 
 
 def report(
-    options: Options, publications: Mapping[str, Any], approval: Mapping[str, Any], transfer: Mapping[str, Any]
+    options: Options,
+    publications: Mapping[str, Any],
+    approval: Mapping[str, Any],
+    transfer: Mapping[str, Any],
+    distribution: Mapping[str, Any],
 ) -> dict[str, Any]:
     free, paid, professional = (publications[kind] for kind in PUBLICATIONS)
     measured = {**{f"{kind}_publication": publications[kind] for kind in PUBLICATIONS}, "mission_approval": approval}
@@ -296,6 +465,10 @@ def report(
         for name, figure in measured.items()
     }
     fee_units = paid["write_units"] - free["write_units"]
+    per_paid = distribution["per_contributor_paid"]
+    first, second = distribution["first_run"], distribution["second_run"]
+    paid_shares = distribution["contributors_paid"]
+    expected_requests = distribution["contributors_query_pages"] + 1 + 1 + 1 + 1 + paid_shares
     return {
         "requests_per_operation": {
             name: figure[f"requests_per_{name.split('_')[-1]}"] for name, figure in measured.items()
@@ -306,6 +479,12 @@ def report(
         "write_units_ratio_fee_vs_transfer": _ratio(fee_units, transfer["write_units"]),
         "write_units_ratio_paid_vs_free_publication": _ratio(paid["write_units"], free["write_units"]),
         "write_units_ratio_approval_vs_transfer": _ratio(approval["write_units"], transfer["write_units"]),
+        "distribution_requests_per_contributor": per_paid["requests"],
+        "distribution_write_units_per_contributor": per_paid["write_units"],
+        "distribution_read_units_per_contributor": per_paid["read_units"],
+        "distribution_milliseconds_per_contributor": per_paid["milliseconds"],
+        "distribution_second_run_requests": second["requests_per_distribution"],
+        "distribution_second_run_requests_per_contributor": second["requests_per_distribution"] / paid_shares,
         "goals": {
             "transact_write_items_per_operation": GOAL_TRANSACTIONS,
             "paid_publication_items": f"the free publication's items + {FEE_ITEMS} (the fee's record, two "
@@ -313,6 +492,11 @@ def report(
             "professional_publication_items": "the paid publication's items - 1 (no counter)",
             "mission_approval_items": APPROVAL_ITEMS,
             "write_units_ratio_fee_vs_transfer": GOAL_FEE_RATIO,
+            "distribution_requests": "grows with contributors, not history: the statement's read, the "
+            "revenue's Query, one GSI1 Query page per 1 MB of contributors, the statement's write and its "
+            "read back, then one transfer per share",
+            "distribution_second_run_requests": "the statement's read, then one idempotent replay per share "
+            "(its refused transaction and the original's read)",
         },
         "within_goals": {
             "one_transaction": one_transaction,
@@ -320,13 +504,27 @@ def report(
             "professional_publication_items": professional["transact_items"] == paid["transact_items"] - 1,
             "mission_approval_items": approval["transact_items"] == APPROVAL_ITEMS,
             "write_units_ratio_fee_vs_transfer": 0 < fee_units <= GOAL_FEE_RATIO * transfer["write_units"],
+            "distribution_contributors_pages": distribution["contributors_query_pages"]
+            == max(1, math.ceil(distribution["contributors_query_bytes"] / MB)),
+            "distribution_requests": expected_requests <= first["requests_per_distribution"] <= 2 * expected_requests,
+            "distribution_second_run_requests": second["requests_per_distribution"] == 1 + 2 * paid_shares,
         },
-        "checks": {**publications["checks"], **approval["checks"], "ledger_balanced": ledger_balanced()},
+        "checks": {
+            **publications["checks"],
+            **approval["checks"],
+            **distribution["checks"],
+            "ledger_balanced": ledger_balanced(),
+        },
         "publications": {kind: publications[kind] for kind in PUBLICATIONS},
         "mission_approvals": dict(approval),
         "transfers": dict(transfer),
+        "distribution": dict(distribution),
         "fees": {"publish_listing": PUBLISH_FEE, "publish_professional_listing": PROFESSIONAL_FEE},
-        "counted": {"publications_per_kind": options.publications, "approvals": options.approvals},
+        "counted": {
+            "publications_per_kind": options.publications,
+            "approvals": options.approvals,
+            "contributors": options.contributors,
+        },
         "dynamodb": "DynamoDB Local (one JVM on this machine)",
         "python": sys.version.split()[0],
     }

@@ -233,6 +233,8 @@ def test_economy_benchmark(dynamodb_endpoint):
         "2",
         "--approvals",
         "2",
+        "--contributors",
+        "10",
         "--endpoint",
         dynamodb_endpoint,
         timeout=120,
@@ -257,3 +259,13 @@ def test_economy_benchmark(dynamodb_endpoint):
         assert len(figure["requests_histogram"]) == 1 and figure["http_attempts_per_request"] == 1, (name, figure)
     assert figures["within_goals"]["write_units_ratio_fee_vs_transfer"] is True, "a transfer and a revenue counter"
     assert figures["write_units_per_transfer_baseline"] <= 8
+    distribution = figures["distribution"]
+    shares = distribution["checks"]
+    assert shares["distribution_shares_sum_exactly"] is True, distribution
+    assert shares["distribution_wallets_received_shares"] is True, distribution
+    assert shares["distribution_second_run_moves_nothing"] is True, distribution
+    assert shares["reconciled"] is True, "each month's revenue counter equals its fees"
+    assert distribution["contributors_paid"] == distribution["contributors"] == 10
+    assert distribution["contributors_query_pages"] == 1
+    assert figures["distribution_second_run_requests"] == 1 + 2 * distribution["contributors_paid"]
+    assert figures["within_goals"]["distribution_contributors_pages"] is True
