@@ -172,6 +172,7 @@ class ValueShare(Struct, frozen=True):
     distributed: int
     shares: tuple[Share, ...]
     weights: dict[ContributionKind, int]
+    paid: bool = False  # every share transferred: later runs stop at the statement
 
 
 def largest_remainder(total: int, points: dict[str, int]) -> dict[str, int]:

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from msgspec.structs import replace
+
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import economy_repository as repository
+from chalicelib.adapters.dynamodb import ledger_repository
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.config import settings
 from chalicelib.domain.economy import Contribution, ContributionKind, ValueShare, distribute
@@ -52,9 +55,14 @@ def share_month(month: str) -> ValueShare:
         )
         transaction.run(lambda uow: repository.add_value_share(uow, computed, exists=already_done()))
         found = statement(month)  # the stored one, whichever run wrote it
+    if found.paid:
+        return found  # every later daily run stops here: one read
     for share in found.shares:
+        transfer_id = f"value-share:{month}:{share.member_id}"
+        if ledger_repository.get_transfer(transfer_id) is not None:
+            continue  # paid by an earlier run that stopped halfway
         request = TransferRequest(
-            transfer_id=f"value-share:{month}:{share.member_id}",
+            transfer_id=transfer_id,
             payer=PlatformAccount.REVENUE.value,
             payee=wallet_account(share.member_id),
             amount=share.credits,
@@ -62,7 +70,9 @@ def share_month(month: str) -> ValueShare:
             reason=month,
         )
         ledger.transfer(request)  # the same id again is the same transfer: nothing moves twice
-    return found
+    paid = replace(found, paid=True)
+    transaction.run(lambda uow: repository.add_value_share_paid(uow, paid))
+    return paid
 
 
 def share_last_month() -> ValueShare:

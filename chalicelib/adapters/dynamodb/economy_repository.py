@@ -67,5 +67,12 @@ def value_share(month: str) -> ValueShare | None:
 
 def add_value_share(uow: UnitOfWork, statement: ValueShare, exists: Refusal) -> None:
     """The month's statement, written once (a second run finds it and pays what is missing)."""
-    item = DocumentItem(keys.value_share_pk(statement.month), keys.META_SK, doc=msgspec.json.encode(statement).decode())
-    uow.put(item, condition=DocumentItem.PK.does_not_exist(), refused=exists)
+    uow.put(_statement_item(statement), condition=DocumentItem.PK.does_not_exist(), refused=exists)
+
+
+def add_value_share_paid(uow: UnitOfWork, statement: ValueShare) -> None:
+    uow.put(_statement_item(statement), condition=DocumentItem.PK.exists())
+
+
+def _statement_item(statement: ValueShare) -> DocumentItem:
+    return DocumentItem(keys.value_share_pk(statement.month), keys.META_SK, doc=msgspec.json.encode(statement).decode())
