@@ -49,6 +49,7 @@ def share_last_month_exists(month: str) -> bool:
 def share_month(month: str) -> ValueShare:
     """The month's statement (computed and written once), then every share not paid yet."""
     found = repository.value_share(month)
+    rerun = found is not None  # a run that stopped halfway may have paid some shares
     if found is None:
         computed = distribute(
             month, repository.revenue(month), settings().value_share_percent, repository.contributors(month), weights()
@@ -59,8 +60,8 @@ def share_month(month: str) -> ValueShare:
         return found  # every later daily run stops here: one read
     for share in found.shares:
         transfer_id = f"value-share:{month}:{share.member_id}"
-        if ledger_repository.get_transfer(transfer_id) is not None:
-            continue  # paid by an earlier run that stopped halfway
+        if rerun and ledger_repository.get_transfer(transfer_id) is not None:
+            continue  # paid by the run that stopped halfway
         request = TransferRequest(
             transfer_id=transfer_id,
             payer=PlatformAccount.REVENUE.value,
