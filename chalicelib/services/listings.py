@@ -9,7 +9,7 @@ from msgspec.structs import replace
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository, listing_repository, pages
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.economy import ContributionKind, RewardRule, featured_until
@@ -38,6 +38,8 @@ def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None 
         listing = replace(listing, published_at=now)
 
     def build(uow: UnitOfWork) -> Listing:
+        if uow.attempt and listing_repository.get(listing.listing_id) is not None:
+            raise AlreadyDone(listing)  # an earlier try committed and its answer was lost: published once
         listing_repository.add_new(uow, listing)
         if listing.published_at is not None:
             fees.add_publication_fee(uow, listing, expected_fee)
