@@ -833,3 +833,17 @@ def compare_threads(threads: int, run: Callable[[int], Run], unit: str = "transf
         "client_cpu_share_1_thread": round(single.cpu_seconds / single.seconds, 3) if single.seconds else None,
         f"client_cpu_share_{threads}_threads": round(many.cpu_seconds / many.seconds, 3) if many.seconds else None,
     }
+
+
+def transact_actions(samples: Sequence[Sample], label: Callable[[str, str], str]) -> dict[str, float]:
+    """Per sample: the TransactWriteItems' actions by kind and by `label(pk, sk)` of the key written."""
+    found: Counter[str] = Counter()
+    for sample in samples:
+        for call in sample.calls:
+            if call.operation != "TransactWriteItems":
+                continue
+            for action in call.params["TransactItems"]:
+                ((kind, body),) = action.items()
+                key = body["Item"] if "Item" in body else body["Key"]
+                found[f"{kind} {label(str(key['PK']['S']), str(key['SK']['S']))}"] += 1
+    return {name: count / len(samples) for name, count in sorted(found.items())} if samples else {}

@@ -54,6 +54,7 @@ from bench._harness import (
     secrets_root,
     shared_client,
     summary,
+    transact_actions,
 )
 
 MB = 1024 * 1024  # a Query page's limit
@@ -146,18 +147,12 @@ def action_counts(samples: Sequence[Sample]) -> dict[str, float]:
     """Per operation: the transaction's actions by kind and by what they write (the key's prefixes)."""
     from chalicelib.adapters.dynamodb import keys
 
-    found: Counter[str] = Counter()
-    for sample in samples:
-        for call in sample.calls:
-            if call.operation != "TransactWriteItems":
-                continue
-            for action in call.params["TransactItems"]:
-                ((kind, body),) = action.items()
-                key = body["Item"] if "Item" in body else body["Key"]
-                pk, sk = (str(key[name]["S"]).split(keys.SEP)[0] for name in ("PK", "SK"))
-                shown = sk if not sk[:1].isdigit() else "<shard>" if sk.isdigit() else "<time>"
-                found[f"{kind} {pk}/{shown}"] += 1
-    return {name: count / len(samples) for name, count in sorted(found.items())} if samples else {}
+    def label(pk: str, sk: str) -> str:
+        sk_prefix = sk.split(keys.SEP)[0]
+        shown = sk_prefix if not sk_prefix[:1].isdigit() else "<shard>" if sk_prefix.isdigit() else "<time>"
+        return f"{pk.split(keys.SEP)[0]}/{shown}"
+
+    return transact_actions(samples, label)
 
 
 def figures_of(samples: Sequence[Sample], unit: str, admin: Any) -> dict[str, Any]:

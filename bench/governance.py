@@ -62,6 +62,7 @@ from bench._harness import (
     secrets_root,
     shared_client,
     summary,
+    transact_actions,
 )
 
 GOAL_WRITE_REQUESTS_PER_VOTE = 1  # one atomic write: a TransactWriteItems, or one conditional PutItem
@@ -226,16 +227,7 @@ def action_counts(samples: Sequence[Sample]) -> dict[str, float]:
     """Per vote: the transaction's actions by kind (Put, Update, ConditionCheck) and what they write."""
     from chalicelib.adapters.dynamodb import keys
 
-    found: Counter[str] = Counter()
-    for sample in samples:
-        for call in sample.calls:
-            if call.operation != "TransactWriteItems":
-                continue
-            for action in call.params["TransactItems"]:
-                ((kind, body),) = action.items()
-                key = body["Item"] if "Item" in body else body["Key"]
-                found[f"{kind} {str(key['SK']['S']).split(keys.SEP)[0]}"] += 1
-    return {name: count / len(samples) for name, count in sorted(found.items())} if samples else {}
+    return transact_actions(samples, lambda pk, sk: sk.split(keys.SEP)[0])
 
 
 # b: votes per second on one ballot.
