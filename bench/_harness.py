@@ -494,7 +494,7 @@ def _index_key(index: Index, item: Item) -> list[Any]:
     return [item[name] for name in index.key_attributes]
 
 
-def _actions(call: Call) -> list[tuple[str, dict[str, Any]]]:
+def write_actions(call: Call) -> list[tuple[str, dict[str, Any]]]:
     """A write request's actions: (Put, Update, Delete or ConditionCheck, its body)."""
     if call.operation == "TransactWriteItems":
         return [(kind, body) for action in call.params["TransactItems"] for kind, body in action.items()]
@@ -502,14 +502,23 @@ def _actions(call: Call) -> list[tuple[str, dict[str, Any]]]:
     return [(kind, call.params)] if kind else []
 
 
-def index_writes(call: Call, indexes: Sequence[Index], stored_item: Any) -> tuple[int, int, int]:
+@dataclass(frozen=True)
+class IndexEntry:
+    """One index entry a write request writes (`item`, under its key) or deletes (`item` as it was)."""
+
+    index: Index
+    item: Item
+    units: int
+    deleted: bool
+    moved: bool = False  # one half of a move: the entry left its old key for a new one
+
+
+def index_entries(call: Call, indexes: Sequence[Index], stored_item: Any) -> Iterator[IndexEntry]:
     """The index entries a write request writes, as AWS bills them: a put where the new item is indexed
     (and has changed), a delete where the replaced item was indexed and the new one is not, or is under
     another key (a move: delete and put). The harness' formula counts no delete on a put, and, as its
-    update rule reads only named attributes (`#name`, not PynamoDB's `#0`), no index write on an update.
-    Returns (entries dropped, entries moved, index write units)."""
-    dropped = moved = units = 0
-    for (kind, body), old in zip(_actions(call), call.replaced, strict=True):
+    update rule reads only named attributes (`#name`, not PynamoDB's `#0`), no index write on an update."""
+    for (kind, body), old in zip(write_actions(call), call.replaced, strict=True):
         if kind == "Put":
             new = body["Item"]
         elif kind == "Update":
@@ -520,18 +529,25 @@ def index_writes(call: Call, indexes: Sequence[Index], stored_item: Any) -> tupl
             continue
         for index in indexes:
             had, has = index.holds(old), index.holds(new)
-            deletes = puts = 0
             if had and has and old is not None and new is not None:
                 if _index_key(index, old) != _index_key(index, new):
-                    deletes, puts = 1, 1
-                    moved += 1
+                    yield IndexEntry(index, old, started_kb(item_size(old)), deleted=True, moved=True)
+                    yield IndexEntry(index, new, started_kb(item_size(new)), deleted=False, moved=True)
                 elif kind == "Put" or old != new:
-                    puts = 1
+                    yield IndexEntry(index, new, started_kb(item_size(new)), deleted=False)
             else:
-                deletes, puts = int(had), int(has)
-                dropped += deletes
-            units += deletes * started_kb(item_size(old or {})) + puts * started_kb(item_size(new or {}))
-    return dropped, moved, units
+                if had and old is not None:
+                    yield IndexEntry(index, old, started_kb(item_size(old)), deleted=True)
+                if has and new is not None:
+                    yield IndexEntry(index, new, started_kb(item_size(new)), deleted=False)
+
+
+def index_writes(call: Call, indexes: Sequence[Index], stored_item: Any) -> tuple[int, int, int]:
+    """Returns (entries dropped, entries moved, index write units) of `index_entries`."""
+    entries = list(index_entries(call, indexes, stored_item))
+    dropped = sum(1 for entry in entries if entry.deleted and not entry.moved)
+    moved = sum(1 for entry in entries if entry.deleted and entry.moved)
+    return dropped, moved, sum(entry.units for entry in entries)
 
 
 def call_write_units(call: Call, indexes: Sequence[Index], stored_item: Any) -> WriteUnits:
