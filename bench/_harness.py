@@ -761,7 +761,7 @@ class Api:
 
 def secrets_root() -> Path:
     """Where bench_table's scratch key material lives (the app reads its JWKS from there)."""
-    return Path(urlparse(os.environ["PWIIC_JWKS_URL"]).path).parent.parent
+    return Path(urlparse(os.environ["PWIIC_OIDC_JWKS_URL"]).path).parent.parent
 
 
 def quiet_access_log(sink: Any) -> None:

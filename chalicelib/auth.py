@@ -1,22 +1,33 @@
-"""Bearer-token verification: RS256 JWTs from Cognito (or the local identity provider)."""
+"""Bearer-token verification: RS256 JWTs from any OpenID Connect provider (Cognito, Keycloak, Auth0...)
+found by its issuer URL, or signed with the local identity provider's key file (docs/identity.md)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
+import urllib.request
+from collections.abc import Mapping
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from msgspec import Struct
 
 from chalicelib import errors
-from chalicelib.config import settings
-
-if TYPE_CHECKING:
-    import jwt
+from chalicelib.config import AudienceClaim, settings
+from chalicelib.observability import logger
 
 ALGORITHMS = ["RS256"]
+# A provider that has not answered within this is down: the request gets a 503, far inside the
+# function's 20 s timeout.
+FETCH_TIMEOUT_SECONDS = 3.0
+# How long a container keeps a key set: a key the provider withdraws is refused at most this much later.
+KEYS_LIFESPAN_SECONDS = 3600.0
+# A token naming a key the set lacks (the provider rotated its keys) refetches the set at most this often.
+KEY_REFRESH_COOLDOWN_SECONDS = 30.0
+
+_UNKNOWN_KEY = "The bearer token is not valid: unknown signing key."
 
 
 class Principal(Struct, frozen=True):
@@ -29,38 +40,84 @@ class Principal(Struct, frozen=True):
         return settings().operator_group in self.groups
 
 
-class _KeySet:
-    """Signing keys by `kid`, loaded once per container (Cognito's JWKS URL, or a local file)."""
+class _Keys(Protocol):
+    def key(self, kid: str) -> Any: ...
 
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._client: jwt.PyJWKClient | None = None
-        self._local: dict[str, Any] | None = None
 
-    def key_for(self, token: str) -> Any:
+class _FileKeys:
+    """The local identity provider's key set (a `file://` JWKS written by tools/devkeys.py)."""
+
+    def __init__(self, path: str) -> None:
         import jwt
 
-        if urlparse(self._url).scheme == "file":
-            if self._local is None:
-                with open(urlparse(self._url).path, encoding="utf-8") as handle:
-                    jwks = jwt.PyJWKSet.from_dict(json.load(handle))
-                self._local = {key.key_id: key.key for key in jwks.keys if key.key_id}
-            kid = jwt.get_unverified_header(token).get("kid")
-            if kid not in self._local:
-                raise jwt.InvalidTokenError("unknown signing key")
-            return self._local[kid]
-        if self._client is None:
-            self._client = jwt.PyJWKClient(self._url, cache_keys=True, lifespan=24 * 3600)
-        return self._client.get_signing_key_from_jwt(token).key
+        with open(path, encoding="utf-8") as handle:
+            jwks = jwt.PyJWKSet.from_dict(json.load(handle))
+        self._keys = {key.key_id: key.key for key in jwks.keys if key.key_id}
+
+    def key(self, kid: str) -> Any:
+        if kid not in self._keys:
+            raise errors.Unauthenticated(_UNKNOWN_KEY)
+        return self._keys[kid]
+
+
+def _remote_keys(url: str) -> _Keys:
+    """PyJWT's JWKS client (key set cached, an unknown `kid` refetching it at most once per cooldown),
+    whose failures to fetch a usable key set are the provider's outage (503), never the token's fault."""
+    import jwt
+
+    class RemoteKeys(jwt.PyJWKClient):
+        def fetch_data(self) -> Any:
+            try:
+                return super().fetch_data()
+            except (OSError, ValueError, http.client.HTTPException, jwt.PyJWTError) as exc:
+                raise _unavailable(f"key set at {self.uri}", exc) from None
+
+        def key(self, kid: str) -> Any:
+            try:
+                return self.get_signing_key(kid).key
+            except jwt.PyJWKClientError:
+                raise errors.Unauthenticated(_UNKNOWN_KEY) from None
+
+    return RemoteKeys(
+        url,
+        lifespan=KEYS_LIFESPAN_SECONDS,
+        timeout=FETCH_TIMEOUT_SECONDS,
+        cooldown_duration=KEY_REFRESH_COOLDOWN_SECONDS,
+    )
+
+
+def _unavailable(what: str, cause: Exception) -> errors.IdentityProviderUnavailable:
+    logger.warning("identity provider unavailable", extra={"what": what, "cause": repr(cause)[:300]})
+    return errors.IdentityProviderUnavailable("The identity provider cannot be reached; retry shortly.")
+
+
+def _discovered_jwks_uri(issuer: str) -> str:
+    """The `jwks_uri` of the issuer's OpenID Connect discovery document (OpenID Connect Discovery 1.0 §4)."""
+    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            document = json.load(response)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise _unavailable(url, exc) from None
+    if not isinstance(document, dict) or document.get("issuer") != issuer:  # §4.3: it must be this issuer's
+        raise _unavailable(url, ValueError("the document does not describe this issuer"))
+    jwks_uri = document.get("jwks_uri")
+    if not isinstance(jwks_uri, str) or urlparse(jwks_uri).scheme not in ("https", "http"):
+        raise _unavailable(url, ValueError("the document has no http(s) jwks_uri"))
+    return jwks_uri
 
 
 @cache
-def _key_set(url: str) -> _KeySet:
-    return _KeySet(url)
+def _keys(issuer: str, jwks_url: str | None) -> _Keys:
+    """The issuer's signing keys, once per container (a failed discovery is not cached: the next request retries)."""
+    url = jwks_url or _discovered_jwks_uri(issuer)
+    if urlparse(url).scheme == "file":
+        return _FileKeys(urlparse(url).path)
+    return _remote_keys(url)
 
 
 def verify_bearer(authorization: str | None) -> Principal:
-    """Check signature, issuer, audience (ID token) or client id (access token), expiry and token use."""
+    """Check signature, issuer, audience, expiry; read the member id and groups."""
     if not authorization:
         raise errors.Unauthenticated("An 'Authorization: Bearer <token>' header is required.")
     scheme, _, token = authorization.partition(" ")
@@ -80,29 +137,68 @@ def _verified(token: str) -> tuple[Principal, float]:
 
     config = settings()
     try:
-        key = _key_set(config.jwks_url).key_for(token)
+        kid = jwt.get_unverified_header(token).get("kid")
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
+    if not kid:  # never a key set refresh for a token that names no key
+        raise errors.Unauthenticated(_UNKNOWN_KEY)
+    key = _keys(config.oidc_issuer, config.oidc_jwks_url).key(kid)
+    required = ["exp", "iat", "sub", "iss"] + (["token_use"] if config.oidc_audience_claim == "cognito" else [])
+    try:
         claims = jwt.decode(
             token,
             key,
             algorithms=ALGORITHMS,
-            issuer=config.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "iss", "token_use"], "verify_aud": False},
+            issuer=config.oidc_issuer,
+            options={"require": required, "verify_aud": False},
         )
     except (jwt.PyJWTError, ValueError) as exc:
         raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
-    token_use = claims.get("token_use")
-    audience = claims.get("aud") if token_use == "id" else claims.get("client_id")
-    if token_use not in ("id", "access") or audience != config.jwt_audience:
+    if not issued_for(claims, config.oidc_audience, config.oidc_audience_claim):
         raise errors.Unauthenticated("The bearer token was not issued for this API.")
-    groups = claims.get("cognito:groups") or []
+    name = claims.get("name") or claims.get("preferred_username")
     principal = Principal(
         member_id=str(claims["sub"]),
-        groups=frozenset(str(group) for group in groups),
-        name=claims.get("name") or claims.get("preferred_username"),
+        groups=_groups(claim_at(claims, config.oidc_groups_claim)),
+        name=name if isinstance(name, str) else None,
     )
     return principal, float(claims["exp"])
 
 
+def issued_for(claims: Mapping[str, Any], audience: str, claim: AudienceClaim) -> bool:
+    """Whether the token names this API's client where `claim` says (docs/identity.md#audience)."""
+    if claim == "cognito":  # Cognito: an ID token's `aud`, an access token's `client_id`; always one string
+        token_use = claims.get("token_use")
+        named = claims.get("aud") if token_use == "id" else claims.get("client_id") if token_use == "access" else None
+        return named == audience
+    named = claims.get(claim)
+    if claim == "aud" and isinstance(named, list):  # RFC 7519: one string, or a list holding ours
+        return audience in named
+    return named == audience
+
+
+def claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """The claim at a dotted path (`realm_access.roles`), or None. A key may itself hold dots or colons
+    (`cognito:groups`, `https://pwiic.coop/groups`): at each level the longest key present wins."""
+    if path in claims:
+        return claims[path]
+    cut = len(path)
+    while (cut := path.rfind(".", 0, cut)) > 0:
+        node = claims.get(path[:cut])
+        if isinstance(node, Mapping):
+            return claim_at(node, path[cut + 1 :])
+    return None
+
+
+def _groups(value: Any) -> frozenset[str]:
+    """A list of names, or one name; anything else (a malformed claim) is no group at all."""
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, list):
+        return frozenset(item for item in value if isinstance(item, str))
+    return frozenset()
+
+
 def reset() -> None:
-    _key_set.cache_clear()
+    _keys.cache_clear()
     _verified.cache_clear()

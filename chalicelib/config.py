@@ -6,10 +6,17 @@ import json
 import os
 from datetime import timedelta
 from functools import cache
+from typing import Literal, get_args
+from urllib.parse import urlparse
 
 from msgspec import Struct
 
 from chalicelib.domain.purchases import CreditPack, Currency
+
+# Where a token names the client it was issued for (docs/identity.md#audience): `cognito` reads `aud` in
+# ID tokens and `client_id` in access tokens, as their `token_use` says.
+AudienceClaim = Literal["cognito", "aud", "azp", "client_id"]
+AUDIENCE_CLAIMS: tuple[AudienceClaim, ...] = get_args(AudienceClaim)
 
 
 class Settings(Struct, frozen=True):
@@ -17,9 +24,11 @@ class Settings(Struct, frozen=True):
     region: str
     table_name: str
     dynamodb_endpoint: str | None
-    jwt_issuer: str
-    jwt_audience: str
-    jwks_url: str
+    oidc_issuer: str
+    oidc_audience: str
+    oidc_audience_claim: AudienceClaim
+    oidc_jwks_url: str | None
+    oidc_groups_claim: str
     operator_group: str
     page_size_max: int
     idempotency_ttl_seconds: int
@@ -69,6 +78,20 @@ def _required(name: str) -> str:
     return value
 
 
+def _issuer() -> str:
+    issuer = _required("PWIIC_OIDC_ISSUER")
+    if urlparse(issuer).scheme not in ("https", "http"):
+        raise RuntimeError("PWIIC_OIDC_ISSUER must be the provider's issuer URL (https://...)")
+    return issuer
+
+
+def _audience_claim() -> AudienceClaim:
+    value = os.environ.get("PWIIC_OIDC_AUDIENCE_CLAIM", "cognito")
+    if value not in AUDIENCE_CLAIMS:
+        raise RuntimeError(f"PWIIC_OIDC_AUDIENCE_CLAIM must be one of {', '.join(AUDIENCE_CLAIMS)}")
+    return value
+
+
 DEFAULT_CREDIT_PACKS = (
     CreditPack("starter-eur", 50, 500, Currency.EUR),
     CreditPack("neighbour-eur", 120, 1000, Currency.EUR),
@@ -98,9 +121,11 @@ def settings() -> Settings:
         region=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION", "eu-central-2"),
         table_name=_required("PWIIC_TABLE_NAME"),
         dynamodb_endpoint=os.environ.get("PWIIC_DYNAMODB_ENDPOINT") or None,
-        jwt_issuer=_required("PWIIC_JWT_ISSUER"),
-        jwt_audience=_required("PWIIC_JWT_AUDIENCE"),
-        jwks_url=_required("PWIIC_JWKS_URL"),
+        oidc_issuer=_issuer(),
+        oidc_audience=_required("PWIIC_OIDC_AUDIENCE"),
+        oidc_audience_claim=_audience_claim(),
+        oidc_jwks_url=os.environ.get("PWIIC_OIDC_JWKS_URL") or None,
+        oidc_groups_claim=os.environ.get("PWIIC_OIDC_GROUPS_CLAIM") or "cognito:groups",
         operator_group=os.environ.get("PWIIC_OPERATOR_GROUP", "operators"),
         page_size_max=int(os.environ.get("PWIIC_PAGE_SIZE_MAX", "100")),
         idempotency_ttl_seconds=int(os.environ.get("PWIIC_IDEMPOTENCY_TTL_SECONDS", "86400")),

@@ -160,6 +160,12 @@ class UpstreamFailed(AppError):
     code = "payment-provider-error"
 
 
+class IdentityProviderUnavailable(AppError):
+    """The identity provider's discovery document or key set cannot be fetched: no token can be checked."""
+
+    code = "identity-provider-unavailable"
+
+
 class Busy(AppError):
     """Contention outlasted the retries: nothing changed, or the change is found by retrying with the same id."""
 

@@ -162,10 +162,11 @@ def local_env(
         "AWS_DEFAULT_REGION": "eu-central-2",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
-        "PWIIC_JWT_ISSUER": LOCAL_ISSUER,
-        "PWIIC_JWT_AUDIENCE": LOCAL_AUDIENCE,
-        # Not Path.as_uri(): the app opens urlparse(url).path, which must stay unescaped.
-        "PWIIC_JWKS_URL": "file://" + str(local.jwks_path.resolve()),
+        "PWIIC_OIDC_ISSUER": LOCAL_ISSUER,
+        "PWIIC_OIDC_AUDIENCE": LOCAL_AUDIENCE,
+        # The local provider publishes no discovery document: its key file is named instead. Not
+        # Path.as_uri(): the app opens urlparse(url).path, which must stay unescaped.
+        "PWIIC_OIDC_JWKS_URL": "file://" + str(local.jwks_path.resolve()),
         "PWIIC_OPERATOR_GROUP": OPERATOR_GROUP,
         "PWIIC_CURSOR_SECRET": local.cursor_secret,
         "PWIIC_STRIPE_SECRET_KEY": STRIPE_LOCAL_KEY,

@@ -44,7 +44,7 @@ _STATUS_TEXT = {
     415: "Unsupported media type",
     422: "Validation failed: unknown, repeated or invalid fields or query parameters",
     500: "Internal error",
-    503: "Busy: retry with the same ids",
+    503: "Busy, or the identity provider cannot be reached: retry with the same ids",
 }
 _PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM, "pattern": LINE}
 
@@ -100,7 +100,7 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
         success["content"] = {"application/json": {"schema": schema_of[op.response]}}
     problems = {400, 422, 500, *op.problems}
     if op.access != "public":
-        problems |= {401, 503}  # 503: the caller's member record is read from DynamoDB
+        problems |= {401, 503}  # 503: the member record is read from DynamoDB, the signing keys from the provider
     if op.access == "operator":
         problems.add(403)
     if _PARAM.search(op.path):  # an id that cannot exist (or is too long to be one) is a 404

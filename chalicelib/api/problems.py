@@ -26,6 +26,7 @@ _PROBLEMS: dict[type[errors.AppError], tuple[int, str]] = {
     errors.Invalid: (422, "Validation failed"),
     errors.Unprocessable: (422, "Unprocessable request"),
     errors.UpstreamFailed: (502, "Payment provider error"),
+    errors.IdentityProviderUnavailable: (503, "Identity provider unavailable"),
     errors.Busy: (503, "Service busy"),
 }
 INTERNAL = (500, "Internal error")
