@@ -8,6 +8,7 @@ from chalicelib.api import (
     economy,
     exchanges,
     governance,
+    home,
     listings,
     members,
     meta,
@@ -28,6 +29,7 @@ app.api.cors = CORSConfig(
 ROUTERS = (
     meta.router,
     members.router,
+    home.router,
     communities.router,
     listings.router,
     exchanges.router,

@@ -60,7 +60,7 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _page(found: listings.ListingPage) -> Page[ListingOut]:
+def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
     return Page(
         [
             msgspec.structs.replace(
@@ -119,15 +119,15 @@ def create_listing(call: Call[NewListing, None]) -> ListingOut:
 def browse_listings(call: Call[None, ListingSearch]) -> Page[ListingOut]:
     query = call.query
     if query.near is not None:
-        return _page(listings.browse_near(query.near, query.cursor, query.limit))
+        return listing_page(listings.browse_near(query.near, query.cursor, query.limit))
     if query.owner is not None:
-        return _page(listings.by_owner(call.member.member_id, query.owner, query.cursor, query.limit))
+        return listing_page(listings.by_owner(call.member.member_id, query.owner, query.cursor, query.limit))
     assert query.community is not None, "the query schema requires one way to browse"
     facet: tuple[str, ...] = ("community", query.community)
     for name, value in (("category", query.category), ("kind", query.kind), ("mode", query.mode), ("tag", query.tag)):
         if value is not None:
             facet = (name, query.community, value.lower() if name == "tag" else value)
-    return _page(listings.browse(facet, query.cursor, query.limit))
+    return listing_page(listings.browse(facet, query.cursor, query.limit))
 
 
 @router.route(

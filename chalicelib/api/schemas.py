@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 from chalicelib import errors
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 from chalicelib.domain.listings import CATEGORIES
+from chalicelib.services.home import BALLOTS, PENDING_SHOWN, RECENT
 
 T = TypeVar("T")
 Out = TypeVar("Out", bound=Struct)
@@ -1081,3 +1082,51 @@ class ContributionOut(Struct):
     moderation_decisions: int
     points: int
     share: Annotated[int | None, Meta(description="Credits received for the month, once it is shared")]
+
+
+# Home
+
+
+class PendingActionOut(Struct):
+    kind: Annotated[
+        Literal["exchange", "review", "ballot"],
+        Meta(
+            description="`exchange`: POST /exchanges/{id}/actions with one of `actions`; `review`: PUT "
+            "/exchanges/{id}/review; `ballot`: PUT /ballots/{id}/vote"
+        ),
+    ]
+    id: Annotated[str, Meta(description="The exchange's id (exchange, review) or the ballot's")]
+    actions: list[str]
+    due_at: Annotated[
+        Timestamp | None,
+        Meta(description="When the review window or the ballot closes; an exchange's date (loan due, event, booking)"),
+    ]
+
+
+class UnreadOut(Struct):
+    conversations: Annotated[int, Meta(description=f"Conversations with unread messages, among your {RECENT} latest")]
+    messages: Annotated[int, Meta(description="Unread messages in those conversations")]
+    exchanges: Annotated[int, Meta(description=f"Exchanges waiting for you, among your {RECENT} latest on each side")]
+    reviews: Annotated[int, Meta(description=f"Reviews you still have to write (at most {RECENT} counted)")]
+    ballots: Annotated[
+        int,
+        Meta(description=f"Open ballots (of the {BALLOTS} closing last) you are on the roll of and have not voted in"),
+    ]
+
+
+class HomeOut(Struct):
+    wallet: Wallet
+    unread: UnreadOut
+    pending: Annotated[
+        list[PendingActionOut], Meta(description=f"What waits for you, soonest due first (at most {PENDING_SHOWN})")
+    ]
+    home_community_id: Annotated[
+        str | None, Meta(description="Your home community, else the first of your communities; null: none")
+    ]
+    listings: Annotated[
+        Page[ListingOut],
+        Meta(
+            description="The home community's first page, as GET /listings?community={home_community_id} gives "
+            "it: continue with that route and `next_cursor`"
+        ),
+    ]

@@ -244,6 +244,23 @@ def _confirm(exchange: Exchange, role: Role, actor_id: str, now: str, moved: _Mo
     return moved(State.ACCEPTED, Effect.NONE, confirmed_by=confirmed)
 
 
+def awaited_from(exchange: Exchange, member_id: str, now: str) -> tuple[Action, ...]:
+    """What the exchange waits for from this member now (their to-do), nothing when it waits for no one
+    or for the other side. Each action is one `decide` accepts from them at `now`."""
+    role, state, kind = exchange.role_of(member_id), exchange.state, exchange.type
+    if role is Role.OWNER and state is State.PROPOSED:
+        return Action.ACCEPT, Action.DECLINE
+    if role is Role.PROPOSER and state is State.DAMAGE_CLAIMED and kind is ExchangeType.LOAN:
+        return Action.ACCEPT_CLAIM, Action.DISPUTE
+    if state is not State.ACCEPTED or role is None:
+        return ()
+    if kind is ExchangeType.TRADE:
+        return () if member_id in exchange.confirmed_by else (Action.CONFIRM,)
+    if role is Role.OWNER and (exchange.due_at is None or exchange.due_at <= now):  # it has happened
+        return (Action.CONFIRM_RETURN, Action.CLAIM_DAMAGE) if kind is ExchangeType.LOAN else (Action.CONFIRM,)
+    return ()
+
+
 def resolve(exchange: Exchange, payee_share: int, now: str) -> Decision:
     """An operator settles a dispute: post all (to the payee), none (back to the payer) or a split."""
     if exchange.state is not State.DISPUTED:

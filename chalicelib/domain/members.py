@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from msgspec import Struct
@@ -21,7 +22,19 @@ class Member(Struct, frozen=True):
     home_community_id: str | None = None
     location: str | None = None
     community_ids: tuple[str, ...] = ()
-    active_day: str | None = None
+    active_day: str | None = None  # the first day of the last week the member was marked active (`active_week`)
+
+
+def active_week(day: str) -> str:
+    """The Monday of `day`'s week (YYYY-MM-DD). Activity is marked once a week: what reads it counts
+    members active over 30 days, and a week is precise enough for that."""
+    moment = date.fromisoformat(day)
+    return (moment - timedelta(days=moment.weekday())).isoformat()
+
+
+def home_community(member: Member) -> str | None:
+    """The community an app opens on: the one the member chose, else the first they belong to."""
+    return member.home_community_id or next(iter(member.community_ids), None)
 
 
 def default_display_name(member_id: str, claimed_name: str | None) -> str:

@@ -115,6 +115,15 @@ def listing(state: BallotState, cursor: str | None, limit: int) -> tuple[list[Ba
     return repository.ballots(state.value, cursor, limit)
 
 
+def awaiting_vote(member_id: str, limit: int) -> list[Ballot]:
+    """Open ballots (the `limit` closing last) with the member on the roll who has not voted yet."""
+    found, _ = repository.ballots(BallotState.OPEN.value, None, limit)
+    if not found:
+        return []
+    entries = repository.roll_entries_of(member_id, [ballot.ballot_id for ballot in found])
+    return [ballot for ballot in found if ballot.ballot_id in entries and not entries[ballot.ballot_id].voted]
+
+
 def stand_in(member_id: str, ballot_id: str) -> Ballot:
     """A cooperator stands as a candidate in a scheduled election."""
     governance.active_cooperator(member_id)

@@ -20,6 +20,7 @@ from chalicelib.domain.exchanges import (
     ExchangeType,
     Role,
     State,
+    awaited_from,
     decide,
     next_deadline,
     on_deadline,
@@ -536,3 +537,54 @@ def test_next_deadline_is_exactly_when_the_scheduler_acts(x, expected):
 
 def test_a_loan_without_a_due_date_has_no_deadline():
     assert next_deadline(exchange(ExchangeType.LOAN, State.ACCEPTED, due_at=None), DELAY, GRACE) is None
+
+
+# What an exchange waits for from each member (the app's to-do on GET /me/home)
+
+AWAITED_CASES = [
+    pytest.param(exchange(), NOW, {OWNER: {"accept", "decline"}, PROPOSER: set()}, id="proposed"),
+    pytest.param(exchange(state=State.ACCEPTED), NOW, {OWNER: {"confirm"}, PROPOSER: {"confirm"}}, id="trade"),
+    pytest.param(
+        exchange(state=State.ACCEPTED, confirmed_by=frozenset({PROPOSER})),
+        NOW,
+        {OWNER: {"confirm"}, PROPOSER: set()},
+        id="trade-half-confirmed",
+    ),
+    pytest.param(exchange(ExchangeType.SHARE, State.ACCEPTED), NOW, {OWNER: set(), PROPOSER: set()}, id="share-ahead"),
+    pytest.param(
+        exchange(ExchangeType.BOOKING, State.ACCEPTED), EVENT, {OWNER: {"confirm"}, PROPOSER: set()}, id="booking-over"
+    ),
+    pytest.param(exchange(ExchangeType.LOAN, State.ACCEPTED), NOW, {OWNER: set(), PROPOSER: set()}, id="loan-out"),
+    pytest.param(
+        exchange(ExchangeType.LOAN, State.ACCEPTED),
+        at(EVENT, hours=1),
+        {OWNER: {"confirm_return", "claim_damage"}, PROPOSER: set()},
+        id="loan-due",
+    ),
+    pytest.param(
+        exchange(ExchangeType.LOAN, State.DAMAGE_CLAIMED, claimed_damage=4),
+        NOW,
+        {OWNER: set(), PROPOSER: {"accept_claim", "dispute"}},
+        id="damage-claimed",
+    ),
+    *(
+        pytest.param(exchange(state=state), NOW, {OWNER: set(), PROPOSER: set()}, id=state.value)
+        for state in (State.DISPUTED, *FINAL)
+    ),
+]
+
+
+@pytest.mark.parametrize(("x", "now", "expected"), AWAITED_CASES)
+def test_an_exchange_waits_for_the_member_whose_turn_it_is(x, now, expected):
+    assert {member: {a.value for a in awaited_from(x, member, now)} for member in expected} == expected
+    assert awaited_from(x, STRANGER, now) == ()
+
+
+@pytest.mark.parametrize("kind", list(ExchangeType))
+@pytest.mark.parametrize("state", ALL_STATES)
+@pytest.mark.parametrize("now", [NOW, at(EVENT, hours=1)])
+def test_every_awaited_action_is_one_the_member_may_make(kind, state, now):
+    x = exchange(kind, state, claimed_damage=4 if state is State.DAMAGE_CLAIMED else 0)
+    for role in (Role.OWNER, Role.PROPOSER):
+        for action in awaited_from(x, ACTOR[role], now):
+            move(x, action, role, now, amount=1 if action is Action.CLAIM_DAMAGE else None)  # never raises

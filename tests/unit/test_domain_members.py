@@ -7,8 +7,10 @@ import pytest
 from chalicelib.api.problems import status_of
 from chalicelib.domain.members import (
     Member,
+    active_week,
     apply_profile_changes,
     default_display_name,
+    home_community,
     join_community,
     leave_community,
 )
@@ -107,3 +109,22 @@ class TestMembershipChanges:
     def test_leaving_a_community_not_joined_changes_nothing(self):
         before = member(community_ids=("c1",), home_community_id="c1")
         assert leave_community(before, "zz") == before
+
+
+@pytest.mark.parametrize(
+    ("day", "monday"),
+    [
+        ("2030-01-07", "2030-01-07"),
+        ("2030-01-13", "2030-01-07"),
+        ("2030-01-01", "2029-12-31"),
+        ("2024-03-03", "2024-02-26"),
+    ],
+)
+def test_activity_is_marked_by_the_week_starting_on_monday(day, monday):
+    assert active_week(day) == monday
+
+
+def test_the_home_community_is_the_chosen_one_else_the_first():
+    assert home_community(member()) is None
+    assert home_community(member(community_ids=("b", "c"))) == "b"
+    assert home_community(member(community_ids=("b", "c"), home_community_id="c")) == "c"
