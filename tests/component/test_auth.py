@@ -13,9 +13,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from chalicelib import auth, config
 from chalicelib.adapters.dynamodb import member_repository, store
+from tests import oidc
 from tests.component import support
-from tests.component.support import PROBLEM, signing_key
+from tests.component.support import PROBLEM, assert_problem, signing_key, unique
 from tests.conftest import OPERATOR
 from tools import devkeys
 from tools.devkeys import LOCAL_AUDIENCE, LOCAL_ISSUER
@@ -342,3 +344,41 @@ class TestPublicRoutes:
     )
     def test_member_routes_need_a_token(self, anonymous_api, method, path):
         assert_401(anonymous_api.call(method, path, as_=None))
+
+
+class TestAnOidcProvider:
+    """Over HTTP, a Keycloak realm found by its issuer URL: its realm role makes an operator; its outage
+    is a 503 problem (tests/unit/test_oidc.py covers each provider's token shape and every refusal)."""
+
+    @pytest.fixture
+    def keycloak(self, shared_api, monkeypatch):
+        with oidc.serve(
+            oidc.KEYCLOAK.path, {"k1": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
+        ) as p:
+            monkeypatch.delenv("PWIIC_OIDC_JWKS_URL")
+            for name, value in oidc.KEYCLOAK.env(p).items():
+                monkeypatch.setenv(name, value)
+            config.reset()
+            auth.reset()
+            yield p
+        config.reset()  # the module's own settings come back with the environment
+        auth.reset()
+
+    def token(self, provider, sub: str, roles: list[str]) -> str:
+        return provider.sign(oidc.keycloak_access(provider.issuer, oidc.KEYCLOAK.audience, sub, roles))
+
+    def test_realm_role_makes_an_operator(self, shared_api, keycloak):
+        body = {"name": "Keycloak", "slug": unique("kc"), "area": ["u0hq"]}
+        member = call(
+            shared_api, self.token(keycloak, unique("kc-member"), ["staff"]), "/communities", "POST", body=body
+        )
+        assert_problem(member, 403, "forbidden")
+        operator = call(
+            shared_api, self.token(keycloak, unique("kc-op"), ["operators"]), "/communities", "POST", body=body
+        )
+        assert operator.status_code == 201, operator.body
+
+    def test_provider_outage_is_a_503_problem(self, shared_api, keycloak):
+        keycloak.broken[oidc.JWKS] = oidc.Broken(502)
+        problem = assert_problem(call(shared_api, self.token(keycloak, unique("kc"), [])), 503)
+        assert problem["type"].endswith("/identity-provider-unavailable")
