@@ -25,8 +25,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,21 +89,41 @@ def _child_env(variant: Variant) -> dict[str, str]:
     return env
 
 
-def measure_once(variant: Variant) -> dict[str, Any]:
-    """One fresh interpreter: how long the imports took inside it, and which watched modules it loaded."""
-    code = _CHILD.format(imports=variant.imports, watched=WATCHED_MODULES)
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO_ROOT,
-        env=_child_env(variant),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_child(command: Sequence[str], imports: str, *, cwd: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """One fresh interpreter (`command -c ...`): how long the imports took inside it, and which watched
+    modules it loaded."""
+    code = _CHILD.format(imports=imports, watched=WATCHED_MODULES)
+    result = subprocess.run([*command, "-c", code], cwd=cwd, env=dict(env), capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"`{variant.imports}` failed in a fresh process:\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"`{imports}` failed in a fresh process:\n{result.stderr[-4000:]}")
     sample: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return sample
+
+
+def measure_once(variant: Variant) -> dict[str, Any]:
+    return run_child([sys.executable], variant.imports, cwd=REPO_ROOT, env=_child_env(variant))
+
+
+@dataclass
+class Samples:
+    ms: dict[str, list[float]]  # per variant, one figure per round
+    modules: dict[str, dict[str, bool]]  # per variant: watched module -> imported by any of its runs
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.ms[name])
+
+
+def interleave(measures: Mapping[str, Callable[[], dict[str, Any]]], runs: int) -> Samples:
+    """`runs` rounds, each running every variant once in turn, so that drift hits them all alike."""
+    samples = Samples({name: [] for name in measures}, {name: {} for name in measures})
+    for _ in range(runs):
+        for name, measure in measures.items():
+            sample = measure()
+            samples.ms[name].append(round(float(sample["ms"]), 2))
+            seen = samples.modules[name]
+            for module, present in sample["modules"].items():
+                seen[module] = seen.get(module, False) or bool(present)
+    return samples
 
 
 def _variants(cached: Path, app_uncached: Path) -> dict[str, Variant]:
@@ -137,23 +158,14 @@ def run(runs: int) -> dict[str, Any]:
         cached, app_uncached = Path(scratch, "cached"), Path(scratch, "app-uncached")
         variants = _variants(cached, app_uncached)
         _warm_up(variants, app_uncached)
-        samples: dict[str, list[float]] = {name: [] for name in variants}
-        app_modules: dict[str, bool] = {}
-        for _ in range(runs):
-            for name, variant in variants.items():
-                sample = measure_once(variant)
-                samples[name].append(round(float(sample["ms"]), 2))
-                if name == "app":
-                    # A module counts as imported if any run imported it (it should be the same every run).
-                    for module, present in sample["modules"].items():
-                        app_modules[module] = app_modules.get(module, False) or bool(present)
+        samples = interleave({name: partial(measure_once, variant) for name, variant in variants.items()}, runs)
 
-    app_ms = statistics.median(samples["app"])
-    baseline_ms = statistics.median(samples["baseline"])
-    baseline_msgspec_ms = statistics.median(samples["baseline_with_msgspec"])
-    uncached_ms = statistics.median(samples["app_source_uncached"])
+    app_ms = samples.median("app")
+    baseline_ms = samples.median("baseline")
+    baseline_msgspec_ms = samples.median("baseline_with_msgspec")
+    uncached_ms = samples.median("app_source_uncached")
     ratio = app_ms / baseline_ms
-    paired = [a / b for a, b in zip(samples["app"], samples["baseline"], strict=True)]
+    paired = [a / b for a, b in zip(samples.ms["app"], samples.ms["baseline"], strict=True)]
     return {
         "runs": runs,
         "import_app_ms_median": round(app_ms, 2),
@@ -161,8 +173,8 @@ def run(runs: int) -> dict[str, Any]:
         "ratio": round(ratio, 3),
         "goal": GOAL,
         "within_goal": ratio <= GOAL,
-        "stripe_imported": app_modules.get("stripe", False),
-        "jwt_imported": app_modules.get("jwt", False),
+        "stripe_imported": samples.modules["app"].get("stripe", False),
+        "jwt_imported": samples.modules["app"].get("jwt", False),
         "baseline_imports": BASELINE_IMPORTS,
         "baseline_with_msgspec_ms_median": round(baseline_msgspec_ms, 2),
         "ratio_vs_baseline_with_msgspec": round(app_ms / baseline_msgspec_ms, 3),
@@ -170,8 +182,8 @@ def run(runs: int) -> dict[str, Any]:
         "paired_ratio_median": round(statistics.median(paired), 3),
         "import_app_source_uncached_ms_median": round(uncached_ms, 2),
         "ratio_app_source_uncached": round(uncached_ms / baseline_ms, 3),
-        "modules_after_import_app": app_modules,
-        "samples_ms": samples,
+        "modules_after_import_app": samples.modules["app"],
+        "samples_ms": samples.ms,
         "python": sys.version.split()[0],
         "note": (
             "ratio = median(import app) / median(bare library imports): fresh interpreters, interleaved, "

@@ -1,0 +1,244 @@
+"""The deployment artifact of a stage: `chalice package` output whose zips carry bytecode for the Lambda
+runtime and leave out what no code path loads.
+
+Lambda unpacks the function into /var/task and the layer into /opt, both read-only: without shipped
+bytecode every cold start compiles the app and its libraries from source. Chalice gives the functions
+the runtime of the interpreter that runs it (`Config.lambda_python_version`), so this module runs
+`chalice package` with its own interpreter, compiles with that same interpreter, and refuses when the
+template's runtime is another version (the bytecode would be ignored).
+
+Usage: python -m tools.package [--stage dev] OUT  (scripts/package runs it in the packaging venv)
+Prints one JSON object: the zips, their sizes before and after, what was left out and compiled."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = "sam.json"
+OLDEST_RUNTIME = (3, 12)  # Lambda no longer creates python3.11 functions (docs/operations.md)
+DEFAULT_REGION = "eu-central-2"
+
+# Where Lambda unpacks the zip each resource type names.
+LAMBDA_ROOTS = {
+    "AWS::Serverless::Function": ("CodeUri", "/var/task"),
+    "AWS::Serverless::LayerVersion": ("ContentUri", "/opt"),
+}
+
+# botocore's models of the services a code path calls. The other ~440 service directories under
+# botocore/data (15.6 of the layer's 26 MB zipped) are left out: creating a client for one of them
+# would raise UnknownServiceError. tests/unit/test_package.py checks the code names no other service.
+BOTOCORE_SERVICES = frozenset(
+    {
+        "dynamodb",  # PynamoDB
+        "ssm",  # secrets read through Powertools parameters (chalicelib/config.py)
+        "xray",  # the X-Ray SDK's sampling-rules client, on stages that trace
+    }
+)
+
+# Fixed metadata, so that the same input gives the same bytes (Chalice also dates entries 1980-01-01).
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o100644 << 16
+UNIX = 3
+_LAYER_PREFIX = re.compile(r"^python/lib/python3\.\d+/site-packages/")
+
+
+class PackagingError(Exception):
+    pass
+
+
+def never_loaded(name: str) -> bool:
+    """Entries of a zip that no code path reads at run time."""
+    parts = PurePosixPath(name).parts
+    if name.endswith(".dist-info/RECORD"):
+        # pip's list of installed files (wrong once files are left out); importlib.metadata reads
+        # METADATA and entry_points.txt at run time, RECORD only for files(), which nothing calls.
+        return True
+    if name.endswith(".pyi") or "tests" in parts[:-1]:
+        return True  # type stubs; packages' own test suites
+    for index in range(len(parts) - 3):  # botocore/data/<service>/<file...>; top-level data files stay
+        if parts[index : index + 2] == ("botocore", "data"):
+            return parts[index + 2] not in BOTOCORE_SERVICES
+    return False
+
+
+def lambda_runtime(template: Mapping[str, Any]) -> tuple[int, int]:
+    """The one Python version every function and layer of the template runs on."""
+    runtimes: set[str] = set()
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            runtimes.add(properties["Runtime"])
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            runtimes.update(properties.get("CompatibleRuntimes", ()))
+    versions = {re.fullmatch(r"python(\d+)\.(\d+)", runtime) for runtime in runtimes}
+    if len(versions) != 1 or None in versions:
+        raise PackagingError(f"expected one Python runtime in {TEMPLATE}, found {sorted(runtimes)}")
+    (match,) = versions
+    assert match is not None
+    return int(match[1]), int(match[2])
+
+
+def check_interpreter(runtime: tuple[int, int]) -> None:
+    """Bytecode is named and checked per interpreter version (`x.cpython-313.pyc`): compiled by another
+    version, Lambda would ignore it and compile from source again."""
+    here = sys.version_info[:2]
+    if here != runtime:
+        raise PackagingError(
+            f"the template's functions run python{runtime[0]}.{runtime[1]} but this is Python "
+            f"{here[0]}.{here[1]}: package and compile with python{runtime[0]}.{runtime[1]}"
+        )
+
+
+def code_zips(template: Mapping[str, Any]) -> dict[str, str]:
+    """Each zip the template deploys (a path relative to it) and where Lambda unpacks it."""
+    zips: dict[str, str] = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] not in LAMBDA_ROOTS:
+            continue
+        key, root = LAMBDA_ROOTS[resource["Type"]]
+        uri = resource["Properties"][key]
+        if not isinstance(uri, str) or not uri.endswith(".zip"):
+            raise PackagingError(f"{name}.{key} is not a local zip: {uri!r}")
+        path = str(PurePosixPath(uri))
+        if zips.setdefault(path, root) != root:
+            raise PackagingError(f"{path} is used both as a function and as a layer")
+    return zips
+
+
+def _compile(tree: Path, root: str) -> None:
+    """`__pycache__/<module>.cpython-3XY.pyc` next to each source, the only layout Python loads when the
+    source is present (a legacy `<module>.pyc` beside it is ignored). Unchecked-hash pycs are trusted
+    without looking at the source: timestamp pycs would be checked against the mtime Lambda gives the
+    unpacked file, and checked-hash ones would read and hash every source at each cold start. The
+    artifact is immutable, so nothing can go stale. PYTHONHASHSEED fixes the order of frozenset
+    constants, and `-d` the paths recorded in the code objects: the same sources give the same bytes."""
+    command = [sys.executable, "-m", "compileall", "-q", "-j", "0", "-d", root, str(tree)]
+    result = subprocess.run(
+        [*command, "--invalidation-mode", "unchecked-hash"],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PackagingError(f"compiling for {root} failed:\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
+
+
+def _write_zip(path: Path, entries: Mapping[str, tuple[bytes, int]]) -> None:
+    with zipfile.ZipFile(path, "w") as target:
+        for name in sorted(entries):
+            data, mode = entries[name]
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.create_system = UNIX
+            info.external_attr = mode
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data, compresslevel=9)
+
+
+def rewrite_zip(path: Path, root: str) -> dict[str, Any]:
+    """Leave out what is never loaded, add bytecode for every module, and write the zip again in place."""
+    before = path.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="pwiic-package-") as scratch:
+        tree = Path(scratch)
+        with zipfile.ZipFile(path) as source:
+            infos = [info for info in source.infolist() if not info.is_dir()]
+            # Bytecode already in the zip (a second run) is compiled again, never kept twice.
+            infos = [info for info in infos if "__pycache__" not in PurePosixPath(info.filename).parts]
+            removed = [info for info in infos if never_loaded(info.filename)]
+            entries = {
+                info.filename: (source.read(info), info.external_attr or ZIP_FILE_MODE)
+                for info in infos
+                if not never_loaded(info.filename)
+            }
+        for name, (data, _) in entries.items():
+            if name.endswith(".py"):
+                target = tree / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        _compile(tree, root)
+        compiled = {pyc.relative_to(tree).as_posix(): pyc.read_bytes() for pyc in tree.rglob("*.pyc")}
+    entries.update({name: (data, ZIP_FILE_MODE) for name, data in compiled.items()})
+    partial = path.with_name(path.name + ".partial")
+    _write_zip(partial, entries)
+    os.replace(partial, path)
+    return {
+        "unpacked_at": root,
+        "zipped_bytes_before": before,
+        "zipped_bytes": path.stat().st_size,
+        "entries_left_out": len(removed),
+        "zipped_bytes_left_out": sum(info.compress_size for info in removed),
+        "bytecode_files": len(compiled),
+    }
+
+
+def postprocess(out: Path) -> dict[str, Any]:
+    """Rewrite, in place, every zip the template in `out` deploys (the template keeps pointing at them)."""
+    template = json.loads((out / TEMPLATE).read_text(encoding="utf-8"))
+    runtime = lambda_runtime(template)
+    check_interpreter(runtime)
+    zips = {name: rewrite_zip(out / name, root) for name, root in sorted(code_zips(template).items())}
+    return {
+        "runtime": f"python{runtime[0]}.{runtime[1]}",
+        "zips": zips,
+        "zipped_bytes_total": sum(figures["zipped_bytes"] for figures in zips.values()),
+    }
+
+
+def zipped_bytes_by_top_entry(path: Path) -> Counter[str]:
+    """Compressed bytes per top-level package or module (a layer's site-packages, or the function's
+    root), each distribution's .dist-info counted with the package of the same name."""
+    sizes: Counter[str] = Counter()
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            top = _LAYER_PREFIX.sub("", info.filename).split("/", 1)[0]
+            if top.endswith(".dist-info"):
+                top = top.split("-", 1)[0].lower()
+            sizes[top.removesuffix(".py")] += info.compress_size
+    return sizes
+
+
+def chalice_package(stage: str, out: Path) -> None:
+    """`chalice package` with this interpreter (so with its Python version as the functions' runtime)."""
+    chalice = Path(sys.executable).with_name("chalice")
+    if not chalice.exists():
+        raise PackagingError(f"chalice is not installed next to {sys.executable} (scripts/package installs it)")
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION)}
+    command = [str(chalice), "package", "--stage", stage, "--pkg-format", "cloudformation", str(out)]
+    # Chalice's progress lines go to stderr: stdout carries this command's JSON only.
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, stdout=sys.stderr, check=False)
+    if result.returncode != 0:
+        raise PackagingError(f"chalice package failed (exit {result.returncode})")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.package", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", default="dev", help="the Chalice stage (default dev)")
+    parser.add_argument("out", type=Path, help="directory for sam.json and the zips")
+    args = parser.parse_args(argv)
+    try:
+        if sys.version_info[:2] < OLDEST_RUNTIME:
+            raise PackagingError(
+                f"Python {sys.version_info[0]}.{sys.version_info[1]} would give the functions a runtime "
+                f"Lambda no longer creates: package with python{OLDEST_RUNTIME[0]}.{OLDEST_RUNTIME[1]} or newer"
+            )
+        chalice_package(args.stage, args.out)
+        summary = postprocess(args.out)
+    except PackagingError as error:
+        sys.exit(f"tools.package: {error}")
+    print(json.dumps({"stage": args.stage, "out": str(args.out), **summary}))
+
+
+if __name__ == "__main__":
+    main()
