@@ -1,5 +1,5 @@
 """Listings and exchanges: DynamoDB requests per search route and per exchange transition, and handler
-CPU per search against a bare stubbed Query.
+CPU of every hot read route against the bare stubbed DynamoDB calls it makes.
 
 Runs the real application (`app.app` through `chalice.test.Client`, with RS256 tokens minted by
 `tools.devkeys`) against DynamoDB Local, in a table of its own created from infra/template.json, and
@@ -12,10 +12,11 @@ a. DynamoDB requests per search route (community, category, kind, mode, tag, nea
 b. DynamoDB requests per exchange transition over HTTP (propose, accept, confirm, the confirm that
    completes, cancel, decline, join a seat, book, loan return, and a few more), reads and writes apart,
    with the number of items in each transaction.
-c. Handler CPU per search (time.process_time) with Query answered by a canned response (a real page of
-   20 listings captured in a.), against a bare `client.query` with the same parameters and the same
-   canned response; also the service alone (`services.listings.browse`, no HTTP, no JWT), the Lambda
-   handler without the test client, and the JWT verification alone.
+c. Handler CPU (time.process_time) of each hot read route (what the reference activity profile calls most:
+   listing searches, `near`, a listing, the wallet and statement, an exchange and the exchanges list, the
+   inbox and a thread, a member's profile, reputation and reviews), through the Lambda handler with every
+   DynamoDB call answered as it was on DynamoDB Local, against replaying those very calls (the same
+   parameters on the same stubbed client).
 
 Usage: python -m bench.exchanges [--quick] [--endpoint URL] [--profile]
 """
@@ -25,11 +26,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import gc
 import json
 import math
 import os
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -102,7 +105,7 @@ class Options:
 
 
 def parse_options(argv: Sequence[str] | None) -> Options:
-    parser = bench_parser("exchanges", __doc__ or "", profiled="searches", cpu_calls=400)
+    parser = bench_parser("exchanges", __doc__ or "", profiled="hot read requests", cpu_calls=200)
     parser.add_argument("--searches", type=int, help="counted searches per route (default 20)")
     parser.add_argument("--rounds", type=int, help="counted rounds of every transition (default 5)")
     parser.add_argument("--listings", type=int, help="listings seeded in the community (default 60)")
@@ -112,7 +115,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         searches=args.searches or (4 if quick else 20),
         rounds=args.rounds or (2 if quick else 5),
         listings=args.listings or (30 if quick else 60),
-        cpu_calls=args.cpu_calls or (100 if quick else 400),
+        cpu_calls=args.cpu_calls or (20 if quick else 200),
         cpu_rounds=cpu_rounds(args),
         endpoint=args.endpoint,
         profile=bool(args.profile),
@@ -265,37 +268,54 @@ class Sample:
     status: int
 
 
+@dataclass(frozen=True)
+class Captured:
+    """One DynamoDB call as the application made it: its parameters and the parsed response."""
+
+    operation: str
+    params: dict[str, Any]
+    parsed: dict[str, Any]
+
+
 class Meter:
-    """The harness Recorder (API calls by operation, HTTP attempts, TransactWriteItems requests) plus
-    what each Query returned: its item counts, and the parsed response and parameters (for the stubs)."""
+    """The harness Recorder (API calls by operation, HTTP attempts, TransactWriteItems requests) plus every
+    call's parameters and parsed response (for the item counts and the stubs), paired through botocore's
+    per-call context, so calls made at once from several threads are paired right."""
 
     def __init__(self, client: Any) -> None:
-        self.recorder = Recorder(client, consumed_capacity=False, keep_all=True)
-        self.queries: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (params, parsed response)
+        self.recorder = Recorder(client, consumed_capacity=False)
+        self.calls: list[Captured] = []
         self._client = client
         self._id = f"bench-exchanges-meter-{uuid.uuid4().hex}"
+        self._lock = threading.Lock()
 
-    def _after(self, parsed: Mapping[str, Any], model: Any, **_: Any) -> None:
-        if model.name in ("Query", "Scan"):
-            params = self.recorder.all_calls[-1][1] if self.recorder.all_calls else {}
-            self.queries.append((params, copy.deepcopy(dict(parsed))))
+    def _params(self, params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[self._id] = copy.deepcopy(dict(params))
+
+    def _after(self, parsed: Mapping[str, Any], model: Any, context: Mapping[str, Any], **_: Any) -> None:
+        kept = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
+        captured = Captured(model.name, context.get(self._id, {}), copy.deepcopy(kept))
+        with self._lock:
+            self.calls.append(captured)
 
     @contextlib.contextmanager
     def metering(self) -> Iterator[Meter]:
         events = self._client.meta.events
         with self.recorder.recording():
-            events.register("after-call.dynamodb", self._after, unique_id=self._id)
+            events.register("provide-client-params.dynamodb", self._params, unique_id=f"{self._id}-params")
+            events.register("after-call.dynamodb", self._after, unique_id=f"{self._id}-after")
             try:
                 yield self
             finally:
-                events.unregister("after-call.dynamodb", self._after, unique_id=self._id)
+                events.unregister("provide-client-params.dynamodb", self._params, unique_id=f"{self._id}-params")
+                events.unregister("after-call.dynamodb", self._after, unique_id=f"{self._id}-after")
 
     def measure(self, call: Callable[[], tuple[int, Any]]) -> tuple[Sample, Any]:
         recorder = self.recorder
         calls, attempts = Counter(recorder.calls), recorder.http_attempts
-        transactions, queries = len(recorder.requests), len(self.queries)
+        transactions, first = len(recorder.requests), len(self.calls)
         status, body = call()
-        found = [parsed for _, parsed in self.queries[queries:]]
+        found = [captured.parsed for captured in self.calls[first:] if captured.operation in ("Query", "Scan")]
         sample = Sample(
             calls=Counter(recorder.calls) - calls,
             http_attempts=recorder.http_attempts - attempts,
@@ -489,190 +509,209 @@ def measure_transitions(options: Options, api: Api, world: World, meter: Meter) 
     return {name: summary(found, "transition") for name, found in samples.items()}
 
 
-# c: handler CPU per search, stubbed.
+# c: handler CPU per hot read route, stubbed.
 
 
-class _Body:
-    """What botocore reads a response body from (`raw.stream()`)."""
+@dataclass
+class HotRead:
+    """A hot read route as captured on DynamoDB Local, in steady state: what to answer, what to replay."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-@contextlib.contextmanager
-def wire_stubbed_query(client: Any, body: bytes) -> Iterator[Counter[str]]:
-    """Query answered at the HTTP layer (`before-send`) with the raw JSON body of the canned page, so
-    botocore also signs the request and parses the 22 KB response: the bare call minus the network.
-    Any other request that reaches the network is counted by operation (it must stay zero)."""
-    from botocore.awsrequest import AWSResponse
-
-    leaked: Counter[str] = Counter()
-    unique_id = f"bench-exchanges-wire-{uuid.uuid4().hex}"
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
-
-    def send(request: Any, **_: Any) -> Any:
-        target = request.headers.get("X-Amz-Target") or ""
-        target = target.decode() if isinstance(target, bytes) else str(target)
-        if target.endswith(".Query"):
-            return AWSResponse(request.url, 200, headers, _Body(body))
-        leaked[target.rpartition(".")[2] or "unknown"] += 1
-        return None
-
-    client.meta.events.register("before-send.dynamodb", send, unique_id=unique_id)
-    try:
-        yield leaked
-    finally:
-        client.meta.events.unregister("before-send.dynamodb", send, unique_id=unique_id)
+    name: str
+    event: dict[str, Any]  # the API Gateway event Lambda hands the handler (the test client's own)
+    calls: list[Captured]  # the DynamoDB calls one request makes
+    body: Any  # what it answered
 
 
-def measure_cpu(
-    options: Options, api: Api, world: World, params: Mapping[str, Any], canned: Mapping[str, Any]
-) -> dict[str, Any]:
+def prepare_reads(api: Api, world: World) -> dict[str, tuple[str, str]]:
+    """What the hot read routes look at besides the listings: a trade between Alice and Bob, completed and
+    reviewed by both, and Alice's conversation with Bob about his offer (a page of messages).
+    Returns route -> (viewer, path): what the reference activity profile calls most (bench/cost.py)."""
+    people = world.members
+    alice, bob = people["Alice"], people["Bob"]
+
+    def ok(member: str, method: str, path: str, body: Any) -> Any:
+        status, answer = api.call(method, path, member, body)
+        assert status in (200, 201), (path, status, answer)
+        return answer
+
+    exchange_id = str(ok(alice, "POST", f"/listings/{world.trade}/exchanges", {"message": "Dimanche ?"})["id"])
+    for member, action in ((bob, "accept"), (alice, "confirm"), (bob, "confirm")):
+        ok(member, "POST", f"/exchanges/{exchange_id}/actions", {"action": action})
+    for member in (alice, bob):
+        ok(member, "PUT", f"/exchanges/{exchange_id}/review", {"rating": 5, "comment": "Parfait, merci !"})
+    started = ok(alice, "POST", f"/listings/{world.trade}/messages", {"body": "Bonjour, toujours disponible ?"})
+    thread = f"/conversations/{started['conversation_id']}/messages"
+    for sequence in range(PAGE):
+        ok(bob if sequence % 2 == 0 else alice, "POST", thread, {"body": f"Message {sequence}: {DESCRIPTION}"})
+    searches = search_paths(world)
+    return {
+        **{f"listings_{name}": searches[name] for name in ("community", "category", "tag", "near", "owner")},
+        "listing": (alice, f"/listings/{world.trade}"),
+        "wallet": (alice, "/me/wallet"),
+        "statement": (alice, "/me/wallet/entries"),
+        "exchange": (alice, f"/exchanges/{exchange_id}"),
+        "exchanges": (alice, "/me/exchanges"),
+        "inbox": (alice, "/me/conversations"),
+        "thread": (alice, thread),
+        "profile": (alice, f"/members/{bob}"),
+        "reputation": (alice, f"/members/{bob}/reputation"),
+        "reviews": (alice, f"/members/{bob}/reviews"),
+    }
+
+
+def capture_reads(api: Api, meter: Meter, routes: Mapping[str, tuple[str, str]]) -> list[HotRead]:
+    """One steady-state request per route (after two that warm its caches), with its calls."""
     from chalice.config import Config
-    from chalice.local import LambdaContext, LocalGateway
+    from chalice.local import LocalGateway
 
     from app import app
-    from chalicelib import auth
-    from chalicelib.adapters.dynamodb import keys
-    from chalicelib.adapters.dynamodb.models import FacetItem
-    from chalicelib.services import listings
+
+    gateway = LocalGateway(app, Config(chalice_stage="local"))
+    found = []
+    for name, (viewer, path) in routes.items():
+        for _ in range(2):
+            api.call("GET", path, viewer)
+        first = len(meter.calls)
+        status, body = api.call("GET", path, viewer)
+        assert status == 200, (name, path, status, body)
+        event = gateway._generate_lambda_event("GET", path, api.headers(viewer), b"")
+        found.append(HotRead(name, event, meter.calls[first:], body))
+    return found
+
+
+def stub_answers(calls: Sequence[Captured], unmatched: Counter[str]) -> dict[str, Any]:
+    """Each operation answered as captured: with its one response, or, when the route makes several calls
+    of it (`near`'s Queries), by its parameters (`repr`: the application builds them in a fixed order).
+    A call not captured is counted in `unmatched` (it must stay zero) and given the first answer."""
+    by_operation: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for call in calls:
+        by_operation[call.operation][repr(call.params)] = call.parsed
+
+    def by_params(operation: str, known: Mapping[str, dict[str, Any]]) -> Callable[[Mapping[str, Any]], Any]:
+        def answer(params: Mapping[str, Any]) -> Any:
+            found = known.get(repr(params))
+            if found is None:
+                unmatched[operation] += 1
+                return next(iter(known.values()))
+            return found
+
+        return answer
+
+    return {
+        operation: next(iter(known.values())) if len(known) == 1 else by_params(operation, known)
+        for operation, known in by_operation.items()
+    }
+
+
+def measure_cpu(options: Options, reads: Sequence[HotRead]) -> dict[str, Any]:
+    """Per route: the Lambda handler against replaying its very DynamoDB calls, both on the shared client
+    stubbed with the captured answers; interleaved over rounds (rotating which side goes first), medians."""
+    import botocore
+    from chalice.local import LambdaContext
+
+    from app import app
 
     client = shared_client()
-    viewer, path = search_paths(world)["community"]
-    headers = api.headers(viewer)
-    bare_kwargs = dict(params)
-    # The API Gateway event the test client builds, made once: what Lambda hands the handler.
-    event = LocalGateway(app, Config(chalice_stage="local"))._generate_lambda_event("GET", path, headers, b"")
     context = LambdaContext("api_handler", 512, 20_000)
-    facet = ("community", world.community_id)
-    authorization = headers["Authorization"]
-    wire_body = json.dumps(canned).encode()
-
-    def http() -> Any:
-        return api.client.http.request("GET", path, headers=headers, body=b"")
-
-    def lambda_handler() -> Any:
-        return app(event, context)  # Chalice reads the event without changing it
-
-    def pynamodb_query() -> Any:
-        return list(FacetItem.gsi1.query(keys.browse_pk(*facet), scan_index_forward=False, limit=PAGE, page_size=PAGE))
-
-    def service_browse() -> Any:
-        return listings.browse(facet, None, PAGE)
-
-    # side -> (stub: "call" answers at before-call, "wire" at before-send; what one call does)
-    sides: dict[str, tuple[str, Callable[[], Any]]] = {
-        "bare_query": ("call", lambda: client.query(**bare_kwargs)),
-        "pynamodb_query": ("call", pynamodb_query),
-        "service_browse": ("call", service_browse),
-        "lambda_handler": ("call", lambda_handler),
-        "http_test_client": ("call", http),
-        "verify_bearer": ("call", lambda: auth.verify_bearer(authorization)),
-        "bare_query_wire": ("wire", lambda: client.query(**bare_kwargs)),
-        "service_browse_wire": ("wire", service_browse),
-        "lambda_handler_wire": ("wire", lambda_handler),
-    }
     n = options.cpu_calls
+    gc.collect()
     leaked: Counter[str] = Counter()
+    unmatched: Counter[str] = Counter()
+    sides: dict[str, tuple[Mapping[str, Any], Callable[[], Any]]] = {}  # name -> (stub answers, one call)
+    for read in reads:
+        answers = stub_answers(read.calls, unmatched)
+        replay = [(getattr(client, botocore.xform_name(call.operation)), call.params) for call in read.calls]
+
+        def bare(calls: Sequence[tuple[Callable[..., Any], dict[str, Any]]] = replay) -> None:
+            for method, params in calls:
+                method(**params)
+
+        def handler(event: dict[str, Any] = read.event) -> Any:
+            return app(event, context)  # Chalice reads the event without changing it
+
+        sides[f"{read.name}:bare"] = (answers, bare)
+        sides[f"{read.name}:handler"] = (answers, handler)
 
     @contextlib.contextmanager
-    def stub(mode: str) -> Iterator[None]:
-        with stubbed(client, {"Query": canned}) if mode == "call" else wire_stubbed_query(client, wire_body) as found:
+    def stub(answers: Mapping[str, Any]) -> Iterator[None]:
+        with stubbed(client, answers) as found:
             yield
         leaked.update(found)
 
     def timed(name: str) -> float:
-        mode, call = sides[name]
-        with stub(mode):
+        answers, call = sides[name]
+        with stub(answers):
             start = time.process_time()
             for _ in range(n):
                 call()
             return (time.process_time() - start) / n
 
-    for mode, call in sides.values():  # warm every path
-        with stub(mode):
-            for _ in range(max(10, n // 10)):
-                call()
+    checks: dict[str, dict[str, bool]] = {"responses_as_captured": {}, "calls_as_captured": {}}
+    for read in reads:  # warm every path, then check it answers as it did on DynamoDB Local
+        canned, request = sides[f"{read.name}:handler"]
+        with stub(canned):
+            for _ in range(max(5, n // 10)):
+                request()
+                sides[f"{read.name}:bare"][1]()
+            with Recorder(client, consumed_capacity=False, keep_all=True).recording() as recorder:
+                response = request()  # counted as the application sends them (the stub answers before-call)
+        made = Counter(operation for operation, _ in recorder.all_calls)
+        checks["calls_as_captured"][read.name] = made == Counter(call.operation for call in read.calls)
+        same = response["statusCode"] == 200 and json.loads(response["body"]) == read.body
+        checks["responses_as_captured"][read.name] = same
     names = list(sides)
     timings: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(options.cpu_rounds):  # rotate which side goes first
+    for round_ in range(options.cpu_rounds):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             timings[name].append(timed(name))
-    checks: dict[str, Any] = {}
-    for mode in ("call", "wire"):
-        with stub(mode):
-            response = http()
-            checks[f"response_items_http_{mode}_stub"] = len(json.loads(response.body)["items"])
-            checks[f"response_status_http_{mode}_stub"] = response.status_code
-            checks[f"response_items_service_{mode}_stub"] = len(service_browse()[0])
     if options.profile:
-        with stub("call"):
-            profile_calls(
-                "stubbed GET /listings?community= through the Lambda handler", range(n), lambda _: lambda_handler()
-            )
+        for read in reads:
+            canned, request = sides[f"{read.name}:handler"]
+            with stub(canned):
+                label = f"stubbed {read.name} requests through the Lambda handler"
+                profile_calls(label, [request] * n, lambda call: call())
 
-    us = {name: statistics.median(values) * 1e6 for name, values in timings.items()}
-    bare, wire = us["bare_query"], us["bare_query_wire"]
-
-    def ratio(value: float, base: float) -> float:
-        return round(value / base, 3)
-
+    routes: dict[str, Any] = {}
+    for read in reads:
+        handler_s, bare_s = timings[f"{read.name}:handler"], timings[f"{read.name}:bare"]
+        handler_us, bare_us = statistics.median(handler_s) * 1e6, statistics.median(bare_s) * 1e6
+        routes[read.name] = {
+            "ratio": round(handler_us / bare_us, 3),
+            "handler_us": round(handler_us, 1),
+            "bare_calls_us": round(bare_us, 1),
+            "bare_calls": dict(sorted(Counter(call.operation for call in read.calls).items())),
+            "round_ratios": [round(h / b, 3) for h, b in zip(handler_s, bare_s, strict=True)],
+        }
     return {
         "calls_per_round": n,
         "rounds": options.cpu_rounds,
-        "cpu_us": {name: round(value, 1) for name, value in us.items()},
-        "ratio_http_test_client": ratio(us["http_test_client"], bare),
-        "ratio_lambda_handler": ratio(us["lambda_handler"], bare),
-        "ratio_lambda_handler_without_jwt": ratio(us["lambda_handler"] - us["verify_bearer"], bare),
-        "ratio_service_browse": ratio(us["service_browse"], bare),
-        "ratio_pynamodb_query": ratio(us["pynamodb_query"], bare),
-        "ratio_verify_bearer": ratio(us["verify_bearer"], bare),
-        "wire_stub": {
-            "ratio_lambda_handler": ratio(us["lambda_handler_wire"], wire),
-            "ratio_lambda_handler_without_jwt": ratio(us["lambda_handler_wire"] - us["verify_bearer"], wire),
-            "ratio_service_browse": ratio(us["service_browse_wire"], wire),
-            "bare_query_wire_over_bare_query": ratio(wire, bare),
-        },
-        "breakdown_us": {
-            "bare_query": round(bare, 1),
-            "pynamodb_models_from_20_items": round(us["pynamodb_query"] - bare, 1),
-            "summaries_to_listings_and_cursor": round(us["service_browse"] - us["pynamodb_query"], 1),
-            "jwt_verification": round(us["verify_bearer"], 1),
-            "http_layer_rest": round(us["lambda_handler"] - us["service_browse"] - us["verify_bearer"], 1),
-            "chalice_test_client": round(us["http_test_client"] - us["lambda_handler"], 1),
-        },
+        "routes": routes,
         "goal": GOAL_CPU_RATIO,
-        "within_goal_http_test_client": us["http_test_client"] / bare <= GOAL_CPU_RATIO,
-        "within_goal_lambda_handler": us["lambda_handler"] / bare <= GOAL_CPU_RATIO,
-        "within_goal_service": us["service_browse"] / bare <= GOAL_CPU_RATIO,
-        "round_ratios_lambda_handler": [
-            round(h / b, 3) for h, b in zip(timings["lambda_handler"], timings["bare_query"], strict=True)
-        ],
-        "round_ratios_service_browse": [
-            round(s / b, 3) for s, b in zip(timings["service_browse"], timings["bare_query"], strict=True)
-        ],
-        "canned_page_items": len(canned.get("Items", [])),
-        "canned_page_has_cursor": "LastEvaluatedKey" in canned,
-        "canned_response_bytes": len(wire_body),
         **checks,
+        "unmatched_stub_answers": dict(unmatched),
         "network_requests_during_stub": dict(leaked),
     }
 
 
-def canned_page(meter: Meter, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The parameters and the response of a real first-page community Query (20 listings and a cursor)."""
-    from chalicelib.adapters.dynamodb import keys
+def measure_requests(
+    options: Options, api: Api, world: World
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[HotRead]]:
+    """a. and b., then the hot reads' captures; what the meter kept goes with it (the CPU phase's heap
+    should be a container's, not the run's)."""
+    from chalicelib.services import reviews
 
-    wanted = keys.browse_pk("community", world.community_id)
-    for params, parsed in reversed(meter.queries):
-        values = json.dumps(params.get("ExpressionAttributeValues", {}))
-        if wanted in values and "ExclusiveStartKey" not in params and len(parsed.get("Items", [])) == PAGE:
-            canned = {key: value for key, value in parsed.items() if key != "ResponseMetadata"}
-            return dict(params), canned
-    raise RuntimeError("no full first page of the community was captured")
+    meter = Meter(shared_client())
+    with meter.metering():
+        for member_id in world.members.values():  # each member's first call of the day, uncounted
+            api.call("GET", f"/listings?community={world.community_id}", member_id)
+        searches = measure_searches(options, api, world, meter)
+        transitions = measure_transitions(options, api, world, meter)
+        first_calls = first_call_of_day(api, world, meter)
+        # Owners' reputations are reread once a minute per container: amortised, as the governed
+        # parameters are (measure_transitions); the stubbed phase must answer what was captured.
+        reviews.SUMMARY_SECONDS = math.inf
+        reads = capture_reads(api, meter, prepare_reads(api, world))
+    return searches, transitions, first_calls, reads
 
 
 def run_all(options: Options) -> dict[str, Any]:
@@ -684,34 +723,25 @@ def run_all(options: Options) -> dict[str, Any]:
         quiet_access_log(sink)
         api = Api(test_client, secrets_root())
         world = seed(options, api)
-        meter = Meter(shared_client())
-        with meter.metering():
-            for member_id in world.members.values():  # each member's first call of the day, uncounted
-                api.call("GET", f"/listings?community={world.community_id}", member_id)
-            searches = measure_searches(options, api, world, meter)
-            transitions = measure_transitions(options, api, world, meter)
-            first_calls = first_call_of_day(api, world, meter)
-        params, canned = canned_page(meter, world)
-        cpu = measure_cpu(options, api, world, params, canned)
+        searches, transitions, first_calls, reads = measure_requests(options, api, world)
+        cpu = measure_cpu(options, reads)
 
     queries = {route: searches[route]["queries_per_search"] for route in SEARCH_ROUTES}
     requests = {route: searches[route]["requests_per_search"] for route in SEARCH_ROUTES}
     # One atomic write per transition: a TransactWriteItems, or one conditional write when the move
     # changes a single item (a first confirmation) at half the write units.
     writes = {name: sum(figure["writes_by_operation"].values()) for name, figure in transitions.items()}
-    reads = {name: figure["reads"] for name, figure in transitions.items()}
+    reads_made = {name: figure["reads"] for name, figure in transitions.items()}
     one_write = {name: count == GOAL_WRITES_PER_TRANSITION for name, count in writes.items()}
+    ratios = {name: route["ratio"] for name, route in cpu["routes"].items()}
     return {
         "queries_per_search": queries,
         "requests_per_search": requests,
         "near_cells_searched": searches["near"]["cells_searched"],
         "write_requests_per_transition": writes,
-        "reads_per_transition": reads,
-        "cpu_ratio_http": cpu["ratio_http_test_client"],
-        "cpu_ratio_lambda_handler": cpu["ratio_lambda_handler"],
-        "cpu_ratio_lambda_handler_without_jwt": cpu["ratio_lambda_handler_without_jwt"],
-        "cpu_ratio_service": cpu["ratio_service_browse"],
-        "cpu_ratio_lambda_handler_wire_stub": cpu["wire_stub"]["ratio_lambda_handler"],
+        "reads_per_transition": reads_made,
+        "cpu_ratio": ratios,
+        "cpu_ratio_max": max(ratios.values()),
         "goals": {
             "requests_per_search": GOAL_QUERIES_PER_SEARCH,
             "write_requests_per_transition": GOAL_WRITES_PER_TRANSITION,
@@ -721,10 +751,7 @@ def run_all(options: Options) -> dict[str, Any]:
             "requests_per_search": {route: count == GOAL_QUERIES_PER_SEARCH for route, count in requests.items()},
             "near_one_query_per_cell": queries["near"] == searches["near"]["cells_searched"],
             "one_write_per_transition": one_write,
-            "cpu_ratio_http": cpu["within_goal_http_test_client"],
-            "cpu_ratio_lambda_handler": cpu["within_goal_lambda_handler"],
-            "cpu_ratio_service": cpu["within_goal_service"],
-            "cpu_ratio_lambda_handler_wire_stub": cpu["wire_stub"]["ratio_lambda_handler"] <= GOAL_CPU_RATIO,
+            "cpu_ratio": {name: ratio <= GOAL_CPU_RATIO for name, ratio in ratios.items()},
         },
         "searches": searches,
         "transitions": transitions,
