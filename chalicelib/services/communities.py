@@ -20,7 +20,7 @@ from chalicelib.domain.communities import (
     normalize_name,
 )
 from chalicelib.domain.geo import neighbourhood
-from chalicelib.domain.members import Member
+from chalicelib.domain.members import Member, active_week
 from chalicelib.errors import FieldError
 from chalicelib.services import audit, transaction
 
@@ -145,6 +145,8 @@ def moderates(member: Principal, community_id: str) -> bool:
 
 
 def stats(community_id: str) -> CommunityStats:
+    """Members active in the last 30 days, counted by the weeks activity is marked in: a member last seen
+    up to six days before the window's first day may count too."""
     community = get_community(community_id)
-    since = clock.days_ago(ACTIVE_WINDOW_DAYS - 1)
+    since = active_week(clock.days_ago(ACTIVE_WINDOW_DAYS - 1))
     return CommunityStats(community_id, community.member_count, repository.count_active_since(community_id, since))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NoReturn
 
 from chalicelib import clock, errors
@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, a
 from chalicelib.auth import Principal
 from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.ledger import wallet_account
-from chalicelib.domain.members import Member, apply_profile_changes, default_display_name
+from chalicelib.domain.members import Member, active_week, apply_profile_changes, default_display_name
 from chalicelib.domain.reviews import Summary
 from chalicelib.services import auto_rewards, ledger, reviews, transaction
 
@@ -24,13 +24,26 @@ def ensure_member(principal: Principal) -> None:
 @lru_cache(maxsize=8192)
 def _ensure(member_id: str, claimed_name: str | None, day: str) -> None:
     """Cached per container and day: a known member costs no read on later calls that day."""
+    week = active_week(day)
     member = repository.get(member_id) or provision(
-        Member(member_id, default_display_name(member_id, claimed_name), clock.now_iso(), active_day=None)
+        Member(member_id, default_display_name(member_id, claimed_name), clock.now_iso(), active_day=week)
     )
-    if member.active_day != day:
-        # Best effort: if a membership changes meanwhile or the table is busy, a later call marks the day.
-        with suppress(errors.Busy):
-            transaction.run(lambda uow: repository.add_active_day(uow, member, day, refused=already_done()))
+    if member.active_day is None or member.active_day < week:
+        _mark_active(member, week)
+
+
+def _mark_active(member: Member, week: str) -> None:
+    """The week's activity mark, once a week: each membership's (what community stats count), then the
+    profile's, which says they all are. Each is one conditional write (no transaction) that a racing call
+    finds done. Best effort: when the table is busy, the next day's first call marks the week."""
+    marks = [
+        partial(repository.add_active_membership, community_id=community_id, member_id=member.member_id, week=week)
+        for community_id in member.community_ids
+    ]
+    marks.append(partial(repository.add_active_week, member_id=member.member_id, week=week))
+    with suppress(errors.Busy):
+        for mark in marks:
+            transaction.run(partial(mark, refused=already_done()))
 
 
 def provision(member: Member) -> Member:

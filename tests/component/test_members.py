@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 
 import pytest
 
-from chalicelib.adapters.dynamodb import ledger_repository, member_repository, store
+from chalicelib import clock
+from chalicelib.adapters.dynamodb import community_repository, ledger_repository, member_repository, store
 from chalicelib.adapters.dynamodb.models import TableItem
 from chalicelib.adapters.dynamodb.unit_of_work import Contention, UnitOfWork
 from chalicelib.auth import Principal
@@ -117,12 +119,87 @@ class TestProvisioning:
         assert response.json["id"] == "fred"
 
     def test_a_conflict_while_marking_activity_does_not_fail_the_request(self, api, monkeypatch):
-        def conflict(uow, member, day, refused):
+        cid = community(api, "gina-place")
+        with at(LAST_MONDAY):
+            assert api.post(f"/communities/{cid}/join", as_="gina").status_code in (200, 201)
+
+        def conflict(uow, **_):
             raise Contention("TransactionConflict")
 
-        monkeypatch.setattr(member_repository, "add_active_day", conflict)
-        response = api.get("/me", as_="gina")
+        monkeypatch.setattr(member_repository, "add_active_membership", conflict)
+        with at(MONDAY):
+            response = api.get("/me", as_="gina")
         assert response.status_code == 200, response.body
+        assert member_repository.get("gina", consistent=True).active_day == LAST_MONDAY[:10], "marked another day"
+
+
+LAST_MONDAY, MONDAY = "2031-03-03T08:00:00Z", "2031-03-10T08:00:00Z"
+
+
+@contextlib.contextmanager
+def at(moment: str):
+    fixed = clock.parse(moment)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clock, "now", lambda: fixed)
+        yield
+
+
+@pytest.fixture
+def writes(monkeypatch) -> list[int]:
+    """The actions of every unit of work committed (1: one plain conditional write)."""
+    committed: list[int] = []
+    real_commit = UnitOfWork.commit
+
+    def counted(self):
+        real_commit(self)
+        committed.append(len(self))
+
+    monkeypatch.setattr(UnitOfWork, "commit", counted)
+    return committed
+
+
+class TestActivityMark:
+    def test_a_week_of_activity_writes_each_membership_and_the_profile_once(self, api, writes):
+        first, second = community(api, "first-place"), community(api, "second-place")
+        with at(LAST_MONDAY):
+            for cid in (first, second):
+                assert api.post(f"/communities/{cid}/join", as_="walt").status_code in (200, 201)
+        for cid in (first, second):
+            assert api.get(f"/communities/{cid}/stats", as_=None).json["active_members_30d"] == 1
+        for day in range(5):  # Monday to Friday, each day's first call
+            writes.clear()
+            with at(f"2031-03-{10 + day:02d}T08:00:00Z"):
+                assert api.get("/me", as_="walt").status_code == 200
+            assert writes == ([1, 1, 1] if day == 0 else []), day  # two memberships, then the profile
+        store.bind()
+        assert member_repository.get("walt", consistent=True).active_day == "2031-03-10"
+        with at("2031-04-07T08:00:00Z"):  # 28 days later: counted by the week marked
+            for cid in (first, second):
+                assert api.get(f"/communities/{cid}/stats", as_=None).json["active_members_30d"] == 1
+        with at("2031-04-15T08:00:00Z"):  # the window starts after that week
+            assert api.get(f"/communities/{first}/stats", as_=None).json["active_members_30d"] == 0
+
+    def test_racing_first_calls_of_the_week_mark_it_once(self, api, writes):
+        cid = community(api, "race-place")
+        with at(LAST_MONDAY):
+            assert api.post(f"/communities/{cid}/join", as_="rita").status_code in (200, 201)
+        store.bind()
+        stale = member_repository.get("rita", consistent=True)
+        members._mark_active(stale, "2031-03-10")
+        writes.clear()
+        members._mark_active(stale, "2031-03-10")  # a container that read the profile before the first marked it
+        assert writes == [], "both conditional writes refused: nothing written twice, no error"
+        assert member_repository.get("rita", consistent=True).active_day == "2031-03-10"
+
+    def test_a_member_who_left_is_not_marked_back_in(self, api):
+        cid = community(api, "left-place")
+        with at(LAST_MONDAY):
+            api.post(f"/communities/{cid}/join", as_="lena")
+        store.bind()
+        stale = member_repository.get("lena", consistent=True)
+        assert api.post(f"/communities/{cid}/leave", as_="lena").status_code == 204
+        members._mark_active(stale, "2031-03-10")
+        assert community_repository.get_membership(cid, "lena") is None
 
 
 class TestOwnProfile:

@@ -1,4 +1,4 @@
-"""Member profiles and the daily activity mark."""
+"""Member profiles and the weekly activity mark."""
 
 from __future__ import annotations
 
@@ -77,21 +77,25 @@ def add_profile(uow: UnitOfWork, member: Member) -> None:
     )
 
 
-def add_active_day(uow: UnitOfWork, member: Member, day: str, refused: Refusal) -> None:
-    """The profile and every membership record the day (for community stats)."""
+def add_active_membership(uow: UnitOfWork, community_id: str, member_id: str, week: str, refused: Refusal) -> None:
+    """The membership's activity mark (indexed for community stats) moves to `week`, once: refused when
+    it is there already (or the member left)."""
     uow.update(
-        MemberItem(keys.member_pk(member.member_id), keys.PROFILE_SK),
-        [MemberItem.active_day.set(day)],
-        condition=MemberItem.PK.exists(),
+        MembershipItem(keys.community_pk(community_id), keys.membership_sk(member_id)),
+        [MembershipItem.active_day.set(week), MembershipItem.GSI2SK.set(keys.active_sk(week, member_id))],
+        condition=MembershipItem.PK.exists() & (MembershipItem.active_day < week),
         refused=refused,
     )
-    for community_id in member.community_ids:
-        uow.update(
-            MembershipItem(keys.community_pk(community_id), keys.membership_sk(member.member_id)),
-            [MembershipItem.active_day.set(day), MembershipItem.GSI2SK.set(keys.active_sk(day, member.member_id))],
-            condition=MembershipItem.PK.exists(),
-            refused=refused,
-        )
+
+
+def add_active_week(uow: UnitOfWork, member_id: str, week: str, refused: Refusal) -> None:
+    """The profile records that the memberships are marked for `week`, once: refused when it is already."""
+    uow.update(
+        MemberItem(keys.member_pk(member_id), keys.PROFILE_SK),
+        [MemberItem.active_day.set(week)],
+        condition=MemberItem.PK.exists() & (MemberItem.active_day.does_not_exist() | (MemberItem.active_day < week)),
+        refused=refused,
+    )
 
 
 def _set_or_remove(attribute: UnicodeAttribute, value: str | None) -> Action:
