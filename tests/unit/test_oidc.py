@@ -187,25 +187,39 @@ class TestForgedTokens:
 
 
 class TestKeyRotation:
-    @pytest.fixture
-    def cooldown(self, monkeypatch) -> float:
-        monkeypatch.setattr(auth, "KEY_REFRESH_COOLDOWN_SECONDS", 0.3)
-        return 0.3
+    """With the real 30 s cooldown, on a clock of PyJWT's JWKS client the test moves by hand."""
 
-    def test_unknown_kid_refetches_the_key_set_at_most_once_per_cooldown(self, keycloak, keys, cooldown):
+    class Clock:
+        def __init__(self) -> None:
+            self.now = 1000.0
+
+        def monotonic(self) -> float:
+            return self.now
+
+    @pytest.fixture
+    def clock(self, monkeypatch) -> TestKeyRotation.Clock:
+        clock = self.Clock()
+        monkeypatch.setattr(jwt.jwks_client, "time", clock)
+        return clock
+
+    def test_unknown_kid_refetches_the_key_set_at_most_once_per_cooldown(self, keycloak, keys, clock):
         assert verify(token_of(KEYCLOAK, keycloak)).member_id == "alice"
         unknown = keycloak.sign(KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "x", []), "k2", key=keys["k2"])
+        clock.now += auth.KEY_REFRESH_COOLDOWN_SECONDS - 1
         assert refused(unknown) == auth._UNKNOWN_KEY  # within the cooldown of the first fetch: no refetch
         assert keycloak.hits[JWKS] == 1
-        time.sleep(cooldown + 0.05)
+        clock.now += 1
         for _ in range(3):
             assert refused(unknown) == auth._UNKNOWN_KEY
         assert keycloak.hits[JWKS] == 2
+        clock.now += auth.KEY_REFRESH_COOLDOWN_SECONDS
+        assert refused(unknown) == auth._UNKNOWN_KEY
+        assert keycloak.hits[JWKS] == 3
 
-    def test_a_rotated_key_is_fetched_and_accepted(self, keycloak, keys, cooldown):
+    def test_a_rotated_key_is_fetched_and_accepted(self, keycloak, keys, clock):
         verify(token_of(KEYCLOAK, keycloak))
         keycloak.keys["k2"] = keys["k2"]
-        time.sleep(cooldown + 0.05)
+        clock.now += auth.KEY_REFRESH_COOLDOWN_SECONDS
         rotated = keycloak.sign(KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "bob", []), "k2")
         assert verify(rotated).member_id == "bob"
         assert keycloak.hits == {DISCOVERY: 1, JWKS: 2}
