@@ -10,7 +10,8 @@ directory, so nothing is written into the repository), filled by a discarded war
 headline ratio compares app and libraries both loading cached bytecode. A second app variant runs
 with the libraries' bytecode cached but the app's own modules compiled from source, as happens where
 __pycache__ cannot be written and no .pyc was shipped (PYTHONDONTWRITEBYTECODE, a read-only
-/var/task in Lambda).
+/var/task in Lambda). bench.artifact measures the same from the zips `scripts/package` ships, laid out
+as Lambda lays them out, with their own bytecode.
 
 Usage: python -m bench.cold_start [--runs N] [--quick]
 """
@@ -62,11 +63,11 @@ WATCHED_MODULES = (
 
 _CHILD = """
 import time as _t
-_start = _t.perf_counter()
+_start, _cpu = _t.perf_counter(), _t.process_time()
 {imports}
-_elapsed = (_t.perf_counter() - _start) * 1000.0
+_elapsed, _cpu_ms = (_t.perf_counter() - _start) * 1000.0, (_t.process_time() - _cpu) * 1000.0
 import json as _j, sys as _s
-print(_j.dumps({{"ms": _elapsed, "modules": {{m: m in _s.modules for m in {watched!r}}}}}))
+print(_j.dumps({{"ms": _elapsed, "cpu_ms": _cpu_ms, "modules": {{m: m in _s.modules for m in {watched!r}}}}}))
 """
 
 
@@ -107,19 +108,24 @@ def measure_once(variant: Variant) -> dict[str, Any]:
 @dataclass
 class Samples:
     ms: dict[str, list[float]]  # per variant, one figure per round
+    cpu_ms: dict[str, list[float]]  # the same in CPU time (the child's own, not its wait for a core)
     modules: dict[str, dict[str, bool]]  # per variant: watched module -> imported by any of its runs
 
     def median(self, name: str) -> float:
         return statistics.median(self.ms[name])
 
+    def cpu_median(self, name: str) -> float:
+        return statistics.median(self.cpu_ms[name])
+
 
 def interleave(measures: Mapping[str, Callable[[], dict[str, Any]]], runs: int) -> Samples:
     """`runs` rounds, each running every variant once in turn, so that drift hits them all alike."""
-    samples = Samples({name: [] for name in measures}, {name: {} for name in measures})
+    samples = Samples({name: [] for name in measures}, {name: [] for name in measures}, {name: {} for name in measures})
     for _ in range(runs):
         for name, measure in measures.items():
             sample = measure()
             samples.ms[name].append(round(float(sample["ms"]), 2))
+            samples.cpu_ms[name].append(round(float(sample["cpu_ms"]), 2))
             seen = samples.modules[name]
             for module, present in sample["modules"].items():
                 seen[module] = seen.get(module, False) or bool(present)

@@ -90,6 +90,15 @@ def lambda_runtime(template: Mapping[str, Any]) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def check_packaging_python() -> None:
+    """scripts/package asks before it makes a venv of this interpreter."""
+    if sys.version_info[:2] < OLDEST_RUNTIME:
+        raise PackagingError(
+            f"Python {sys.version_info[0]}.{sys.version_info[1]} would give the functions a runtime "
+            f"Lambda no longer creates: package with python{OLDEST_RUNTIME[0]}.{OLDEST_RUNTIME[1]} or newer"
+        )
+
+
 def check_interpreter(runtime: tuple[int, int]) -> None:
     """Bytecode is named and checked per interpreter version (`x.cpython-313.pyc`): compiled by another
     version, Lambda would ignore it and compile from source again."""
@@ -228,11 +237,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("out", type=Path, help="directory for sam.json and the zips")
     args = parser.parse_args(argv)
     try:
-        if sys.version_info[:2] < OLDEST_RUNTIME:
-            raise PackagingError(
-                f"Python {sys.version_info[0]}.{sys.version_info[1]} would give the functions a runtime "
-                f"Lambda no longer creates: package with python{OLDEST_RUNTIME[0]}.{OLDEST_RUNTIME[1]} or newer"
-            )
+        check_packaging_python()
         chalice_package(args.stage, args.out)
         summary = postprocess(args.out)
     except PackagingError as error:
