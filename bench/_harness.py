@@ -371,6 +371,7 @@ class Call:
     params: dict[str, Any]  # as the application built them
     parsed: dict[str, Any]
     replaced: list[Item | None]  # writes: the item each action found, read before the request
+    scanned_bytes: int | None = None  # a filtered Query or Scan: the bytes it read before its filter
 
 
 @dataclass
@@ -392,10 +393,26 @@ def written_keys(operation: str, params: Mapping[str, Any]) -> list[dict[str, An
     return [key_of(params["Item"]) if operation == "PutItem" else dict(params["Key"])]
 
 
+def _unfiltered(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The same page of a Query or Scan without its filter (nor projection): the items it read."""
+    kept = {
+        name: value
+        for name, value in params.items()
+        if name not in ("FilterExpression", "ProjectionExpression", "Select", "ReturnConsumedCapacity")
+    }
+    used = set(re.findall(r"[#:][A-Za-z0-9_]+", str(kept.get("KeyConditionExpression", ""))))
+    for name in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        found = {token: value for token, value in kept.pop(name, {}).items() if token in used}
+        if found:
+            kept[name] = found
+    return kept
+
+
 class Meter:
     """The harness Recorder (API calls by operation, HTTP attempts), plus every call's parameters with
     its parsed response, and, before each write, the items it will replace (read with the admin client,
-    which is not counted). Reads ask for DynamoDB Local's ConsumedCapacity, for comparison."""
+    which is not counted; so is its replay of a filtered Query or Scan page, for the bytes it read).
+    Reads ask for DynamoDB Local's ConsumedCapacity, for comparison."""
 
     def __init__(self, client: Any, admin: Any, table_name: str) -> None:
         self.recorder = Recorder(client, consumed_capacity=True, keep_all=True)
@@ -418,7 +435,11 @@ class Meter:
 
     def _after(self, parsed: Mapping[str, Any], model: Any, context: Mapping[str, Any], **_: Any) -> None:
         built, replaced = context.get(self._id, ({}, []))
-        self.calls.append(Call(model.name, built, copy.deepcopy(dict(parsed)), replaced))
+        scanned = None
+        if model.name in ("Query", "Scan") and "FilterExpression" in built and not parsed.get("Error"):
+            read = getattr(self._admin, model.name.lower())(**_unfiltered(built))
+            scanned = sum(item_size(item) for item in read.get("Items", []))
+        self.calls.append(Call(model.name, built, copy.deepcopy(dict(parsed)), replaced, scanned))
 
     @contextlib.contextmanager
     def metering(self) -> Iterator[Meter]:
@@ -447,12 +468,14 @@ def _units(size: int, consistent: bool) -> float:
 
 
 def read_units(call: Call) -> float:
-    """A Query or Scan rounds the sum of the items it read; GetItem and BatchGetItem round each item (an
-    absent one still costs the minimum). Index reads are always eventually consistent."""
+    """A Query or Scan rounds the sum of the items it read (before its filter: a filter does not reduce
+    them); GetItem and BatchGetItem round each item (an absent one still costs the minimum). Index reads
+    are always eventually consistent."""
     params, parsed = call.params, call.parsed
     if call.operation in ("Query", "Scan"):
         consistent = bool(params.get("ConsistentRead")) and "IndexName" not in params
-        return _units(sum(item_size(item) for item in parsed.get("Items", [])), consistent)
+        returned = sum(item_size(item) for item in parsed.get("Items", []))
+        return _units(returned if call.scanned_bytes is None else call.scanned_bytes, consistent)
     if call.operation == "GetItem":
         found = parsed.get("Item")
         return _units(item_size(found) if found else 0, bool(params.get("ConsistentRead")))

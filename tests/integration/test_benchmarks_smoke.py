@@ -305,3 +305,37 @@ def test_economy_benchmark(dynamodb_endpoint):
     assert distribution["contributors_query_pages"] == 1
     assert figures["distribution_second_run_requests"] == 1, "a paid month stops at its statement"
     assert figures["within_goals"]["distribution_contributors_pages"] is True
+
+
+def test_cost_benchmark(dynamodb_endpoint):
+    from bench.cost import COMPONENTS, PROFILE
+
+    figures = run_bench("bench.cost", "--quick", "--endpoint", dynamodb_endpoint, timeout=300)
+
+    kinds = figures["call_kinds"]
+    assert set(kinds) == set(PROFILE) and all(kind["occurrences"] >= 1 for kind in kinds.values())
+    # Units come from the requests the real routes sent.
+    assert kinds["tip"]["requests_by_operation"] == {"TransactWriteItems": 1} and kinds["tip"]["write_units"] >= 8
+    assert kinds["listing_view"]["read_units"] > 0 and kinds["listing_view"]["write_units"] == 0
+    assert kinds["listing_publish"]["storage_bytes_added"] > 0 and kinds["stripe_webhook"]["write_units"] > 0
+    for name, kind in kinds.items():
+        if kind["api_requests"]:
+            assert kind["cpu_ms"] > 0 and kind["log_bytes"] > 0 and kind["response_bytes"] > 0, name
+    assert kinds["app_open"]["api_requests"] == len(figures["app_open"]["requests"])
+    month = figures["calls_per_member_month"]
+    assert month["api_requests"] == pytest.approx(sum(month["by_kind"].values()), abs=0.01)
+    assert month["api_requests"] >= 200, "the profile's calls, each app open counted by its requests"
+
+    jobs = figures["jobs"]
+    assert {"reconcile_ledger", "void_expired_holds", "run_ballots"} <= set(jobs)
+    assert all(job["runs_per_month"] > 0 and job["idle_run_after_play"]["invocations"] == 1 for job in jobs.values())
+
+    cost = figures["chf_per_active_member_year"]
+    assert set(cost["components"]) == set(COMPONENTS)
+    assert cost["total_without_identity"] == pytest.approx(sum(cost["components"].values()), abs=1e-4)
+    assert cost["components"]["api_gateway"] > 0 and cost["components"]["dynamodb_writes"] > 0
+    assert cost["total_with_identity"] > cost["total_without_identity"] > 0
+    carried = figures["members_carried_by_budget"]
+    assert 0 < carried["with_identity"] < carried["without_identity"]
+    assert figures["within_goals"]["members_carried_without_identity"] == (carried["without_identity"] >= 100_000)
+    assert figures["profile"] == pytest.approx(PROFILE, abs=1e-4)
