@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from msgspec import Struct
 
 from chalicelib import errors
 from chalicelib.config import AudienceClaim, settings
+from chalicelib.domain.members import IDENTIFIER_PATTERN
 from chalicelib.observability import logger
 
 ALGORITHMS = ["RS256"]
@@ -28,6 +30,7 @@ KEYS_LIFESPAN_SECONDS = 3600.0
 KEY_REFRESH_COOLDOWN_SECONDS = 30.0
 
 _UNKNOWN_KEY = "The bearer token is not valid: unknown signing key."
+_UNUSABLE_SUBJECT = "The bearer token's subject cannot be a member id: 1 to 64 of A-Z a-z 0-9 _ . : | -."
 
 
 class Principal(Struct, frozen=True):
@@ -156,9 +159,12 @@ def _verified(token: str) -> tuple[Principal, float]:
         raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
     if not issued_for(claims, config.oidc_audience, config.oidc_audience_claim):
         raise errors.Unauthenticated("The bearer token was not issued for this API.")
+    subject = str(claims["sub"])
+    if not re.match(IDENTIFIER_PATTERN, subject):
+        raise errors.Unauthenticated(_UNUSABLE_SUBJECT)
     name = claims.get("name") or claims.get("preferred_username")
     principal = Principal(
-        member_id=str(claims["sub"]),
+        member_id=subject,
         groups=_groups(claim_at(claims, config.oidc_groups_claim)),
         name=name if isinstance(name, str) else None,
     )

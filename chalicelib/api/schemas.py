@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 from chalicelib import errors
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 from chalicelib.domain.listings import CATEGORIES
+from chalicelib.domain.members import IDENTIFIER_PATTERN
 from chalicelib.services.home import BALLOTS, PENDING_SHOWN, RECENT
 
 T = TypeVar("T")
@@ -24,7 +25,7 @@ TEXT = rf"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]*{END}"  # tabs and line 
 NAME = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*{END}"  # one line, not only spaces
 VISIBLE_ASCII = f"^[!-~]+{END}"
 
-Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=rf"^[A-Za-z0-9_.:\-]+{END}")]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=60, pattern=NAME, description="One line, not only spaces")]
 Bio = Annotated[str, Meta(max_length=500, pattern=TEXT)]
 Language = Annotated[str, Meta(pattern=f"^[a-z]{{2}}{END}", description="ISO 639-1 code, e.g. fr")]

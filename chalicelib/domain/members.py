@@ -9,7 +9,12 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from chalicelib import errors
+from chalicelib.domain.geo import END
 from chalicelib.errors import FieldError
+
+# Every id a client sends or a token names as its subject (Auth0's look like "auth0|5f7c…"): never "#",
+# which joins the parts of a key.
+IDENTIFIER_PATTERN = rf"^[A-Za-z0-9_.:|\-]{{1,64}}{END}"
 
 
 class Member(Struct, frozen=True):

@@ -180,6 +180,11 @@ class TestForgedTokens:
         claims = KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "mallory", [OPERATORS])
         assert "Signature" in refused(keycloak.sign(claims, key=attacker))
 
+    @pytest.mark.parametrize("sub", ["a#b", "a b", "x" * 65, "line\nbreak"])
+    def test_a_subject_that_cannot_be_a_member_id(self, keycloak, sub):
+        claims = KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, sub, [])
+        assert refused(keycloak.sign(claims)) == auth._UNUSABLE_SUBJECT
+
     def test_token_without_kid_fetches_nothing(self, keycloak, keys):
         claims = KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "mallory", [])
         assert refused(jwt.encode(claims, keys["k1"], algorithm="RS256")) == auth._UNKNOWN_KEY
