@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.cold_start import BASELINE_IMPORTS, GOAL, MIN_RUNS, REPO_ROOT, interleave, run_child
+from bench.cold_start import BASELINE_IMPORTS, GOAL, REPO_ROOT, add_runs_options, interleave, run_child, runs_from
 from tools import package
 
 SIZE_GOAL_BYTES = 25 * 10**6  # 25 MB counted in SI units, the stricter reading (25 MiB is 26,214,400)
@@ -247,7 +247,8 @@ def check(python: str, layout: Layout, artifact: Artifact, stdlib: list[Path]) -
     }
 
 
-def _stdlib(python: str) -> list[Path]:
+def _interpreter_paths(python: str) -> tuple[list[Path], Path]:
+    """The interpreter's standard library directories and its site-packages."""
     result = subprocess.run(
         [python, "-c", "import json, sysconfig; print(json.dumps(sysconfig.get_paths()))"],
         capture_output=True,
@@ -255,17 +256,7 @@ def _stdlib(python: str) -> list[Path]:
         check=True,
     )
     paths = json.loads(result.stdout)
-    return [Path(paths[key]).resolve() for key in ("stdlib", "platstdlib")]
-
-
-def _site_packages(python: str) -> Path:
-    result = subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(result.stdout.strip())
+    return [Path(paths[key]).resolve() for key in ("stdlib", "platstdlib")], Path(paths["purelib"])
 
 
 def sizes(artifact: Artifact) -> dict[str, Any]:
@@ -281,7 +272,7 @@ def sizes(artifact: Artifact) -> dict[str, Any]:
 
 
 def run(artifact: Artifact, python: str, runs: int) -> dict[str, Any]:
-    stdlib, runtime_site = _stdlib(python), _site_packages(python)
+    stdlib, runtime_site = _interpreter_paths(python)
     with tempfile.TemporaryDirectory(prefix="pwiic-bench-artifact-") as scratch:
         shipped = lay_out(artifact, Path(scratch, "shipped"), runtime_site, bytecode=True)
         source = lay_out(artifact, Path(scratch, "source"), runtime_site, bytecode=False)
@@ -346,14 +337,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--artifact", type=Path, help="a scripts/package output to measure (default: build one)")
     parser.add_argument("--stage", default="prod", help="the stage to build when no --artifact (default prod)")
     parser.add_argument("--python", help="the interpreter of the runtime's version (default: .venv-deploy's)")
-    parser.add_argument(
-        "--runs", type=int, default=7, help=f"fresh processes per variant (default 7, minimum {MIN_RUNS})"
-    )
-    parser.add_argument("--quick", action="store_true", help=f"the minimum number of runs ({MIN_RUNS})")
+    add_runs_options(parser)
     args = parser.parse_args(argv)
-    runs = MIN_RUNS if args.quick else args.runs
-    if runs < MIN_RUNS:
-        parser.error(f"--runs must be at least {MIN_RUNS}")
+    runs = runs_from(parser, args)
     with tempfile.TemporaryDirectory(prefix="pwiic-artifact-") as scratch:
         built = None if args.artifact else build(args.stage, Path(scratch))
         artifact = read_artifact(args.artifact or Path(scratch))

@@ -200,17 +200,25 @@ def run(runs: int) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.cold_start", description=__doc__.split("\n\n")[0])
+def add_runs_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs", type=int, default=7, help=f"fresh processes per variant (default 7, minimum {MIN_RUNS})"
     )
     parser.add_argument("--quick", action="store_true", help=f"the minimum number of runs ({MIN_RUNS})")
-    args = parser.parse_args(argv)
-    runs = MIN_RUNS if args.quick else args.runs
+
+
+def runs_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    runs: int = MIN_RUNS if args.quick else args.runs
     if runs < MIN_RUNS:
         parser.error(f"--runs must be at least {MIN_RUNS}")
-    print(json.dumps(run(runs)))
+    return runs
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cold_start", description=__doc__.split("\n\n")[0])
+    add_runs_options(parser)
+    args = parser.parse_args(argv)
+    print(json.dumps(run(runs_from(parser, args))))
 
 
 if __name__ == "__main__":
