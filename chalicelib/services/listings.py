@@ -70,7 +70,8 @@ def update_listing(
     owner: Principal, listing_id: str, changes: dict[str, object], expected_fee: int | None = None
 ) -> Listing:
     """The owner's changes, applied to the version read (again to the newer one if it changed meanwhile);
-    a draft's first publication pays its fee, if any, in the same unit of work."""
+    a draft's first publication pays its fee, if any, in the same unit of work. Changes that change
+    nothing write nothing: the listing is answered as it is."""
 
     def build(uow: UnitOfWork) -> Listing:
         before = _seen_by(owner, _load(listing_id))
@@ -78,6 +79,8 @@ def update_listing(
             raise errors.Forbidden("Only the listing's owner edits it.")
         if before.status is Status.CLOSED:
             raise errors.IllegalTransition("A closed listing cannot change.", state="closed")
+        if replace(before, **changes) == before:
+            return before
         after = replace(before, version=before.version + 1, **changes)
         check_listing(after)
         first_publication = after.status is Status.ACTIVE and before.status is Status.DRAFT and not before.published_at

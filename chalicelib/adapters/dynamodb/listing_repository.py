@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import clock
@@ -22,7 +23,9 @@ def _listing(item: ListingItem) -> Listing:
 
 
 def _summary(listing: Listing) -> str:
-    return msgspec.json.encode(listing).decode()
+    """The copy a browse entry carries: what browsing shows, so neither the version nor the publication
+    time, which change without changing what is shown (an edit leaves the entries whose copy is the same)."""
+    return msgspec.json.encode(replace(listing, version=0, published_at=None)).decode()
 
 
 def _from_summary(item: FacetItem) -> Listing:
@@ -31,16 +34,22 @@ def _from_summary(item: FacetItem) -> Listing:
 
 def _item(listing: Listing) -> ListingItem:
     """Indexed under its owner (GSI2) and, while featured, by the end of its featuring (GSI3)."""
-    featured = listing.featured(clock.now_iso())
+    featured_pk, featured_sk = _featured_keys(listing)
     return ListingItem(
         keys.listing_pk(listing.listing_id),
         keys.LISTING_SK,
         GSI2PK=keys.owner_listings_pk(listing.owner_id),
         GSI2SK=keys.newest_sk(listing.created_at, listing.listing_id),
-        GSI3PK=keys.FEATURED_DUE_PK if featured else None,
-        GSI3SK=keys.newest_sk(listing.featured_until or "", listing.listing_id) if featured else None,
+        GSI3PK=featured_pk,
+        GSI3SK=featured_sk,
         **to_attributes(listing),
     )
+
+
+def _featured_keys(listing: Listing) -> tuple[str | None, str | None]:
+    if not listing.featured(clock.now_iso()):
+        return None, None
+    return keys.FEATURED_DUE_PK, keys.newest_sk(listing.featured_until or "", listing.listing_id)
 
 
 def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None:
@@ -69,12 +78,31 @@ def add_new(uow: UnitOfWork, listing: Listing) -> None:
 
 
 def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
-    """The new version, only over the version that was read; its browse entries follow it."""
-    uow.put(_item(after), condition=ListingItem.version == before.version)
+    """The new version, only over the version that was read, writing only what changed: the listing's
+    changed attributes, and the browse entries whose key or copy changed (put whole: an entry is its key
+    and its copy), the others left as they are. A listing ever featured has its community entry and its
+    GSI3 keys written again: where they belong depends on the time."""
+    attributes = ListingItem.get_attributes()
+    old_values = to_attributes(before)
+    actions = [
+        attributes[name].set(list(value) if isinstance(value, tuple) else value)
+        if value is not None
+        else attributes[name].remove()
+        for name, value in to_attributes(after).items()
+        if value != old_values[name]
+    ]
+    timed = before.featured_until is not None or after.featured_until is not None
+    if timed:
+        featured = zip((ListingItem.GSI3PK, ListingItem.GSI3SK), _featured_keys(after), strict=True)
+        actions += [key.set(value) if value is not None else key.remove() for key, value in featured]
+    ref = ListingItem(keys.listing_pk(after.listing_id), keys.LISTING_SK)
+    uow.update(ref, actions, condition=ListingItem.version == before.version)
     old, new = facets(before), facets(after)
     for name in old.keys() - new.keys():
         uow.delete(FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
-    _put_facets(uow, after, new)
+    copy_changed = _summary(before) != _summary(after)
+    moved = {name for name, parts in new.items() if old.get(name) != parts or (name == "community" and timed)}
+    _put_facets(uow, after, new.keys() if copy_changed else moved)
 
 
 def featuring_ended(now: str, limit: int) -> list[Listing]:
