@@ -7,7 +7,7 @@ import uuid
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import conversation_repository as repository
 from chalicelib.adapters.dynamodb import listing_repository
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.domain.conversations import (
     Conversation,
     InboxEntry,
@@ -78,10 +78,16 @@ def post_message(member_id: str, conversation_id: str, body: str) -> Message:
 def read_messages(
     member_id: str, conversation_id: str, cursor: str | None, limit: int
 ) -> tuple[list[Message], str | None]:
-    """Newest first; reading marks the conversation read for this member."""
-    _participant_of(member_id, conversation_id)
+    """Newest first. Reading marks what the member had unread as read: nothing is written when
+    nothing was (the member's inbox entry, read first, also says whether they take part)."""
+    unread = repository.unread_of(conversation_id, member_id)
+    if unread is None:
+        raise errors.NotFound("The conversation")
     found = repository.messages(conversation_id, cursor, limit)
-    transaction.run(lambda uow: repository.add_read_mark(uow, conversation_id, member_id))
+    if unread:
+        transaction.run(
+            lambda uow: repository.add_read_mark(uow, conversation_id, member_id, unread, refused=already_done())
+        )
     return found
 
 

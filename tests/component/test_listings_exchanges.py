@@ -16,7 +16,9 @@ import pytest
 from pygeohash import get_adjacent
 
 from chalicelib import clock
-from chalicelib.services import exchanges
+from chalicelib.adapters.dynamodb import conversation_repository
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.services import conversations, exchanges
 from tests.component import support
 from tests.component.support import assert_422, assert_problem, create_community, mint, unique  # noqa: F401
 from tests.conftest import OPERATOR
@@ -834,6 +836,37 @@ class TestConversations:
             cid,
             other,
         ]
+
+    def test_reading_writes_only_when_something_was_unread(self, scene, monkeypatch):
+        olga, pete = scene.member("olga", 0), scene.member("pete", 0)
+        lid = scene.listing(olga)["id"]
+        cid = scene.api.post(f"/listings/{lid}/messages", {"body": "Free on Sunday?"}, as_=pete).json["conversation_id"]
+        committed: list[int] = []
+        real_commit = UnitOfWork.commit
+
+        def counted(self):
+            real_commit(self)
+            committed.append(len(self))
+
+        monkeypatch.setattr(UnitOfWork, "commit", counted)
+        assert scene.api.get(f"/conversations/{cid}/messages", as_=olga).status_code == 200
+        assert committed == [1], "one message was unread: the read mark"
+        assert scene.api.get(f"/conversations/{cid}/messages", as_=olga).status_code == 200
+        assert scene.api.get(f"/conversations/{cid}/messages", as_=pete).status_code == 200
+        assert committed == [1], "nothing unread: nothing written"
+
+        real_messages = conversation_repository.messages
+
+        def a_message_arrives_meanwhile(*args):
+            found = real_messages(*args)
+            conversations.post_message(pete, cid, "Or Monday?")
+            return found
+
+        monkeypatch.setattr(conversation_repository, "messages", a_message_arrives_meanwhile)
+        scene.api.post(f"/conversations/{cid}/messages", {"body": "Sunday?"}, as_=pete)
+        assert scene.api.get(f"/conversations/{cid}/messages", as_=olga).status_code == 200
+        inbox = {e["conversation_id"]: e["unread"] for e in scene.api.get("/me/conversations", as_=olga).json["items"]}
+        assert inbox[cid] == 1, "the message that arrived after the page was read stays unread"
 
     def test_messages_paginate_newest_first(self, scene):
         olga, pete = scene.member("olga", 0), scene.member("pete", 0)

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb import keys, pages
 from chalicelib.adapters.dynamodb.models import ConversationItem, MessageItem, ParticipantItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.conversations import Conversation, InboxEntry, Message
 
 
@@ -97,11 +97,25 @@ def messages(conversation_id: str, cursor: str | None, limit: int) -> tuple[list
     return pages.collect(run, scope=f"messages:{conversation_id}", cursor=cursor, convert=convert)
 
 
-def add_read_mark(uow: UnitOfWork, conversation_id: str, member_id: str) -> None:
+def unread_of(conversation_id: str, member_id: str) -> int | None:
+    """The member's unread messages in the conversation; None when they take no part in it."""
+    try:
+        found = ParticipantItem.get(
+            keys.conversation_pk(conversation_id), keys.participant_sk(member_id), consistent_read=True
+        )
+    except ParticipantItem.DoesNotExist:
+        return None
+    return int(found.unread)
+
+
+def add_read_mark(uow: UnitOfWork, conversation_id: str, member_id: str, seen: int, refused: Refusal) -> None:
+    """The `seen` unread messages are read (refused when fewer are unread: a concurrent read counted
+    them); one that arrived since stays unread."""
     uow.update(
         ParticipantItem(keys.conversation_pk(conversation_id), keys.participant_sk(member_id)),
-        [ParticipantItem.unread.set(0)],
-        condition=ParticipantItem.PK.exists(),
+        [ParticipantItem.unread.add(-seen)],
+        condition=ParticipantItem.unread >= seen,
+        refused=refused,
     )
 
 
