@@ -25,6 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -729,6 +730,19 @@ def new_member(label: str) -> str:
     member_id = str(uuid.uuid4())  # shaped like a Cognito sub
     members.provision(Member(member_id=member_id, display_name=label, created_at=clock.now_iso()))
     return "member:" + member_id
+
+
+@contextlib.contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """The application's clock (`chalicelib.clock.now`) stands at `moment` meanwhile."""
+    from chalicelib import clock
+
+    real = clock.now
+    clock.now = lambda: moment
+    try:
+        yield
+    finally:
+        clock.now = real
 
 
 def ledger_balanced() -> bool:

@@ -16,9 +16,9 @@ router = Router("home")
     "/me/home",
     summary="What an app shows when it opens: your wallet, unread counts, what waits for you, and the first "
     "page of your home community's listings",
-    description="One call instead of five (GET /me/wallet, GET /me/conversations, GET /me/exchanges, GET "
-    "/me/reviews/pending, GET /listings?community=…), each part as those routes give it. Without a community "
-    "the listings are an empty page and `home_community_id` is null.",
+    description="One call instead of eight (GET /me, /me/wallet, /me/conversations, /me/exchanges as each side, "
+    "/me/reviews/pending, /ballots?state=open, /listings?community=…), each part as those routes give it. "
+    "Without a community the listings are an empty page and `home_community_id` is null.",
     tag="members",
     response=HomeOut,
 )

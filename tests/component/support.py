@@ -21,6 +21,7 @@ import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives import serialization
 
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from tests.conftest import OPERATOR, Api, reset_caches
 from tools import devkeys, table
 from tools.devkeys import LOCAL_AUDIENCE, LOCAL_ISSUER
@@ -76,6 +77,21 @@ def shared_api(dynamodb_endpoint, local_secrets):
             yield Api(client, fast_minter(local_secrets))
         reset_caches()
         table.dynamodb_client(dynamodb_endpoint).delete_table(TableName=name)
+
+
+@pytest.fixture
+def commits(monkeypatch) -> list[int]:
+    """The actions of each unit of work committed, in order (1: one plain conditional write; 0: nothing
+    to write)."""
+    committed: list[int] = []
+    real_commit = UnitOfWork.commit
+
+    def counted(self):
+        real_commit(self)
+        committed.append(len(self))
+
+    monkeypatch.setattr(UnitOfWork, "commit", counted)
+    return committed
 
 
 def unique(prefix: str) -> str:

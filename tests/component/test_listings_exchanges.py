@@ -17,13 +17,13 @@ from pygeohash import get_adjacent
 
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import conversation_repository
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.services import conversations, exchanges
 from tests.component import support
 from tests.component.support import assert_422, assert_problem, create_community, mint, unique  # noqa: F401
 from tests.conftest import OPERATOR
 
 shared_api = support.shared_api
+commits = support.commits
 FUNDS = 100
 
 
@@ -837,23 +837,16 @@ class TestConversations:
             other,
         ]
 
-    def test_reading_writes_only_when_something_was_unread(self, scene, monkeypatch):
+    def test_reading_writes_only_when_something_was_unread(self, scene, commits, monkeypatch):
         olga, pete = scene.member("olga", 0), scene.member("pete", 0)
         lid = scene.listing(olga)["id"]
         cid = scene.api.post(f"/listings/{lid}/messages", {"body": "Free on Sunday?"}, as_=pete).json["conversation_id"]
-        committed: list[int] = []
-        real_commit = UnitOfWork.commit
-
-        def counted(self):
-            real_commit(self)
-            committed.append(len(self))
-
-        monkeypatch.setattr(UnitOfWork, "commit", counted)
+        commits.clear()
         assert scene.api.get(f"/conversations/{cid}/messages", as_=olga).status_code == 200
-        assert committed == [1], "one message was unread: the read mark"
+        assert commits == [1], "one message was unread: the read mark"
         assert scene.api.get(f"/conversations/{cid}/messages", as_=olga).status_code == 200
         assert scene.api.get(f"/conversations/{cid}/messages", as_=pete).status_code == 200
-        assert committed == [1], "nothing unread: nothing written"
+        assert commits == [1], "nothing unread: nothing written"
 
         real_messages = conversation_repository.messages
 

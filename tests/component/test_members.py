@@ -22,6 +22,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 # Fixtures shared with the other component modules (see tests/component/support.py).
 shared_api = support.shared_api
 mint = support.mint
+commits = support.commits
 
 
 def community(api, slug: str) -> str:
@@ -144,22 +145,8 @@ def at(moment: str):
         yield
 
 
-@pytest.fixture
-def writes(monkeypatch) -> list[int]:
-    """The actions of every unit of work committed (1: one plain conditional write)."""
-    committed: list[int] = []
-    real_commit = UnitOfWork.commit
-
-    def counted(self):
-        real_commit(self)
-        committed.append(len(self))
-
-    monkeypatch.setattr(UnitOfWork, "commit", counted)
-    return committed
-
-
 class TestActivityMark:
-    def test_a_week_of_activity_writes_each_membership_and_the_profile_once(self, api, writes):
+    def test_a_week_of_activity_writes_each_membership_and_the_profile_once(self, api, commits):
         first, second = community(api, "first-place"), community(api, "second-place")
         with at(LAST_MONDAY):
             for cid in (first, second):
@@ -167,10 +154,10 @@ class TestActivityMark:
         for cid in (first, second):
             assert api.get(f"/communities/{cid}/stats", as_=None).json["active_members_30d"] == 1
         for day in range(5):  # Monday to Friday, each day's first call
-            writes.clear()
+            commits.clear()
             with at(f"2031-03-{10 + day:02d}T08:00:00Z"):
                 assert api.get("/me", as_="walt").status_code == 200
-            assert writes == ([1, 1, 1] if day == 0 else []), day  # two memberships, then the profile
+            assert commits == ([1, 1, 1] if day == 0 else []), day  # two memberships, then the profile
         store.bind()
         assert member_repository.get("walt", consistent=True).active_day == "2031-03-10"
         with at("2031-04-07T08:00:00Z"):  # 28 days later: counted by the week marked
@@ -179,16 +166,16 @@ class TestActivityMark:
         with at("2031-04-15T08:00:00Z"):  # the window starts after that week
             assert api.get(f"/communities/{first}/stats", as_=None).json["active_members_30d"] == 0
 
-    def test_racing_first_calls_of_the_week_mark_it_once(self, api, writes):
+    def test_racing_first_calls_of_the_week_mark_it_once(self, api, commits):
         cid = community(api, "race-place")
         with at(LAST_MONDAY):
             assert api.post(f"/communities/{cid}/join", as_="rita").status_code in (200, 201)
         store.bind()
         stale = member_repository.get("rita", consistent=True)
         members._mark_active(stale, "2031-03-10")
-        writes.clear()
+        commits.clear()
         members._mark_active(stale, "2031-03-10")  # a container that read the profile before the first marked it
-        assert writes == [], "both conditional writes refused: nothing written twice, no error"
+        assert commits == [], "both conditional writes refused: nothing written twice, no error"
         assert member_repository.get("rita", consistent=True).active_day == "2031-03-10"
 
     def test_a_member_who_left_is_not_marked_back_in(self, api):
