@@ -14,9 +14,9 @@ b. DynamoDB requests per exchange transition over HTTP (propose, accept, confirm
    with the number of items in each transaction.
 c. Handler CPU (time.process_time) of each hot read route (what the reference activity profile calls most:
    listing searches, `near`, a listing, the wallet and statement, an exchange and the exchanges list, the
-   inbox and a thread, a member's profile, reputation and reviews), through the Lambda handler with every
-   DynamoDB call answered as it was on DynamoDB Local, against replaying those very calls (the same
-   parameters on the same stubbed client).
+   inbox and a thread, a member's profile, reputation and reviews, an app's opening: GET /me/home), through
+   the Lambda handler with every DynamoDB call answered as it was on DynamoDB Local, against replaying
+   those very calls (the same parameters on the same stubbed client).
 
 Usage: python -m bench.exchanges [--quick] [--endpoint URL] [--profile]
 """
@@ -556,6 +556,7 @@ def prepare_reads(api: Api, world: World) -> dict[str, tuple[str, str]]:
         "profile": (alice, f"/members/{bob}"),
         "reputation": (alice, f"/members/{bob}/reputation"),
         "reviews": (alice, f"/members/{bob}/reviews"),
+        "home": (alice, "/me/home"),
     }
 
 

@@ -61,11 +61,10 @@ def _same(value: Any) -> Any:
 
 
 def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
+    owners = {owner_id: project(summary, ReviewSummaryOut) for owner_id, summary in found.owners.items()}
     return Page(
         [
-            msgspec.structs.replace(
-                listing_out(listing), owner_reviews=project(found.owners[listing.owner_id], ReviewSummaryOut)
-            )
+            msgspec.structs.replace(listing_out(listing), owner_reviews=owners[listing.owner_id])
             for listing in found.listings
         ],
         found.next_cursor,

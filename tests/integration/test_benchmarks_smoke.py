@@ -47,6 +47,7 @@ HOT_READS = (
     "profile",
     "reputation",
     "reviews",
+    "home",
 )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamodb import keys, pages
+from chalicelib.adapters.dynamodb import keys, pages, reads
+from chalicelib.adapters.dynamodb.mapping import from_item, values_of
 from chalicelib.adapters.dynamodb.models import ConversationItem, MessageItem, ParticipantItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.conversations import Conversation, InboxEntry, Message
@@ -73,39 +74,31 @@ def _put_message(uow: UnitOfWork, conversation: Conversation, message: Message) 
 
 
 def get(conversation_id: str) -> Conversation | None:
-    try:
-        item = ConversationItem.get(keys.conversation_pk(conversation_id), keys.CONVERSATION_SK, consistent_read=True)
-    except ConversationItem.DoesNotExist:
-        return None
-    return Conversation(item.conversation_id, item.subject, frozenset(item.participants), item.created_at)
+    found = reads.get_item(keys.conversation_pk(conversation_id), keys.CONVERSATION_SK, consistent_read=True)
+    return None if found is None else from_item(ConversationItem, found, Conversation)
 
 
 def messages(conversation_id: str, cursor: str | None, limit: int) -> tuple[list[Message], str | None]:
     def run(start: dict[str, Any] | None) -> Any:
-        return MessageItem.query(
+        return reads.query(
             keys.conversation_pk(conversation_id),
-            MessageItem.SK.startswith(keys.MESSAGE_SK_PREFIX),
-            scan_index_forward=False,
+            prefix=keys.MESSAGE_SK_PREFIX,
+            forward=False,
             limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
+            start=start,
         )
 
-    def convert(item: MessageItem) -> Message:
-        return Message(item.SK.rsplit(keys.SEP, 1)[-1], item.sender_id, item.body, item.at)
+    def convert(item: reads.RawItem) -> Message:
+        values = values_of(MessageItem, item)
+        return Message(values["SK"].rsplit(keys.SEP, 1)[-1], values["sender_id"], values["body"], values["at"])
 
     return pages.collect(run, scope=f"messages:{conversation_id}", cursor=cursor, convert=convert)
 
 
 def unread_of(conversation_id: str, member_id: str) -> int | None:
     """The member's unread messages in the conversation; None when they take no part in it."""
-    try:
-        found = ParticipantItem.get(
-            keys.conversation_pk(conversation_id), keys.participant_sk(member_id), consistent_read=True
-        )
-    except ParticipantItem.DoesNotExist:
-        return None
-    return int(found.unread)
+    found = reads.get_item(keys.conversation_pk(conversation_id), keys.participant_sk(member_id), consistent_read=True)
+    return None if found is None else int(values_of(ParticipantItem, found)["unread"])
 
 
 def add_read_mark(uow: UnitOfWork, conversation_id: str, member_id: str, seen: int, refused: Refusal) -> None:
@@ -121,15 +114,11 @@ def add_read_mark(uow: UnitOfWork, conversation_id: str, member_id: str, seen: i
 
 def inbox(member_id: str, cursor: str | None, limit: int) -> tuple[list[InboxEntry], str | None]:
     def run(start: dict[str, Any] | None) -> Any:
-        return ParticipantItem.gsi1.query(
-            keys.member_conversations_pk(member_id),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
+        return reads.query(
+            keys.member_conversations_pk(member_id), index=ParticipantItem.gsi1, forward=False, limit=limit, start=start
         )
 
-    def convert(item: ParticipantItem) -> InboxEntry:
-        return InboxEntry(item.conversation_id, item.subject, int(item.unread), item.last_message_at)
+    def convert(item: reads.RawItem) -> InboxEntry:
+        return from_item(ParticipantItem, item, InboxEntry)
 
     return pages.collect(run, scope=f"inbox:{member_id}", cursor=cursor, convert=convert)

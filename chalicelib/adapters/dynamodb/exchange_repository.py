@@ -7,15 +7,15 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb import keys, pages
-from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
+from chalicelib.adapters.dynamodb import keys, pages, reads
+from chalicelib.adapters.dynamodb.mapping import from_item, to_attributes
 from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.exchanges import Exchange, State
 
 
-def _exchange(item: ExchangeItem) -> Exchange:
-    return to_domain(item, Exchange)
+def _exchange(item: reads.RawItem) -> Exchange:
+    return from_item(ExchangeItem, item, Exchange)
 
 
 def _ref(exchange_id: str) -> ExchangeItem:
@@ -84,22 +84,16 @@ def add_slots_released(uow: UnitOfWork, listing_id: str, hours: list[str]) -> No
 
 
 def get(exchange_id: str) -> Exchange | None:
-    try:
-        return _exchange(ExchangeItem.get(keys.exchange_pk(exchange_id), keys.EXCHANGE_SK, consistent_read=True))
-    except ExchangeItem.DoesNotExist:
-        return None
+    found = reads.get_item(keys.exchange_pk(exchange_id), keys.EXCHANGE_SK, consistent_read=True)
+    return None if found is None else _exchange(found)
 
 
 def for_member(member_id: str, role: str, cursor: str | None, limit: int) -> tuple[list[Exchange], str | None]:
     index = ExchangeItem.gsi2 if role == "proposer" else ExchangeItem.gsi3
 
     def run(start: dict[str, Any] | None) -> Any:
-        return index.query(
-            keys.member_exchanges_pk(member_id, role),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
+        return reads.query(
+            keys.member_exchanges_pk(member_id, role), index=index, forward=False, limit=limit, start=start
         )
 
     return pages.collect(run, scope=f"exchanges:{role}:{member_id}", cursor=cursor, convert=_exchange)
@@ -107,8 +101,8 @@ def for_member(member_id: str, role: str, cursor: str | None, limit: int) -> tup
 
 def for_listing(owner_id: str, listing_id: str) -> list[Exchange]:
     """All exchanges on one listing (a shared event's seats), from its owner's index."""
-    results = ExchangeItem.gsi3.query(
-        keys.member_exchanges_pk(owner_id, "owner"), ExchangeItem.GSI3SK.startswith(listing_id + keys.SEP)
+    results = reads.query(
+        keys.member_exchanges_pk(owner_id, "owner"), index=ExchangeItem.gsi3, prefix=listing_id + keys.SEP
     )
     return [_exchange(item) for item in results]
 
@@ -116,12 +110,7 @@ def for_listing(owner_id: str, listing_id: str) -> list[Exchange]:
 def due(now: str, limit_per_bucket: int) -> list[Exchange]:
     found: list[Exchange] = []
     for bucket in range(keys.EXCHANGE_DUE_BUCKETS):
-        results = ExchangeItem.gsi1.query(
-            keys.exchanges_due_pk(bucket),
-            now >= ExchangeItem.GSI1SK,
-            limit=limit_per_bucket,
-            page_size=limit_per_bucket,
-        )
+        results = reads.query(keys.exchanges_due_pk(bucket), index=ExchangeItem.gsi1, up_to=now, limit=limit_per_bucket)
         found.extend(_exchange(item) for item in results)
     return found
 
@@ -130,6 +119,6 @@ def open_disputes(cursor: str | None, limit: int) -> tuple[list[Exchange], str |
     """Disputed exchanges, oldest first: the operators' queue."""
 
     def run(start: dict[str, Any] | None) -> Any:
-        return ExchangeItem.gsi1.query(keys.OPEN_DISPUTES_PK, limit=limit, page_size=limit, last_evaluated_key=start)
+        return reads.query(keys.OPEN_DISPUTES_PK, index=ExchangeItem.gsi1, limit=limit, start=start)
 
     return pages.collect(run, scope="open-disputes", cursor=cursor, convert=_exchange)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -11,15 +12,15 @@ from msgspec.structs import replace
 from pynamodb.expressions.condition import Condition
 
 from chalicelib import clock
-from chalicelib.adapters.dynamodb import keys, pages
-from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
+from chalicelib.adapters.dynamodb import keys, pages, reads
+from chalicelib.adapters.dynamodb.mapping import from_item, to_attributes
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.listings import Listing, ListingReport, Status, facets
 
 
-def _listing(item: ListingItem) -> Listing:
-    return to_domain(item, Listing)
+def _listing(item: reads.RawItem) -> Listing:
+    return from_item(ListingItem, item, Listing)
 
 
 def _summary(listing: Listing) -> str:
@@ -28,8 +29,9 @@ def _summary(listing: Listing) -> str:
     return msgspec.json.encode(replace(listing, version=0, published_at=None)).decode()
 
 
-def _from_summary(item: FacetItem) -> Listing:
-    return msgspec.json.decode(item.summary, type=Listing)
+def _from_summary(item: reads.RawItem) -> Listing:
+    """A browse entry's copy of the listing (FacetItem.summary), decoded straight from the raw item."""
+    return msgspec.json.decode(item["summary"]["S"], type=Listing)
 
 
 def _item(listing: Listing) -> ListingItem:
@@ -107,7 +109,7 @@ def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
 
 def featuring_ended(now: str, limit: int) -> list[Listing]:
     """Listings whose featuring has ended: their browse entries go back to their place."""
-    found = ListingItem.gsi3.query(keys.FEATURED_DUE_PK, now >= ListingItem.GSI3SK, limit=limit)
+    found = reads.query(keys.FEATURED_DUE_PK, index=ListingItem.gsi3, up_to=now, limit=limit)
     return [_listing(item) for item in found]
 
 
@@ -137,50 +139,45 @@ def add_visible_check(uow: UnitOfWork, listing: Listing) -> None:
 
 
 def get(listing_id: str) -> Listing | None:
-    try:
-        return _listing(ListingItem.get(keys.listing_pk(listing_id), keys.LISTING_SK, consistent_read=True))
-    except ListingItem.DoesNotExist:
-        return None
+    found = reads.get_item(keys.listing_pk(listing_id), keys.LISTING_SK, consistent_read=True)
+    return None if found is None else _listing(found)
 
 
 def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
     def run(start: dict[str, Any] | None) -> Any:
-        return FacetItem.gsi1.query(
-            keys.browse_pk(*facet), scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
-        )
+        return reads.query(keys.browse_pk(*facet), index=FacetItem.gsi1, forward=False, limit=limit, start=start)
 
     return pages.collect(run, scope="listings:" + "/".join(facet), cursor=cursor, convert=_from_summary)
 
 
 def browse_cells(cells: set[str], before: str | None, limit: int) -> list[tuple[str, Listing]]:
-    """Newest first across several area cells (one query each), merged; `before` is the last key seen."""
-    streams = []
-    for cell in sorted(cells):
-        results = FacetItem.gsi1.query(
-            keys.browse_pk("geo", cell),
-            before > FacetItem.GSI1SK if before else None,
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
+    """Newest first across several area cells (one Query each, all at once), merged; `before` is the last
+    key seen."""
+
+    def cell_page(cell: str) -> list[tuple[str, Listing]]:
+        results = reads.query(
+            keys.browse_pk("geo", cell), index=FacetItem.gsi1, below=before, forward=False, limit=limit
         )
-        streams.append((item.GSI1SK, _from_summary(item)) for item in results)
-    merged = heapq.merge(*streams, key=lambda pair: pair[0], reverse=True)
+        return [(item["GSI1SK"]["S"], _from_summary(item)) for item in results]
+
+    pages_by_cell = reads.at_once([partial(cell_page, cell) for cell in sorted(cells)])
+    merged = heapq.merge(*pages_by_cell, key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in zip(range(limit), merged, strict=False)]
 
 
 def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
-    visible: Condition | None = None
+    visible: dict[str, reads.AttributeValue] | None = None
     if only_visible:
-        visible = (ListingItem.status == Status.ACTIVE.value) & (ListingItem.hidden == False)  # noqa: E712
+        visible = {"status": {"S": Status.ACTIVE.value}, "hidden": {"BOOL": False}}
 
     def run(start: dict[str, Any] | None) -> Any:
-        return ListingItem.gsi2.query(
+        return reads.query(
             keys.owner_listings_pk(owner_id),
-            filter_condition=visible,
-            scan_index_forward=False,
+            index=ListingItem.gsi2,
+            equal=visible,
+            forward=False,
             limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
+            start=start,
         )
 
     scope = f"owner-listings:{owner_id}:{only_visible}"

@@ -1,9 +1,14 @@
 """One mapping, both ways, between an item and the domain struct it stores: attributes by field name
 (msgspec converts enums, integers, sets and tuples). Adding a field to an aggregate is a change to its
-struct and its model; `tests/unit/test_mapping.py` proves every struct field has its attribute."""
+struct and its model; `tests/unit/test_mapping.py` proves every struct field has its attribute.
+
+An item is read either as a model (`to_domain`) or, on hot reads, as DynamoDB returns it (`from_item`,
+`values_of`: the same values, without building the model)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
@@ -18,3 +23,52 @@ def to_domain(item: Model, kind: type[T]) -> T:
 
 def to_attributes(value: msgspec.Struct) -> dict[str, Any]:
     return msgspec.structs.asdict(value)
+
+
+def from_item(model: type[Model], item: Mapping[str, Mapping[str, Any]], kind: type[T]) -> T:
+    """`to_domain` of a raw item (`reads`) that `model` stores."""
+    return msgspec.convert(values_of(model, item), kind, strict=False)
+
+
+def values_of(model: type[Model], item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A raw item's values as the model's `attribute_values` holds them: the model's defaults fill what
+    an older item lacks; numbers are int (or float with a fraction), sets are sets, lists are lists."""
+    fixed, made = _defaults(model)
+    return {**fixed, **{name: make() for name, make in made.items()}, **{k: _value(v) for k, v in item.items()}}
+
+
+@cache
+def _defaults(model: type[Model]) -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
+    """Per container (a model's attributes never change): fixed defaults, and those made anew per item."""
+    fixed: dict[str, Any] = {}
+    made: dict[str, Callable[[], Any]] = {}
+    for name, attribute in model.get_attributes().items():
+        if callable(attribute.default):
+            made[name] = attribute.default
+        elif attribute.default is not None:
+            fixed[name] = attribute.default
+    return fixed, made
+
+
+def _value(value: Mapping[str, Any]) -> Any:
+    ((kind, data),) = value.items()
+    if kind in ("S", "BOOL", "B"):
+        return data
+    if kind == "N":
+        return _number(data)
+    if kind == "L":
+        return [_value(element) for element in data]
+    if kind == "SS" or kind == "BS":
+        return set(data)
+    if kind == "NS":
+        return {_number(element) for element in data}
+    if kind == "M":
+        return {name: _value(element) for name, element in data.items()}
+    return None  # NULL
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)

@@ -7,24 +7,26 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import keys, reads
+from chalicelib.adapters.dynamodb.mapping import values_of
 from chalicelib.adapters.dynamodb.models import MemberItem, MembershipItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.members import Member
 
 
-def _to_domain(item: MemberItem) -> Member:
+def _to_domain(item: reads.RawItem) -> Member:
+    values = values_of(MemberItem, item)
     return Member(
-        member_id=item.member_id,
-        display_name=item.display_name,
-        created_at=item.created_at,
-        bio=item.bio,
-        languages=tuple(map(str, item.languages)),
-        skills=tuple(map(str, item.skills)),
-        home_community_id=item.home_community_id,
-        location=item.location,
-        community_ids=tuple(sorted(item.community_ids or ())),
-        active_day=item.active_day,
+        member_id=values["member_id"],
+        display_name=values["display_name"],
+        created_at=values["created_at"],
+        bio=values["bio"],
+        languages=tuple(map(str, values["languages"])),
+        skills=tuple(map(str, values["skills"])),
+        home_community_id=values.get("home_community_id"),
+        location=values.get("location"),
+        community_ids=tuple(sorted(values["community_ids"])),
+        active_day=values.get("active_day"),
     )
 
 
@@ -46,15 +48,14 @@ def _to_item(member: Member) -> MemberItem:
 
 
 def get(member_id: str, *, consistent: bool = False) -> Member | None:
-    try:
-        return _to_domain(MemberItem.get(keys.member_pk(member_id), keys.PROFILE_SK, consistent_read=consistent))
-    except MemberItem.DoesNotExist:
-        return None
+    found = reads.get_item(keys.member_pk(member_id), keys.PROFILE_SK, consistent_read=consistent)
+    return None if found is None else _to_domain(found)
 
 
 def get_many(member_ids: set[str]) -> dict[str, Member]:
     wanted = [(keys.member_pk(member_id), keys.PROFILE_SK) for member_id in member_ids]
-    return {item.member_id: _to_domain(item) for item in MemberItem.batch_get(wanted)}
+    members = [_to_domain(item) for item in reads.batch_get_items(wanted)]
+    return {member.member_id: member for member in members}
 
 
 def add_member(uow: UnitOfWork, member: Member, exists: Refusal) -> None:

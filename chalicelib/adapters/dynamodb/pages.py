@@ -7,16 +7,15 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from pynamodb.pagination import ResultIterator
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from chalicelib import errors
 from chalicelib.config import secret
 
 T = TypeVar("T")
 Item = TypeVar("Item")
+Item_co = TypeVar("Item_co", covariant=True)
 
 _SIG_BYTES = 16
 
@@ -50,8 +49,17 @@ def decode_cursor(scope: str, cursor: str) -> dict[str, Any]:
     return decoded
 
 
+class Results(Protocol[Item_co]):
+    """A Query's items (PynamoDB's ResultIterator, or `reads.Query`), then where its next page starts."""
+
+    def __iter__(self) -> Iterator[Item_co]: ...
+
+    @property
+    def last_evaluated_key(self) -> dict[str, Any] | None: ...
+
+
 def collect(
-    run: Callable[[dict[str, Any] | None], ResultIterator[Item]],
+    run: Callable[[dict[str, Any] | None], Results[Item]],
     *,
     scope: str,
     cursor: str | None,

@@ -13,8 +13,8 @@ import msgspec
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb import keys, pages
-from chalicelib.adapters.dynamodb.mapping import to_attributes, to_domain
+from chalicelib.adapters.dynamodb import keys, pages, reads
+from chalicelib.adapters.dynamodb.mapping import from_item, to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import (
     ReputationItem,
     ReviewItem,
@@ -120,16 +120,12 @@ def due(now: str, limit_per_bucket: int) -> list[ReviewRound]:
 
 def published_about(member_id: str, cursor: str | None, limit: int) -> tuple[list[Review], str | None]:
     def run(start: dict[str, Any] | None) -> Any:
-        return ReviewItem.gsi1.query(
-            keys.member_reviews_pk(member_id),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
+        return reads.query(  # only reviews are indexed under their subject
+            keys.member_reviews_pk(member_id), index=ReviewItem.gsi1, forward=False, limit=limit, start=start
         )
 
-    def convert(item: ReviewItem) -> Review:
-        return to_domain(item, Review)
+    def convert(item: reads.RawItem) -> Review:
+        return from_item(ReviewItem, item, Review)
 
     return pages.collect(run, scope=f"member-reviews:{member_id}", cursor=cursor, convert=convert)
 
@@ -142,14 +138,16 @@ def all_published_about(member_id: str) -> list[Review]:
 # Reputations
 
 
-def _reputation(item: ReputationItem) -> Reputation:
-    return msgspec.json.decode(item.tallies, type=Reputation)
+def _reputation(item: reads.RawItem) -> Reputation:
+    """ReputationItem.tallies, decoded straight from the raw item."""
+    return msgspec.json.decode(item["tallies"]["S"], type=Reputation)
 
 
 def get_reputations(member_ids: set[str], *, consistent: bool = False) -> dict[str, Reputation]:
     wanted = [(keys.member_pk(member_id), keys.REPUTATION_SK) for member_id in member_ids]
-    found = {item.member_id: _reputation(item) for item in ReputationItem.batch_get(wanted, consistent_read=consistent)}
-    return {member_id: found.get(member_id, Reputation(member_id)) for member_id in member_ids}
+    found = [_reputation(item) for item in reads.batch_get_items(wanted, consistent_read=consistent)]
+    by_member = {reputation.member_id: reputation for reputation in found}
+    return {member_id: by_member.get(member_id, Reputation(member_id)) for member_id in member_ids}
 
 
 def add_reputation(uow: UnitOfWork, before: Reputation, after: Reputation, at: str) -> None:
@@ -174,7 +172,7 @@ def touched(limit_per_bucket: int) -> list[Reputation]:
     """Reputations changed since a recount last checked them."""
     found: list[Reputation] = []
     for bucket in range(keys.REVIEW_BUCKETS):
-        results = ReputationItem.gsi3.query(keys.reputation_touched_pk(bucket), limit=limit_per_bucket)
+        results = reads.query(keys.reputation_touched_pk(bucket), index=ReputationItem.gsi3, limit=limit_per_bucket)
         found.extend(_reputation(item) for item in results)
     return found
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple, NoReturn
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
@@ -75,10 +75,13 @@ def raises(error: Exception) -> Refusal:
 
 
 def is_contention(error: BaseException) -> bool:
-    """Whether a store error is contention, throttling or a lost response (worth retrying)."""
-    if not isinstance(error, PynamoDBException):
-        return False
-    return isinstance(error.cause, BotoCoreError) or error.cause_response_code in RETRYABLE_CODES
+    """Whether a store error is contention, throttling or a lost response (worth retrying): raised through
+    PynamoDB, or by botocore itself (`reads`)."""
+    if isinstance(error, PynamoDBException):
+        return isinstance(error.cause, BotoCoreError) or error.cause_response_code in RETRYABLE_CODES
+    if isinstance(error, ClientError):
+        return error.response.get("Error", {}).get("Code") in RETRYABLE_CODES
+    return isinstance(error, BotoCoreError)
 
 
 class _Action(NamedTuple):
