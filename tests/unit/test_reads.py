@@ -165,3 +165,54 @@ def test_botocore_errors_of_contention_are_told_apart():
     assert unit_of_work.is_contention(ReadTimeoutError(endpoint_url="http://dynamodb"))
     assert not unit_of_work.is_contention(client_error("ValidationException"))
     assert not unit_of_work.is_contention(ValueError("not a store error"))
+
+
+def entry(number: int) -> dict[str, Any]:
+    return {
+        "PK": {"S": f"LISTING#{number}"},
+        "SK": {"S": "FACET#owner"},
+        "GSI2PK": {"S": "OWNER#olga"},
+        "GSI2SK": {"S": f"2026-01-{number:02d}"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("pages", "limit", "items", "last"),
+    [
+        # a filter left 1 of a page of 3: the next page is read until the limit is met, inside a page
+        ([[1], [2, 3, 4]], 3, [1, 2, 3], entry(3)),
+        # the limit met at a page's end: where DynamoDB said the next page starts
+        ([[1, 2, 3]], 3, [1, 2, 3], entry(9)),
+        # fewer items than the limit, and no page after: nothing more
+        ([[1], [2]], 3, [1, 2], None),
+    ],
+)
+def test_a_query_pages_until_its_limit_as_pynamodb_does(client, pages, limit, items, last):
+    starts: list[Any] = []
+
+    def answer(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        start = json.loads(params["body"]).get("ExclusiveStartKey")
+        number = len(starts)
+        starts.append(start)
+        found = [entry(n) for n in pages[number]]
+        more = {"LastEvaluatedKey": entry(9)} if number + 1 < len(pages) or len(found) == limit else {}
+        metadata = {"ResponseMetadata": {"HTTPStatusCode": 200, "HTTPHeaders": {}, "RetryAttempts": 0}}
+        return SimpleNamespace(status_code=200, headers={}, content=b""), {
+            "Items": found,
+            "Count": len(found),
+            "ScannedCount": limit,
+            **more,
+            **metadata,
+        }
+
+    client.meta.events.register("before-call.dynamodb.Query", answer, unique_id="unit-reads-pages")
+    modelled = models.ListingItem.gsi2.query("OWNER#olga", limit=limit, page_size=limit)
+    assert [item.PK for item in modelled] == [f"LISTING#{n}" for n in items]
+    pynamodb_starts = list(starts)
+    starts.clear()
+
+    query = reads.query("OWNER#olga", index=models.ListingItem.gsi2, limit=limit)
+
+    assert list(query) == [entry(n) for n in items]
+    assert query.last_evaluated_key == last == modelled.last_evaluated_key
+    assert starts == pynamodb_starts == [None] + [entry(9)] * (len(starts) - 1), "pages start where DynamoDB said"
