@@ -1,6 +1,6 @@
-"""Chalice wiring: CORS, blueprints and schedules. Nothing else lives here."""
+"""Chalice wiring: CORS, blueprints, schedules and the table's stream. Nothing else lives here."""
 
-from chalice.app import Chalice, CloudWatchEvent, CORSConfig, Rate
+from chalice.app import Chalice, CloudWatchEvent, CORSConfig, DynamoDBEvent, Rate
 
 from chalicelib.api import (
     communities,
@@ -18,6 +18,7 @@ from chalicelib.api import (
     reviews,
     wallet,
 )
+from chalicelib.config import table_stream_arn
 from chalicelib.jobs import scheduled
 
 app = Chalice(app_name="pwiic")
@@ -59,6 +60,23 @@ def exchange_deadlines(event: CloudWatchEvent) -> None:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def reconcile_ledger(event: CloudWatchEvent) -> None:
     scheduled.reconcile_ledger(event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def continue_ledger_audit(event: CloudWatchEvent) -> None:
+    scheduled.continue_ledger_audit(event.context)
+
+
+# The stream's ARN is read when Chalice imports this module to deploy or package it (the one environment
+# read at import: Chalice needs it to wire the event source); see docs/configuration.md.
+@app.on_dynamodb_record(
+    stream_arn=table_stream_arn(),
+    batch_size=500,
+    starting_position="TRIM_HORIZON",
+    maximum_batching_window_in_seconds=10,
+)
+def table_changes(event: DynamoDBEvent) -> None:
+    scheduled.table_changes(event.to_dict()["Records"], event.context)
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES))

@@ -18,6 +18,12 @@ def now_iso() -> str:
     return iso(now())
 
 
+def system_now() -> datetime:
+    """The machine's own time, which tests never move: when an item was written (a residue item, the
+    reconciliation's cut), as opposed to when a fact happened (`now`)."""
+    return datetime.now(UTC)
+
+
 def day(moment: datetime) -> str:
     return iso(moment)[:10]
 

@@ -66,6 +66,9 @@ class Settings(Struct, frozen=True):
     newcomer_days: int
     value_share_percent: int
     contribution_weights: dict[str, int]
+    reconciliation_settle_seconds: int
+    audit_budget_seconds: float
+    audit_recheck_seconds: float
 
 
 DEFAULT_WEIGHTS = '{"mission_approved": 5, "review_written": 1, "moderation_decision": 2}'
@@ -165,7 +168,25 @@ def settings() -> Settings:
         contribution_weights={
             k: int(v) for k, v in json.loads(os.environ.get("PWIIC_CONTRIBUTION_WEIGHTS") or DEFAULT_WEIGHTS).items()
         },
+        reconciliation_settle_seconds=int(os.environ.get("PWIIC_RECONCILIATION_SETTLE_SECONDS", "900")),
+        audit_budget_seconds=float(os.environ.get("PWIIC_AUDIT_BUDGET_SECONDS", "12")),
+        audit_recheck_seconds=float(os.environ.get("PWIIC_AUDIT_RECHECK_SECONDS", "5")),
     )
+
+
+TABLE_STREAM_ARN_VARIABLE = "PWIIC_TABLE_STREAM_ARN"
+# What `chalice package` wires when the variable is not set (tests, local runs, a review of the template):
+# shaped like a stream ARN, naming no table, so a deployment made with it fails instead of listening to
+# another table's stream.
+TABLE_STREAM_ARN_PLACEHOLDER = (
+    "arn:aws:dynamodb:eu-central-2:000000000000:table/SET-PWIIC_TABLE_STREAM_ARN/stream/unset"
+)
+
+
+def table_stream_arn() -> str:
+    """The table's stream, which `app.py` hands Chalice when it is imported to deploy or package: the
+    stack output `TableStreamArn`, exported as `PWIIC_TABLE_STREAM_ARN` in the deploying shell."""
+    return os.environ.get(TABLE_STREAM_ARN_VARIABLE) or TABLE_STREAM_ARN_PLACEHOLDER
 
 
 @cache

@@ -1,10 +1,12 @@
 """Periodic tasks of the local stack: what AWS runs by itself, run here on local timers.
 
-Today these are the scheduled Lambdas. They are read from the Chalice app's event sources and each run
-calls the Lambda's own handler (`app.<name>`) with an EventBridge-shaped event, so the local stack
-runs exactly what AWS runs, and a schedule added to app.py runs locally too (or the local stack refuses
-to start until it knows the schedule's local interval). An event source of another kind (a DynamoDB
-stream handler, say) would become a task here as well: a function that polls and calls its handler.
+They are read from the Chalice app's event sources, so the local stack runs exactly what AWS runs, and
+an event source added to app.py runs locally too (or the local stack refuses to start until it knows
+its local interval):
+- each scheduled Lambda: its own handler (`app.<name>`) called with an EventBridge-shaped event;
+- the table's stream handler: a task that reads what DynamoDB Local's stream received since its last
+  run (`tools/streams.py`) and calls the handler (`app.table_changes`) with Lambda-shaped DynamoDB
+  stream events, one per shard page, as Lambda's poller does.
 
 `scripts/run` starts `python -m tools.jobs --ready-file PATH` after seeding, as a child process (log:
 .local/logs/jobs.log) that runs every task once (what the schedules would have done by now: the API
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("tools.jobs")
 
@@ -49,6 +51,8 @@ LOCAL_INTERVALS: dict[str, float] = {
     "end_featuring": 60,  # AWS: every 15 minutes
     "share_value": 3600,  # AWS: every day (the previous month's, once)
     "expire_missions": 60,  # AWS: every 15 minutes
+    "continue_ledger_audit": 20,  # AWS: every minute
+    "table_changes": 2,  # AWS: Lambda polls the stream continuously, batching up to 10 s
 }
 
 
@@ -75,22 +79,52 @@ def interval_variable(name: str) -> str:
 
 def local_tasks(environ: Mapping[str, str] = os.environ) -> list[PeriodicTask]:
     """Every periodic task of the local stack, in the order app.py declares them."""
-    from chalice.app import ScheduledEventConfig
+    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
 
     from app import app
 
     tasks = []
     for source in app.event_sources:
-        if not isinstance(source, ScheduledEventConfig):
+        run: Callable[[], object]
+        if isinstance(source, ScheduledEventConfig):
+            run = partial(_invoke, _lambda_handler(source.handler_string), source.name)
+        elif isinstance(source, DynamoDBEventConfig):
+            run = StreamTask(_lambda_handler(source.handler_string))
+        else:
             raise SystemExit(
                 f"app.py wires {source.name} ({type(source).__name__}), which the local stack does not run: "
                 "add it to tools/jobs.py."
             )
         if source.name not in LOCAL_INTERVALS:
-            raise SystemExit(f"app.py schedules {source.name}: give it a local interval in tools/jobs.py.")
-        handler = partial(_invoke, _lambda_handler(source.handler_string), source.name)
-        tasks.append(PeriodicTask(source.name, _interval(source.name, environ), handler))
+            raise SystemExit(f"app.py wires {source.name}: give it a local interval in tools/jobs.py.")
+        tasks.append(PeriodicTask(source.name, _interval(source.name, environ), run))
     return tasks
+
+
+class Reader(Protocol):
+    def batches(self) -> list[dict[str, Any]]: ...
+
+
+def table_stream() -> Reader:
+    """The stream of the local stack's table (the environment `scripts/run` gives the jobs)."""
+    from tools.streams import StreamReader
+
+    return StreamReader(os.environ["PWIIC_DYNAMODB_ENDPOINT"], os.environ["PWIIC_TABLE_NAME"])
+
+
+class StreamTask:
+    """Each run hands what the table's stream received since the last run to the stream handler, one
+    Lambda-shaped event per batch; the stream is followed from its oldest record on the first run."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.reader: Reader | None = None
+
+    def __call__(self) -> None:
+        if self.reader is None:
+            self.reader = table_stream()
+        for event in self.reader.batches():
+            self.handler(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
 
 
 def _lambda_handler(handler_string: str) -> Handler:

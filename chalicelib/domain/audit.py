@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     APPROVE_MISSION_CLAIM = "approve_mission_claim"
     REJECT_MISSION_CLAIM = "reject_mission_claim"
     CHANGE_FEES = "change_fees"
+    AUDIT_LEDGER = "audit_ledger"  # a full audit of the ledger started
 
 
 class AuditEntry(Struct, frozen=True):

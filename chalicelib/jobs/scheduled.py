@@ -1,5 +1,6 @@
-"""Bodies of the scheduled Lambdas (app.py wires them to their schedules; the local stack runs the same
-functions on timers). Each binds storage, then calls one service."""
+"""Bodies of the scheduled Lambdas and of the table's stream handler (app.py wires them to their schedules
+and to the stream; the local stack runs the same functions on timers). Each binds storage, then calls
+one service."""
 
 from __future__ import annotations
 
@@ -10,7 +11,18 @@ from typing import Any
 from chalicelib import observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.observability import logger
-from chalicelib.services import ballots, exchanges, ledger, listings, missions, reconciliation, reviews, value_sharing
+from chalicelib.services import (
+    ballots,
+    exchanges,
+    ledger,
+    ledger_audit,
+    listings,
+    missions,
+    reconciliation,
+    reviews,
+    value_sharing,
+)
+from chalicelib.services import table_changes as stream
 
 
 @contextmanager
@@ -37,6 +49,24 @@ def exchange_deadlines(context: Any = None) -> int:
 def reconcile_ledger(context: Any = None) -> bool:
     with _job("reconcile_ledger", context):
         return reconciliation.run().balanced
+
+
+def continue_ledger_audit(context: Any = None) -> bool:
+    """Every minute: a slice of the running full audit, if one runs (otherwise a single read)."""
+    with _job("continue_ledger_audit", context):
+        state = ledger_audit.proceed(context)
+        if state is not None:
+            logger.info(
+                "ledger audit worked on",
+                extra={"audit_id": state.audit_id, "scanned": state.scanned, "accounts": state.accounts},
+            )
+    return state is not None
+
+
+def table_changes(records: list[dict[str, Any]], context: Any = None) -> int:
+    """A batch of the table's stream, handed to its consumers; the number of changes they were given."""
+    with _job("table_changes", context):
+        return len(stream.handle(records))
 
 
 def close_review_windows(context: Any = None) -> int:

@@ -108,9 +108,9 @@ def _charge(uow: UnitOfWork, listing: Listing, quote: Quote, transfer_id: str) -
         reason=quote.operation.value,
         refs={"listing_id": listing.listing_id},
     )
-    ledger.add_transfer(uow, request)
+    charged = ledger.add_transfer(uow, request)
     shard = random.randrange(settings().platform_shards)
-    economy_repository.add_revenue(uow, clock.now_iso()[:7], shard, quote.price)
+    economy_repository.add_revenue(uow, shard, quote.price, charged.created_at)
 
 
 def change(

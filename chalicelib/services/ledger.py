@@ -211,7 +211,7 @@ def _flush(
     for request, payer, payee in posting.records:
         repository.add_record(uow, request, payer, payee, at, refused=record_refused)
     for change in posting.changes.values():
-        repository.add_balance_change(uow, change, refused=_refusal(change, uow.notes, note))
+        repository.add_balance_change(uow, change, at, refused=_refusal(change, uow.notes, note))
 
 
 def _refusal(change: BalanceChange, notes: dict[str, object], note: str | None) -> Refusal:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, config
-from chalicelib.services import ballots, fees, listings, reconciliation
+from chalicelib.services import ballots, fees, listings
+from tests import books
 from tests.component.support import assert_problem
 from tests.component.test_governance_flow import COLLEGES, PLACES, close_now, open_now, operator, schedule, vote
 from tests.component.test_reviews_flow import setup_community
@@ -74,7 +75,7 @@ def test_publications_are_free_up_to_the_quota_then_pay_their_fee_once(api, comm
     assert balance(api, "alice") == before - 5
     entries = api.get("/me/wallet/entries", as_="alice").json["items"]
     assert entries[0]["kind"] == "fee" and entries[0]["amount"] == -5
-    assert reconciliation.run().balanced
+    books.assert_reconciled()
 
 
 def test_a_draft_pays_when_published_and_a_professional_listing_pays_its_own_fee(api, community):

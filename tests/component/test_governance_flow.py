@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib import clock
-from chalicelib.services import ballots, governance, reconciliation
+from chalicelib.services import ballots, governance
+from tests import books
 from tests.component.support import assert_problem
 from tests.conftest import OPERATOR
 
@@ -207,4 +208,4 @@ def test_a_budget_funds_the_winning_projects_from_the_pool_and_their_spending_is
     assert entries[0]["amount"] == -500  # newest first
     assert sum(e["amount"] for e in entries[1:]) == 3_000  # paid by the pool's shards that held the credits
     assert_problem(api.get("/governance/earmarks/member:ann", as_="zed"), 404)
-    assert reconciliation.run().balanced
+    books.assert_reconciled()

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import clock
 from chalicelib.jobs import scheduled
-from chalicelib.services import reconciliation
+from tests import books
 from tests.component.support import assert_422, assert_problem
 from tests.conftest import OPERATOR
 
@@ -92,7 +92,7 @@ def test_claim_submit_approve_pays_the_reward_once(api, community):
     assert_problem(api.get(f"/missions/{mid}/claims", as_="bob"), 403)
     actions = [e["action"] for e in api.get("/operator/audit", as_="op", groups=OPERATOR).json["items"]]
     assert {"post_mission", "approve_mission_claim"} <= set(actions)
-    assert reconciliation.run().balanced
+    books.assert_reconciled()
 
 
 def test_places_are_never_exceeded_and_freed_by_abandon_and_reject(api, community):
@@ -163,7 +163,7 @@ def test_an_empty_rewards_pool_refuses_the_approval_and_changes_nothing(api):
     assert_problem(api.post(f"/missions/{mid}/claims/alice/approve", as_="amb"), 409, "insufficient-funds")
     assert api.get(f"/missions/{mid}/claims", as_="amb").json[0]["state"] == "submitted"
     assert api.get(f"/missions/{mid}", as_="amb").json["approved"] == 0
-    assert reconciliation.run().balanced
+    books.assert_reconciled()
 
 
 def test_the_job_expires_missions_past_their_deadline_and_claims_never_submitted(api, community, monkeypatch):
@@ -185,4 +185,4 @@ def test_the_job_expires_missions_past_their_deadline_and_claims_never_submitted
     assert api.get(f"/missions?community={community}", as_="carol").json["items"] == []
     # A submission made in time is still approved after the deadline.
     assert api.post(f"/missions/{mid}/claims/bob/approve", as_="amb").status_code == 200
-    assert reconciliation.run().balanced
+    books.assert_reconciled()

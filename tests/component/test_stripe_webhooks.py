@@ -27,7 +27,8 @@ from chalicelib.adapters.dynamodb.unit_of_work import stale
 from chalicelib.config import settings
 from chalicelib.domain.ledger import Balance, PlatformAccount, logical_account, wallet_account
 from chalicelib.domain.purchases import Purchase, PurchaseStatus, find_pack
-from chalicelib.services import ledger, purchases, reconciliation, stripe_events, transaction
+from chalicelib.services import ledger, purchases, stripe_events, transaction
+from tests import books
 from tests.component.support import assert_problem, mint  # noqa: F401  (fast tokens)
 from tools import localstack
 
@@ -226,7 +227,6 @@ def receivable() -> int:
 
 def records(purchase: Purchase | None = None) -> list[tuple[str, str, str, str, int]]:
     """(transfer id, kind, payer, payee, amount), platform shards folded into their account."""
-    _, transfers, _ = ledger_repository.scan_all()
     found = [
         (
             t.request.transfer_id,
@@ -235,27 +235,25 @@ def records(purchase: Purchase | None = None) -> list[tuple[str, str, str, str, 
             logical_account(t.payee_account),
             t.request.amount,
         )
-        for t in transfers
+        for t in books.transfers()
         if purchase is None or t.request.refs.get("purchase_id") == purchase.purchase_id
     ]
     return sorted(found)
 
 
 def assert_books_balanced() -> None:
-    report = reconciliation.run()
-    assert report.total_posted == 0, report
-    assert report.balanced, report.mismatches
+    books.assert_reconciled()
 
 
 def snapshot() -> tuple[list, list, list]:
-    balances, transfers, _ = ledger_repository.scan_all()
-    all_purchases = purchase_repo.scan_all()
     return (
-        sorted((b.account_id, b.posted, b.held, b.available, b.frozen, b.owed, b.open_disputes) for b in balances),
-        sorted((t.request.transfer_id, t.request.amount, t.payer_account, t.payee_account) for t in transfers),
+        sorted(
+            (b.account_id, b.posted, b.held, b.available, b.frozen, b.owed, b.open_disputes) for b in books.balances()
+        ),
+        sorted((t.request.transfer_id, t.request.amount, t.payer_account, t.payee_account) for t in books.transfers()),
         sorted(
             (p.purchase_id, p.status.value, p.reversed_credits, p.refunded_cents, p.lost_dispute_cents)
-            for p in all_purchases
+            for p in books.purchases()
         ),
     )
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, config
-from chalicelib.services import fees, reconciliation, value_sharing
+from chalicelib.services import fees, value_sharing
+from tests import books
 from tests.component.support import assert_problem
 from tests.component.test_reviews_flow import review, setup_community, trade
 from tests.conftest import OPERATOR
@@ -47,4 +48,4 @@ def test_the_month_s_share_of_revenue_goes_to_contributors_exactly_and_once(api,
     shown = api.get(f"/economy/value-sharing/{month}", as_="bob").json
     assert sum(share["credits"] for share in shown["shares"]) == shown["distributed"] == 8
     assert api.get("/me/contributions", as_="alice").json["share"] == 2
-    assert reconciliation.run().balanced
+    books.assert_reconciled()

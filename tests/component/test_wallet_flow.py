@@ -1,4 +1,5 @@
 from chalicelib.jobs import scheduled
+from tests import books
 from tests.conftest import OPERATOR
 
 
@@ -56,9 +57,11 @@ def test_reward_pay_statement_and_reconciliation(api):
     page2 = api.get("/me/wallet/entries?limit=1&cursor=" + entries.json["next_cursor"])
     assert [(e["amount"], e["balance_after"]) for e in page2.json["items"]] == [(50, 50)], page2.body
     assert page2.json["next_cursor"] is None
-    assert scheduled.reconcile_ledger() is True
+    assert scheduled.reconcile_ledger() is True  # the scheduled job: what the stream delivered a minute ago
+    books.assert_reconciled()  # the same job over everything the stream delivered
     report = api.get("/operator/reconciliation", as_="op", groups=OPERATOR)
     assert report.json["balanced"] is True and report.json["total_posted"] == 0, report.body
+    assert report.json["transfers"] >= 3, "the reward, the funding and the payment were read from the stream"
     audit = api.get("/operator/audit", as_="op", groups=OPERATOR)
     assert [e["action"] for e in audit.json["items"]] == ["reward", "fund_rewards_pool"], audit.body
     pool = api.get("/operator/accounts/platform:rewards", as_="op", groups=OPERATOR)

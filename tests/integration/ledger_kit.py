@@ -27,7 +27,8 @@ from chalicelib.domain.ledger import (
 )
 from chalicelib.domain.members import Member
 from chalicelib.domain.purchases import Currency, Purchase, PurchaseStatus
-from chalicelib.services import ledger, members, reconciliation, transaction
+from chalicelib.services import ledger, members, transaction
+from tests import books
 from tests.conftest import reset_caches
 from tools import devkeys, table
 
@@ -161,9 +162,7 @@ def assert_statement_adds_up(account: str) -> list[str]:
 
 
 def assert_reconciled() -> None:
-    report = reconciliation.run()
-    assert report.balanced, report
-    assert report.total_posted == 0
+    books.assert_reconciled()
 
 
 def dynamodb_client() -> Any:

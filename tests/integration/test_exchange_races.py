@@ -24,6 +24,7 @@ from chalicelib.domain.exchanges import Action, Exchange, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, wallet_account
 from chalicelib.domain.listings import Kind, ListingDraft, Mode, Status
 from chalicelib.services import communities, conversations, exchanges, ledger, listings
+from tests import books
 from tests.conftest import reset_caches
 from tests.integration import ledger_kit
 from tests.integration.ledger_kit import at_once
@@ -173,7 +174,7 @@ def test_many_accepts_of_one_proposal(world):
     assert all(r.extra["state"] == "accepted" for r in results if isinstance(r, errors.AppError))
     assert exchanges.get_exchange(owner, proposal.exchange_id).state is State.ACCEPTED
     assert (held(alice), posted(alice)) == (30, FUNDS)
-    holds = [h for h in ledger_repository.scan_all()[2] if h.request.payer == wallet_account(alice)]
+    holds = [h for h in books.holds() if h.request.payer == wallet_account(alice)]
     assert [(h.request.hold_id, h.status) for h in holds] == [(proposal.hold_id, HoldStatus.PENDING)]
     assert_consistent()
 
@@ -215,11 +216,7 @@ def test_members_racing_for_the_last_seats(world, seats):
     assert listing_repository.get(trip).seats_taken == seats
     for name in racers:
         assert (held(name), posted(name)) == ((10, FUNDS) if name in winners else (0, FUNDS)), name
-    pending = [
-        h
-        for h in ledger_repository.scan_all()[2]
-        if h.status is HoldStatus.PENDING and h.request.refs.get("listing_id") == trip
-    ]
+    pending = [h for h in books.holds() if h.status is HoldStatus.PENDING and h.request.refs.get("listing_id") == trip]
     assert sorted(h.request.payer for h in pending) == sorted(wallet_account(name) for name in winners)
     assert_consistent()
 

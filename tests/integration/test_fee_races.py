@@ -15,13 +15,14 @@ import pytest
 from msgspec.structs import replace
 
 from chalicelib import clock, config, errors
-from chalicelib.adapters.dynamodb import governance_repository, ledger_repository
+from chalicelib.adapters.dynamodb import governance_repository
 from chalicelib.adapters.dynamodb.unit_of_work import Contention, UnitOfWork
 from chalicelib.api.problems import status_of
 from chalicelib.domain.economy import FeeVersion, Operation, in_force
 from chalicelib.domain.ledger import PlatformAccount, Transfer, TransferKind, wallet_account
 from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
 from chalicelib.services import communities, fees, ledger, listings
+from tests import books
 from tests.integration import ledger_kit
 from tests.integration.ledger_kit import at_once
 
@@ -73,7 +74,7 @@ def draft(community_id: str, title: str) -> ListingDraft:
 
 
 def fee_transfers(payer: str | None = None) -> list[Transfer]:
-    _, transfers, _ = ledger_repository.scan_all()
+    transfers = books.transfers()
     found = [t for t in transfers if t.request.kind is TransferKind.FEE]
     return [t for t in found if payer is None or t.request.payer == wallet_account(payer)]
 

@@ -12,7 +12,7 @@ from chalicelib.api.problems import status_of
 from chalicelib.auth import Principal
 from chalicelib.domain.ledger import PlatformAccount, wallet_account
 from chalicelib.domain.missions import ClaimState, MissionDraft
-from chalicelib.services import communities, ledger, missions, reconciliation, rewards
+from chalicelib.services import communities, ledger, missions, rewards
 from tests.integration import ledger_kit
 from tests.integration.ledger_kit import at_once
 
@@ -78,4 +78,4 @@ def test_two_approvals_of_one_claim_at_once_pay_once(table_name):
     assert missions.get(mid).approved == 1
     pool = ledger.balance(PlatformAccount.REWARDS_POOL.value)
     assert pool.posted == 1_000 - 25
-    assert reconciliation.run().balanced
+    ledger_kit.assert_reconciled()

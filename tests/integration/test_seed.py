@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib import clock
-from chalicelib.adapters.dynamodb import ledger_repository
 from chalicelib.domain.economy import Operation
 from chalicelib.domain.governance import BallotKind, BallotState, CooperatorStatus
 from chalicelib.domain.ledger import TransferKind, earmark_account
@@ -24,10 +23,10 @@ from chalicelib.services import (
     governance,
     ledger,
     missions,
-    reconciliation,
     reviews,
     value_sharing,
 )
+from tests import books
 from tools.seed import (
     DEMO_BUDGET,
     DEMO_COLLEGE_REQUEST,
@@ -75,7 +74,7 @@ def test_seeding_twice_duplicates_nothing_publishes_reviews_and_governs(table_na
     check_missions()
     check_fees(started)
     check_last_month(started)
-    assert reconciliation.run().balanced
+    books.assert_reconciled()
 
 
 def check_reviews() -> None:
@@ -161,8 +160,7 @@ def check_fees(started: Any) -> None:
     demo = versions[-1]
     assert (demo.free_listings_per_month, demo.changed_by) == (DEMO_FREE_LISTINGS, OPERATOR_ID)
     assert demo.effective_at < clock.iso(started) and fees.current() == demo
-    _, transfers, _ = ledger_repository.scan_all()
-    paid = [t for t in transfers if t.request.kind is TransferKind.FEE]
+    paid = [t for t in books.transfers() if t.request.kind is TransferKind.FEE]
     assert sorted(t.request.amount for t in paid) == [LAST_MONTH_FEE] * len(LAST_MONTH_LISTINGS)
     assert {t.created_at[:7] for t in paid} == {last_month(started)}
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from chalice.app import Rate, ScheduledEventConfig
+from chalice.app import DynamoDBEventConfig, Rate, ScheduledEventConfig
 
 from app import app
 from chalicelib.jobs import scheduled
@@ -20,7 +20,7 @@ RATE_SECONDS = {Rate.MINUTES: 60, Rate.HOURS: 3600, Rate.DAYS: 86400}
 
 def test_every_event_source_of_the_app_has_its_local_task():
     """A schedule (or any event source) added to app.py must run on the local stack too."""
-    assert all(isinstance(source, ScheduledEventConfig) for source in app.event_sources)
+    assert all(isinstance(source, ScheduledEventConfig | DynamoDBEventConfig) for source in app.event_sources)
     names = [source.name for source in app.event_sources]
     assert [task.name for task in jobs.local_tasks({})] == names
     assert sorted(jobs.LOCAL_INTERVALS) == sorted(names)
@@ -28,18 +28,56 @@ def test_every_event_source_of_the_app_has_its_local_task():
 
 def test_local_intervals_are_shorter_than_in_aws():
     for source in app.event_sources:
+        if not isinstance(source, ScheduledEventConfig):
+            continue
         rate = source.schedule_expression
         assert jobs.LOCAL_INTERVALS[source.name] < rate.value * RATE_SECONDS[rate.unit], source.name
 
 
+class Stream:
+    """The table's stream, as far as the stream task reads it: one new record per read."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def batches(self) -> list[dict]:
+        self.reads += 1
+        record = {
+            "eventID": str(self.reads),
+            "eventName": "INSERT",
+            "awsRegion": "local",
+            "eventSourceARN": "arn:aws:dynamodb:local:0:table/t/stream/s",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1.7e9,
+                "Keys": {"PK": {"S": "X"}, "SK": {"S": "Y"}},
+                "SequenceNumber": str(self.reads),
+                "SizeBytes": 10,
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            },
+        }
+        return [{"Records": [record]}]
+
+
 def test_each_task_calls_what_its_lambda_calls(monkeypatch):
     calls = []
+    delivered: list[str] = []
     for source in app.event_sources:
-        monkeypatch.setattr(scheduled, source.name, lambda context, name=source.name: calls.append((name, context)))
+        if isinstance(source, DynamoDBEventConfig):  # the stream handler: records, then the context
+
+            def stream_handler(records, context, name=source.name):
+                calls.append((name, context))
+                delivered.extend(record["eventID"] for record in records)
+
+            monkeypatch.setattr(scheduled, source.name, stream_handler)
+        else:
+            monkeypatch.setattr(scheduled, source.name, lambda context, name=source.name: calls.append((name, context)))
+    stream = Stream()
+    monkeypatch.setattr(jobs, "table_stream", lambda: stream)
     for task in jobs.local_tasks({}):
         task.run()
         task.run()
     assert [name for name, _ in calls] == [name for source in app.event_sources for name in [source.name] * 2]
+    assert delivered == ["1", "2"]  # each run of the stream task hands over what arrived since the last
     request_ids = [context.aws_request_id for _, context in calls]
     assert all(request_ids) and len(set(request_ids)) == len(request_ids)  # one Lambda request per run
 

@@ -49,8 +49,11 @@ def contributors(month: str) -> list[Contribution]:
     return [_contribution(item) for item in ContributionItem.gsi1.query(keys.contributors_pk(month))]
 
 
-def add_revenue(uow: UnitOfWork, month: str, shard: int, amount: int) -> None:
-    uow.update(CounterItem(keys.revenue_pk(month), str(shard)), [CounterItem.total.add(amount)])
+def add_revenue(uow: UnitOfWork, shard: int, amount: int, at: str) -> None:
+    """A fee charged at `at` counted in its month; `at` (the fee transfer's time) pairs the two for the
+    reconciliation."""
+    item = CounterItem(keys.revenue_pk(at[:7]), str(shard))
+    uow.update(item, [CounterItem.total.add(amount), CounterItem.moved_at.set(at)])
 
 
 def revenue(month: str) -> int:
@@ -62,6 +65,10 @@ def value_share(month: str) -> ValueShare | None:
         item = DocumentItem.get(keys.value_share_pk(month), keys.META_SK, consistent_read=True)
     except DocumentItem.DoesNotExist:
         return None
+    return value_share_of(item)
+
+
+def value_share_of(item: DocumentItem) -> ValueShare:
     return msgspec.json.decode(item.doc, type=ValueShare)
 
 

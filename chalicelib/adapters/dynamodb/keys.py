@@ -83,6 +83,9 @@ class Prefix(StrEnum):
     CONTRIBUTORS = "CONTRIBUTORS"
     REVENUE = "REVENUE"
     VALUE_SHARE = "VALUE-SHARE"
+    RESIDUES = "RESIDUES"
+    RESIDUES_WRITTEN = "RESIDUES-WRITTEN"
+    RECONCILIATION = "RECONCILIATION"
 
 
 SEP = "#"
@@ -214,6 +217,30 @@ def report_pk(name: str) -> str:
 
 
 LATEST_SK = "LATEST"
+
+
+# Reconciliation: one residue item per stream batch, keyed by the batch's first record (a redelivered batch
+# finds it), indexed by the hour it was written (GSI3) over a few buckets, where the scheduled job reads
+# what was written since its last run; its checkpoint and the full audit's progress, one item each.
+def residues_pk(event_id: str) -> str:
+    return key(Prefix.RESIDUES, event_id)
+
+
+RESIDUES_SK = str(Prefix.RESIDUES)
+RESIDUE_BUCKETS = 4
+
+
+def residues_written_pk(hour: str, bucket: int) -> str:
+    return key(Prefix.RESIDUES_WRITTEN, hour, str(bucket))
+
+
+def residues_written_sk(written_at: str, event_id: str) -> str:
+    return key(written_at, event_id)
+
+
+RECONCILIATION_PK = str(Prefix.RECONCILIATION)
+CHECKPOINT_SK = "CHECKPOINT"
+AUDIT_SK = "AUDIT"
 
 
 # Purchases: by id, by PaymentIntent, a member's history (GSI1), a member's daily spending

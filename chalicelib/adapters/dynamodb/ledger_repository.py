@@ -29,11 +29,11 @@ from chalicelib.domain.ledger import (
 )
 
 
-def _balance(item: AccountItem) -> Balance:
+def balance_of(item: AccountItem) -> Balance:
     return to_domain(item, Balance)
 
 
-def _transfer(item: TransferItem) -> Transfer:
+def transfer_of(item: TransferItem) -> Transfer:
     request = TransferRequest(
         transfer_id=item.PK.removeprefix(keys.transfer_pk("")),
         payer=item.payer,
@@ -47,7 +47,7 @@ def _transfer(item: TransferItem) -> Transfer:
     return Transfer(request, item.created_at, item.payer_account, item.payee_account)
 
 
-def _hold(item: HoldItem) -> Hold:
+def hold_of(item: HoldItem) -> Hold:
     request = HoldRequest(
         hold_id=item.hold_id,
         payer=item.payer,
@@ -84,11 +84,12 @@ def add_account_check(uow: UnitOfWork, account_id: str, refused: Refusal) -> Non
     uow.check(AccountItem, keys.account_pk(account_id), keys.BALANCE_SK, AccountItem.PK.exists(), refused=refused)
 
 
-def add_balance_change(uow: UnitOfWork, change: BalanceChange, refused: Refusal) -> None:
+def add_balance_change(uow: UnitOfWork, change: BalanceChange, at: str, refused: Refusal) -> None:
     """One update of a balance item. The funds check (`available >= debit`) and the frozen check are
     in its condition; a change of standing (owed, open disputes) applies only if the standing is
-    still what was read, and spending stays frozen while credits are owed or a dispute is open."""
-    actions: list[Action] = []
+    still what was read, and spending stays frozen while credits are owed or a dispute is open. `at`,
+    the contribution's time (its records' too), lets the reconciliation pair the change with them."""
+    actions: list[Action] = [AccountItem.moved_at.set(at)]
     if change.posted:
         actions.append(AccountItem.posted.add(change.posted))
     if change.held:
@@ -168,7 +169,12 @@ def add_hold(uow: UnitOfWork, request: HoldRequest, at: str, refused: Refusal) -
 def add_hold_settled(uow: UnitOfWork, hold_id: str, status: HoldStatus, posted_amount: int, at: str) -> None:
     """A pending hold settles once, and is posted only before it expires; it leaves the sweeper's index."""
     condition = HoldItem.status == HoldStatus.PENDING.value
-    actions: list[Action] = [HoldItem.status.set(status.value), HoldItem.GSI3PK.remove(), HoldItem.GSI3SK.remove()]
+    actions: list[Action] = [
+        HoldItem.status.set(status.value),
+        HoldItem.settled_at.set(at),
+        HoldItem.GSI3PK.remove(),
+        HoldItem.GSI3SK.remove(),
+    ]
     if status is HoldStatus.POSTED:
         condition &= HoldItem.hold_expires_at > at
         actions.append(HoldItem.posted_amount.set(posted_amount))
@@ -177,14 +183,14 @@ def add_hold_settled(uow: UnitOfWork, hold_id: str, status: HoldStatus, posted_a
 
 def get_balance(account_id: str, *, consistent: bool = True) -> Balance | None:
     try:
-        return _balance(AccountItem.get(keys.account_pk(account_id), keys.BALANCE_SK, consistent_read=consistent))
+        return balance_of(AccountItem.get(keys.account_pk(account_id), keys.BALANCE_SK, consistent_read=consistent))
     except AccountItem.DoesNotExist:
         return None
 
 
 def get_balances(account_ids: list[str]) -> list[Balance]:
     wanted = [(keys.account_pk(account_id), keys.BALANCE_SK) for account_id in account_ids]
-    return [_balance(item) for item in AccountItem.batch_get(wanted, consistent_read=True)]
+    return [balance_of(item) for item in AccountItem.batch_get(wanted, consistent_read=True)]
 
 
 def get_transfer(transfer_id: str) -> tuple[Transfer, str] | None:
@@ -193,7 +199,7 @@ def get_transfer(transfer_id: str) -> tuple[Transfer, str] | None:
         item = TransferItem.get(keys.transfer_pk(transfer_id), keys.TRANSFER_SK, consistent_read=True)
     except TransferItem.DoesNotExist:
         return None
-    return _transfer(item), item.fingerprint
+    return transfer_of(item), item.fingerprint
 
 
 def get_hold(hold_id: str) -> tuple[Hold, str] | None:
@@ -201,7 +207,7 @@ def get_hold(hold_id: str) -> tuple[Hold, str] | None:
         item = HoldItem.get(keys.hold_pk(hold_id), keys.HOLD_SK, consistent_read=True)
     except HoldItem.DoesNotExist:
         return None
-    return _hold(item), item.fingerprint
+    return hold_of(item), item.fingerprint
 
 
 def statement(account_id: str, before: str | None, limit: int) -> list[tuple[str, Transfer]]:
@@ -214,8 +220,8 @@ def statement(account_id: str, before: str | None, limit: int) -> list[tuple[str
         pk, before > TransferItem.GSI2SK if before else None, scan_index_forward=False, limit=limit, page_size=limit
     )
     keyed: list[Any] = [
-        ((item.GSI1SK, _transfer(item)) for item in as_payer),
-        ((item.GSI2SK, _transfer(item)) for item in as_payee),
+        ((item.GSI1SK, transfer_of(item)) for item in as_payer),
+        ((item.GSI2SK, transfer_of(item)) for item in as_payee),
     ]
     merged = heapq.merge(*keyed, key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in zip(range(limit), merged, strict=False)]
@@ -228,13 +234,36 @@ def holds_due(now: str, limit_per_bucket: int) -> list[Hold]:
         items = HoldItem.gsi3.query(
             keys.holds_due_pk(bucket), now > HoldItem.GSI3SK, limit=limit_per_bucket, page_size=limit_per_bucket
         )
-        due.extend(_hold(item) for item in items)
+        due.extend(hold_of(item) for item in items)
     return due
 
 
-def scan_all() -> tuple[list[Balance], list[Transfer], list[Hold]]:
-    """Reconciliation only (a scheduled job, never a route): every balance, transfer and hold."""
-    balances = [_balance(item) for item in AccountItem.scan(AccountItem.SK == keys.BALANCE_SK)]
-    transfers = [_transfer(item) for item in TransferItem.scan(TransferItem.SK == keys.TRANSFER_SK)]
-    holds = [_hold(item) for item in HoldItem.scan(HoldItem.SK == keys.HOLD_SK)]
-    return balances, transfers, holds
+def pending_holds() -> list[Hold]:
+    """Every pending hold (a settled one leaves the index): what the full audit compares `held` with."""
+    return [
+        hold_of(item)
+        for bucket in range(keys.HOLD_DUE_BUCKETS)
+        for item in HoldItem.gsi3.query(keys.holds_due_pk(bucket))
+    ]
+
+
+Cursor = dict[str, Any] | None
+
+
+def entries(
+    account_id: str, payer: bool, lower: str | None, upper: str | None, cursor: Cursor, limit: int
+) -> tuple[list[tuple[str, Transfer]], Cursor]:
+    """One page of an account's statement entries on one side (as payer: GSI1; as payee: GSI2), oldest
+    first, with their sort keys (time first): those from `lower` (inclusive) to `upper` (exclusive)."""
+    index, sort_key = (TransferItem.gsi1, TransferItem.GSI1SK) if payer else (TransferItem.gsi2, TransferItem.GSI2SK)
+    if lower and upper:
+        condition: Condition | None = sort_key.between(lower, upper)  # sort keys never equal a bare time
+    elif upper:
+        condition = sort_key < upper
+    else:
+        condition = sort_key >= lower if lower else None
+    found = index.query(
+        keys.statement_pk(account_id), condition, last_evaluated_key=cursor, limit=limit, page_size=limit
+    )
+    page = [(item.GSI1SK if payer else item.GSI2SK, transfer_of(item)) for item in found]
+    return page, found.last_evaluated_key

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     ListAttribute,
@@ -131,6 +132,7 @@ class AccountItem(TableItem):
     owed = NumberAttribute(default=0)  # credits reversed after being spent, carried by the receivable account
     open_disputes = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+    moved_at = UnicodeAttribute(null=True)  # the time of the ledger contribution that last changed it
 
 
 class TransferItem(TableItem):
@@ -159,6 +161,7 @@ class HoldItem(TableItem):
     refs = UnicodeAttribute(default="{}")  # JSON object of string references (exchange, purchase...)
     fingerprint = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    settled_at = UnicodeAttribute(null=True)  # the time of the ledger contribution that posted or voided it
 
 
 class AuditItem(TableItem):
@@ -380,9 +383,11 @@ class ProxyItem(TableItem):
 
 
 class CounterItem(TableItem):
-    """A count changed by ADD: proxies a cooperator holds, a shard of a ballot's live participation."""
+    """A count changed by ADD: proxies a cooperator holds, a shard of a ballot's live participation, a
+    shard of a month's revenue (with the time of the fee that last moved it)."""
 
     total = NumberAttribute(default=0)
+    moved_at = UnicodeAttribute(null=True)
 
 
 class RollEntryItem(TableItem):
@@ -450,6 +455,22 @@ class ClaimItem(TableItem):
     submitted_at = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+
+
+class ResidueItem(TableItem):
+    """What one batch of stream records adds to the reconciliation (zlib-compressed JSON)."""
+
+    body = BinaryAttribute(legacy_encoding=False)
+    last_sequence = UnicodeAttribute()  # the batch's last stream sequence number
+    written_at = UnicodeAttribute()
+
+
+class ReconciliationStateItem(TableItem):
+    """The scheduled reconciliation's checkpoint, or the full audit's progress (zlib-compressed JSON)."""
+
+    body = BinaryAttribute(legacy_encoding=False, null=True)
+    base_at = UnicodeAttribute(null=True)  # checkpoint: what happened before it is proven by an audit
+    version = NumberAttribute(default=0)
 
 
 def bind(config: Settings) -> None:

@@ -23,7 +23,7 @@ from chalicelib.domain.purchases import PendingPurchases, Purchase, PurchaseStat
 EVENT_MEMORY_SECONDS = 30 * 24 * 3600  # longer than Stripe's retry window of 3 days
 
 
-def _purchase(item: PurchaseItem) -> Purchase:
+def purchase_of(item: PurchaseItem) -> Purchase:
     return to_domain(item, Purchase)
 
 
@@ -63,7 +63,7 @@ def pending(member_id: str) -> PendingPurchases:
 
 def get_many(purchase_ids: set[str]) -> list[Purchase]:
     wanted = [(keys.purchase_pk(purchase_id), keys.PURCHASE_SK) for purchase_id in purchase_ids]
-    return [_purchase(item) for item in PurchaseItem.batch_get(wanted, consistent_read=True)]
+    return [purchase_of(item) for item in PurchaseItem.batch_get(wanted, consistent_read=True)]
 
 
 def add_pending(uow: UnitOfWork, member_id: str, before: PendingPurchases, entries: frozenset[str]) -> None:
@@ -130,7 +130,7 @@ def _set_or_remove(attribute: UnicodeSetAttribute, ids: frozenset[str]) -> Actio
 
 def get(purchase_id: str) -> Purchase | None:
     try:
-        return _purchase(PurchaseItem.get(keys.purchase_pk(purchase_id), keys.PURCHASE_SK, consistent_read=True))
+        return purchase_of(PurchaseItem.get(keys.purchase_pk(purchase_id), keys.PURCHASE_SK, consistent_read=True))
     except PurchaseItem.DoesNotExist:
         return None
 
@@ -153,12 +153,12 @@ def list_for_member(member_id: str, cursor: str | None, limit: int) -> tuple[lis
             last_evaluated_key=start,
         )
 
-    return pages.collect(run, scope=f"purchases:{member_id}", cursor=cursor, convert=_purchase)
+    return pages.collect(run, scope=f"purchases:{member_id}", cursor=cursor, convert=purchase_of)
 
 
-def scan_all() -> list[Purchase]:
-    """Reconciliation only."""
-    return [_purchase(item) for item in PurchaseItem.scan(PurchaseItem.SK == keys.PURCHASE_SK)]
+def member_purchases(member_id: str) -> list[Purchase]:
+    """Every purchase a member ever started (the full audit compares them with the wallet's credits)."""
+    return [purchase_of(item) for item in PurchaseItem.gsi1.query(keys.member_purchases_pk(member_id))]
 
 
 def event_seen(event_id: str) -> bool:

@@ -1,0 +1,74 @@
+"""What the table's stream says happened, decoded once into typed changes that any consumer reads (the
+reconciliation today). No I/O: `adapters/dynamodb/changes.py` builds these from stream records."""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from chalicelib.domain.economy import ValueShare
+from chalicelib.domain.ledger import Balance, Hold, Transfer
+from chalicelib.domain.purchases import Purchase
+
+
+class TransferRecorded(Struct, frozen=True):
+    transfer: Transfer
+
+
+class TransferRewritten(Struct, frozen=True):
+    """A transfer record modified or deleted: records are immutable, so this never happens legitimately."""
+
+    transfer_id: str
+
+
+class BalanceMoved(Struct, frozen=True):
+    """A balance item before and after (None: absent); `at` is the time of the ledger contribution that
+    changed it, the same as its transfer records' and holds' (the stream record's time if it has none)."""
+
+    old: Balance | None
+    new: Balance | None
+    at: str
+
+
+class HoldMoved(Struct, frozen=True):
+    """A hold placed (`old` None) or settled; `at` as for a balance: its placement's or settlement's time."""
+
+    old: Hold | None
+    new: Hold | None
+    at: str
+
+
+class PurchaseMoved(Struct, frozen=True):
+    """A purchase before and after; `at`, the time it was last updated."""
+
+    old: Purchase | None
+    new: Purchase | None
+    at: str
+
+
+class RevenueCounted(Struct, frozen=True):
+    """A change of one shard of a month's revenue counter, at the time of the fee that moved it."""
+
+    month: str
+    amount: int
+    at: str
+
+
+class StatementWritten(Struct, frozen=True):
+    """A month's value-sharing statement, written once and then marked paid."""
+
+    old: ValueShare | None
+    new: ValueShare | None
+
+
+TableChange = (
+    TransferRecorded | TransferRewritten | BalanceMoved | HoldMoved | PurchaseMoved | RevenueCounted | StatementWritten
+)
+
+
+class Change(Struct, frozen=True):
+    """One stream record: its id, its place in its shard, its approximate time (ISO), and what changed."""
+
+    event_id: str
+    sequence: str
+    time: str
+    what: TableChange
