@@ -1107,7 +1107,13 @@ class PendingActionOut(Struct):
 class UnreadOut(Struct):
     conversations: Annotated[int, Meta(description=f"Conversations with unread messages, among your {RECENT} latest")]
     messages: Annotated[int, Meta(description="Unread messages in those conversations")]
-    exchanges: Annotated[int, Meta(description=f"Exchanges waiting for you, among your {RECENT} latest on each side")]
+    exchanges: Annotated[
+        int,
+        Meta(
+            description=f"Exchanges waiting for you, among the first {RECENT} GET /me/exchanges gives as each side "
+            "(as proposer the latest; as owner, by listing)"
+        ),
+    ]
     reviews: Annotated[int, Meta(description=f"Reviews you still have to write (at most {RECENT} counted)")]
     ballots: Annotated[
         int,

@@ -24,7 +24,7 @@ PENDING_SHOWN = 10
 class Unread(Struct, frozen=True):
     conversations: int  # with unread messages, among the RECENT latest
     messages: int
-    exchanges: int  # waiting for the member, among the RECENT latest as each side
+    exchanges: int  # waiting for the member, among the first RECENT of each side's index
     reviews: int
     ballots: int
 
