@@ -36,6 +36,7 @@ import json
 import math
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -56,6 +57,7 @@ from bench._harness import (
     bench_parser,
     bench_table,
     call_write_units,
+    clock_at,
     index_entries,
     item_size,
     items_read,
@@ -102,7 +104,6 @@ PROFILE: dict[str, float] = {
     "fresh_container": APP_OPENS - ACTIVE_DAYS,  # later app opens on a container that has not seen them today
 }
 EXCHANGE_TRANSITIONS = 4  # per exchange: propose, accept, confirm, confirm
-EXCHANGE_VIEWS = 4  # per exchange: the exchange twice, the member's exchanges twice
 
 # The cost model's assumptions (not prices: bench/cost_prices.json has those). docs/cost.md explains each.
 MEMBERS_GOAL = 100_000  # active members the budget must carry, identity aside
@@ -178,14 +179,30 @@ def parse_options(argv: Sequence[str] | None) -> Options:
 
 
 @dataclass
-class Usage:
-    api_requests: int = 0
-    invocations: int = 0
+class Quantities:
+    """What an occurrence (or a month) consumes, in billing units."""
+
+    api_requests: float = 0.0
+    invocations: float = 0.0
+    dynamodb_requests: float = 0.0
+    read_units: float = 0.0
+    write_units: float = 0.0
     cpu_seconds: float = 0.0
-    log_bytes: int = 0
-    log_events: int = 0
-    response_bytes: int = 0
-    external_ms: float = 0.0  # waiting for another service than DynamoDB (Stripe)
+    wait_ms: float = 0.0  # DynamoDB and Stripe, as estimated on AWS
+    log_bytes: float = 0.0  # the app's own lines
+    log_events: float = 0.0
+    response_bytes: float = 0.0
+    bytes_read: float = 0.0
+    items_read: float = 0.0
+    history_bytes: float = 0.0  # base-table bytes it adds (what a Scan would read)
+    storage_bytes: float = 0.0  # billed storage it adds: items and index entries, 100 bytes each on top
+    stream_records: float = 0.0  # item changes: one stream record each
+
+    def plus(self, other: Quantities, times: float = 1.0) -> Quantities:
+        return Quantities(**{f.name: getattr(self, f.name) + times * getattr(other, f.name) for f in fields(self)})
+
+    def times(self, factor: float) -> Quantities:
+        return Quantities().plus(self, factor)
 
 
 @dataclass(frozen=True)
@@ -193,7 +210,8 @@ class Measured:
     kind: str
     member_id: str | None
     calls: list[Call]
-    usage: Usage
+    usage: Quantities  # what the invocation used besides its DynamoDB calls
+    overlap: float = 1.0  # the time some DynamoDB request was in flight / the sum of their times
 
 
 class LogSink(io.TextIOBase):
@@ -237,26 +255,43 @@ class _TimedRecorder(Recorder):
 
 class TimedMeter(Meter):
     """The harness Meter, keeping the CPU its own hooks spend (copies, reads of replaced items) apart, so
-    that it can be taken out of the handler's CPU."""
+    that it can be taken out of the handler's CPU, and when each request was in flight (requests a
+    handler sends side by side wait together)."""
 
     def __init__(self, client: Any, admin: Any, table_name: str) -> None:
         super().__init__(client, admin, table_name)
         self._timed_recorder = self.recorder = _TimedRecorder(client)
         self._own_seconds = 0.0
+        self.in_flight: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
 
     @property
     def hook_seconds(self) -> float:
         return self._own_seconds + self._timed_recorder.hook_seconds
 
-    def _params(self, *args: Any, **kwargs: Any) -> None:
+    def _params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **kwargs: Any) -> None:
         started = time.process_time()
-        super()._params(*args, **kwargs)
+        super()._params(params, model, context, **kwargs)
+        self._own_seconds += time.process_time() - started
+        context[f"{self._id}-sent"] = time.perf_counter()
+
+    def _after(self, parsed: Mapping[str, Any], model: Any, context: Mapping[str, Any], **kwargs: Any) -> None:
+        answered = time.perf_counter()
+        with self._lock:
+            self.in_flight.append((context.get(f"{self._id}-sent", answered), answered))
+        started = time.process_time()
+        super()._after(parsed, model, context, **kwargs)
         self._own_seconds += time.process_time() - started
 
-    def _after(self, *args: Any, **kwargs: Any) -> None:
-        started = time.process_time()
-        super()._after(*args, **kwargs)
-        self._own_seconds += time.process_time() - started
+
+def overlap(intervals: Sequence[tuple[float, float]]) -> float:
+    """The time some interval was open, over the sum of their lengths (1 when none overlap)."""
+    total = sum(end - start for start, end in intervals)
+    covered, reached = 0.0, -math.inf
+    for start, end in sorted(intervals):
+        covered += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    return covered / total if total > 0 else 1.0
 
 
 class Bench:
@@ -276,18 +311,19 @@ class Bench:
         self.memory_mb = memory_mb
         self.timeout_s = timeout_s
         self.measured: list[Measured] = []
-        self._usage: Usage | None = None
+        self._usage: Quantities | None = None
 
     @contextlib.contextmanager
-    def step(self, kind: str, member_id: str | None) -> Iterator[Usage]:
+    def step(self, kind: str, member_id: str | None) -> Iterator[Quantities]:
         """Everything run inside is one occurrence of `kind` (on behalf of `member_id`)."""
-        first = len(self.meter.calls)
-        self._usage = usage = Usage()
+        first, sent = len(self.meter.calls), len(self.meter.in_flight)
+        self._usage = usage = Quantities()
         try:
             yield usage
         finally:
             self._usage = None
-        self.measured.append(Measured(kind, member_id, self.meter.calls[first:], usage))
+        shared = overlap(self.meter.in_flight[sent:])
+        self.measured.append(Measured(kind, member_id, self.meter.calls[first:], usage, shared))
 
     @contextlib.contextmanager
     def _timed(self) -> Iterator[None]:
@@ -583,7 +619,7 @@ def buy_credits(bench: Bench, member_id: str, kinds: tuple[str, str] = ("credit_
     pack = next(pack for pack in purchases.packs() if pack.active)
     with bench.step(kinds[0], member_id) as usage, stubbed_stripe():
         status, started = bench.call("POST", "/purchases", member_id, body={"pack_id": pack.pack_id})
-        usage.external_ms += STRIPE_LATENCY_MS
+        usage.wait_ms += STRIPE_LATENCY_MS
     assert status == 201, started
     purchase = purchases.my_purchase(member_id, started["purchase"]["id"])
     raw = succeeded_event(purchase)
@@ -591,14 +627,6 @@ def buy_credits(bench: Bench, member_id: str, kinds: tuple[str, str] = ("credit_
     with bench.step(kinds[1], member_id):
         status, answer = bench.call("POST", "/webhooks/stripe", None, headers=headers, raw=raw)
     assert status == 200, answer
-
-
-@contextlib.contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    from chalicelib import clock
-
-    with mock.patch.object(clock, "now", lambda: moment):
-        yield
 
 
 def play_days(options: Options, bench: Bench, player: Player, index: int) -> None:
@@ -694,47 +722,20 @@ def stream_batch(records_per_month: float, source: StreamSource) -> float:
 
 
 class TableStream:
-    """The scratch table's stream on DynamoDB Local, read on from where the last read stopped, handed to the
-    app's stream handler in Lambda's event shape, one invocation per batch."""
+    """The scratch table's stream on DynamoDB Local (`tools.streams`), its records handed to the app's
+    stream handler as Lambda hands them, one invocation per batch."""
 
     def __init__(self, admin: Any, table_name: str, source: StreamSource, test_client: Any) -> None:
-        import boto3
+        from tools.streams import StreamReader
 
-        self.arn = admin.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
         self.source = source
         self.records_fed = 0
         self.batch_fed = 0
-        self._client = boto3.client(
-            "dynamodbstreams",
-            endpoint_url=admin.meta.endpoint_url,
-            region_name=admin.meta.region_name,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        self._reader = StreamReader(admin.meta.endpoint_url, table_name)
         self._test_client = test_client
-        self._read_up_to: dict[str, str] = {}  # shard -> the last sequence number read
 
     def _records(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        shards = self._client.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            where = {"ShardIteratorType": "TRIM_HORIZON"}
-            if shard_id in self._read_up_to:
-                where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._read_up_to[shard_id]}
-            iterator = self._client.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id, **where)["ShardIterator"]
-            while iterator:
-                page = self._client.get_records(ShardIterator=iterator, Limit=1000)
-                if not page["Records"]:
-                    break
-                for record in page["Records"]:
-                    created = record["dynamodb"].get("ApproximateCreationDateTime")
-                    if isinstance(created, datetime):  # Lambda hands it as epoch seconds
-                        record["dynamodb"]["ApproximateCreationDateTime"] = created.timestamp()
-                    found.append({**record, "eventSourceARN": self.arn})
-                    self._read_up_to[shard_id] = record["dynamodb"]["SequenceNumber"]
-                iterator = page.get("NextShardIterator")
-        return found
+        return [record for event in self._reader.batches() for record in event["Records"]]
 
     def feed(self, bench: Bench, kind: str, batch: int) -> None:
         """Every record not yet read, in invocations of `batch` records, each an occurrence of `kind`."""
@@ -766,33 +767,6 @@ def history_bytes(admin: Any, table_name: str) -> int:
 
 
 # Figures of what was measured.
-
-
-@dataclass
-class Quantities:
-    """What an occurrence (or a month) consumes, in billing units."""
-
-    api_requests: float = 0.0
-    invocations: float = 0.0
-    dynamodb_requests: float = 0.0
-    read_units: float = 0.0
-    write_units: float = 0.0
-    cpu_seconds: float = 0.0
-    wait_ms: float = 0.0  # DynamoDB and Stripe, as estimated on AWS
-    log_bytes: float = 0.0  # the app's own lines
-    log_events: float = 0.0
-    response_bytes: float = 0.0
-    bytes_read: float = 0.0
-    items_read: float = 0.0
-    history_bytes: float = 0.0  # base-table bytes it adds (what a Scan would read)
-    storage_bytes: float = 0.0  # billed storage it adds: items and index entries, 100 bytes each on top
-    stream_records: float = 0.0  # item changes: one stream record each
-
-    def plus(self, other: Quantities, times: float = 1.0) -> Quantities:
-        return Quantities(**{f.name: getattr(self, f.name) + times * getattr(other, f.name) for f in fields(self)})
-
-    def times(self, factor: float) -> Quantities:
-        return Quantities().plus(self, factor)
 
 
 def _stored_sizes(item: Mapping[str, Any] | None, indexes: Sequence[Index]) -> tuple[int, int]:
@@ -832,19 +806,12 @@ def call_quantities(call: Call, indexes: Sequence[Index], stored_item: StoredIte
 
 
 def measured_quantities(measured: Measured, indexes: Sequence[Index], stored_item: StoredItem) -> Quantities:
-    usage = measured.usage
-    total = Quantities(
-        api_requests=usage.api_requests,
-        invocations=usage.invocations,
-        cpu_seconds=usage.cpu_seconds,
-        wait_ms=usage.external_ms,
-        log_bytes=usage.log_bytes,
-        log_events=usage.log_events,
-        response_bytes=usage.response_bytes,
-    )
+    """Its calls' units, and their wait shortened by as much as they overlapped on DynamoDB Local."""
+    total = Quantities()
     for call in measured.calls:
         total = total.plus(call_quantities(call, indexes, stored_item))
-    return total
+    total.wait_ms *= measured.overlap
+    return total.plus(measured.usage)
 
 
 @dataclass(frozen=True)
@@ -852,7 +819,6 @@ class KindFigures:
     mean: Quantities
     occurrences: int
     operations: dict[str, float]  # DynamoDB requests by operation, per occurrence
-    statuses_ok: bool = True
 
     def as_json(self, lambda_model: LambdaModel) -> dict[str, Any]:
         mean = self.mean

@@ -20,6 +20,7 @@ from bench.cost import (
     Prices,
     Quantities,
     StreamSource,
+    overlap,
     stream_batch,
 )
 
@@ -141,3 +142,9 @@ def test_the_budget_carries_the_population_whose_year_it_pays() -> None:
     yearly = requests_only.yearly_chf
     assert yearly(carried, identity=False) <= 1_500 < yearly(carried + 2, identity=False)
     assert requests_only.members_carried(1_500, identity=True) < carried
+
+
+def test_requests_sent_side_by_side_wait_together() -> None:
+    assert overlap([(0.0, 1.0), (1.0, 2.0), (2.0, 4.0)]) == 1  # one after another
+    assert overlap([(0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.5, 2.0)]) == pytest.approx(2 / 4.5)  # near's cells at once
+    assert overlap([]) == 1
