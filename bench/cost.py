@@ -30,6 +30,7 @@ Usage: python -m bench.cost [--quick] [--members N] [--endpoint URL]
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -134,6 +135,10 @@ YEAR_ONE_MONTHS_OF_HISTORY = 6.0  # the table's average age in months over its f
 HOT_KEYS_ACTIVE_MEMBERS = 1_000_000
 HOT_KEYS_LARGEST_COMMUNITY = 100_000
 QUICK_REPETITIONS = 1  # --quick plays each kind once
+FRONT_DOORS = {  # what the same requests would cost through another front door (docs/cost.md)
+    "http_api": "api_gateway_http_request",
+    "lambda_function_url": "lambda_function_url_request",
+}
 HISTORY_READ_SHARE = 0.1  # a job whose idle run reads this share of new history is priced as growing with it
 STREAM_SHARDS = 4  # a new on-demand table's partitions, each a stream shard (estimate)
 STREAM_POLLS_PER_SECOND = 4  # Lambda polls each shard about four times a second
@@ -926,6 +931,11 @@ class Prices:
     def usd(self, line: str) -> float:
         return float(self.lines[line]["usd"])
 
+    def front_door(self, line: str) -> Prices:
+        """These prices with the API's requests billed at `line` instead of API Gateway REST's."""
+        lines = {**self.lines, "api_gateway_rest_request": self.lines[line]}
+        return Prices({**self.table, "lines": lines})
+
     def tiered(self, line: str, quantity: float) -> float:
         total, below = 0.0, 0.0
         for upto, price in self.lines[line]["usd_tiers"]:
@@ -1310,6 +1320,12 @@ def report(
     return {
         "chf_per_active_member_year": chf_per_member_year(model, MEMBERS_GOAL),
         "members_carried_by_budget": carried,
+        "members_carried_with_another_front_door": {
+            name: dataclasses.replace(model, prices=model.prices.front_door(line)).members_carried(
+                BUDGET_CHF_PER_YEAR, identity=False
+            )
+            for name, line in FRONT_DOORS.items()
+        },
         "goals": {"members_carried_without_identity": MEMBERS_GOAL},
         "within_goals": {"members_carried_without_identity": carried["without_identity"] >= MEMBERS_GOAL},
         "calls_per_member_month": {

@@ -5,6 +5,7 @@ what they read, and the population a budget carries."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -148,3 +149,11 @@ def test_requests_sent_side_by_side_wait_together() -> None:
     assert overlap([(0.0, 1.0), (1.0, 2.0), (2.0, 4.0)]) == 1  # one after another
     assert overlap([(0.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.5, 2.0)]) == pytest.approx(2 / 4.5)  # near's cells at once
     assert overlap([]) == 1
+
+
+def test_a_cheaper_front_door_carries_more_members() -> None:
+    calls = model(Quantities(api_requests=220, invocations=220, read_units=300, write_units=200))
+    rest = calls.members_carried(1_500, identity=False)
+    http_api = replace(calls, prices=calls.prices.front_door("api_gateway_http_request"))
+    function_url = replace(calls, prices=calls.prices.front_door("lambda_function_url_request"))
+    assert rest < http_api.members_carried(1_500, identity=False) < function_url.members_carried(1_500, identity=False)
