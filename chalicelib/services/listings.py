@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import NamedTuple
 
 from msgspec.structs import replace
@@ -188,13 +189,12 @@ def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> ListingPag
 
 def browse_near(cell: str, cursor: str | None, limit: int) -> ListingPage:
     """The cell's area and its eight neighbours, newest first."""
-    scope = f"listings-near:{cell}"
-    before = str(pages.decode_cursor(scope, cursor)["before"]) if cursor else None
     cells = {near[:GEO_INDEX_PRECISION] for near in neighbourhood(cell[:GEO_INDEX_PRECISION])}
-    found = listing_repository.browse_cells(cells, before, limit + 1)
-    wanted = [listing for _, listing in found[:limit] if listing.location and _close(listing.location, cell)]
-    next_cursor = pages.encode_cursor(scope, {"before": found[limit - 1][0]}) if len(found) > limit else None
-    return _with_owners(wanted, next_cursor)
+    fetch = partial(listing_repository.browse_cells, cells)
+    found, next_cursor = pages.newest_page(fetch, scope=f"listings-near:{cell}", cursor=cursor, limit=limit)
+    return _with_owners(
+        [listing for listing in found if listing.location and _close(listing.location, cell)], next_cursor
+    )
 
 
 def _close(location: str, cell: str) -> bool:

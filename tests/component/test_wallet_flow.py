@@ -1,3 +1,5 @@
+from chalicelib import clock
+from chalicelib.adapters.dynamodb import audit_repository, keys
 from chalicelib.jobs import scheduled
 from tests import books
 from tests.conftest import OPERATOR
@@ -66,3 +68,29 @@ def test_reward_pay_statement_and_reconciliation(api):
     assert [e["action"] for e in audit.json["items"]] == ["reward", "fund_rewards_pool"], audit.body
     pool = api.get("/operator/accounts/platform:rewards", as_="op", groups=OPERATOR)
     assert pool.json["posted"] == 950, pool.body
+
+
+def test_the_audit_log_pages_newest_first_across_its_shards(api):
+    api.get("/me")
+    funded = api.post("/operator/rewards-pool/fundings", {"amount": 1000, "note": "pilot"}, as_="op", groups=OPERATOR)
+    assert funded.status_code == 201, funded.body
+    for number in range(9):
+        reward = {"member_id": "alice", "amount": 1, "reason_code": "welcome_newcomer", "note": f"reward {number}"}
+        assert api.post("/operator/rewards", reward, as_="op", groups=OPERATOR).status_code == 201
+    shards = {
+        keys.audit_shard(entry.entry_id) for entry in audit_repository.list_month(clock.now_iso()[:7], None, 20)[0]
+    }
+    assert len(shards) > 1, "ten entries landed in one shard: the merge below would prove nothing"
+
+    seen: list[dict[str, str]] = []
+    cursor = ""
+    while True:
+        page = api.get(f"/operator/audit?limit=3{cursor}", as_="op", groups=OPERATOR)
+        assert page.status_code == 200, page.body
+        seen += page.json["items"]
+        if page.json["next_cursor"] is None:
+            break
+        cursor = "&cursor=" + page.json["next_cursor"]
+
+    assert [e["reason"] for e in seen] == [f"reward {n}" for n in reversed(range(9))] + ["pilot"]
+    assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)

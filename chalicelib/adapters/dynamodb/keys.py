@@ -204,8 +204,16 @@ def holds_due_sk(expires_at: str, hold_id: str) -> str:
     return key(expires_at, hold_id)
 
 
-def audit_pk(month: str) -> str:
-    return key(Prefix.AUDIT, month)
+AUDIT_SHARDS = 4  # rewards and mission approvals write it for many members: no single partition takes them all
+
+
+def audit_pk(month: str, shard: int) -> str:
+    """Shard 0 keeps the unsharded key, so entries written before sharding stay where reads find them."""
+    return key(Prefix.AUDIT, month, *([str(shard)] if shard else []))
+
+
+def audit_shard(entry_id: str) -> int:
+    return int(hashlib.blake2b(entry_id.encode(), digest_size=2).hexdigest(), 16) % AUDIT_SHARDS
 
 
 def audit_sk(at: str, entry_id: str) -> str:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 import msgspec
@@ -153,16 +151,9 @@ def browse(facet: tuple[str, ...], cursor: str | None, limit: int) -> tuple[list
 def browse_cells(cells: set[str], before: str | None, limit: int) -> list[tuple[str, Listing]]:
     """Newest first across several area cells (one Query each, all at once), merged; `before` is the last
     key seen."""
-
-    def cell_page(cell: str) -> list[tuple[str, Listing]]:
-        results = reads.query(
-            keys.browse_pk("geo", cell), index=FacetItem.gsi1, below=before, forward=False, limit=limit
-        )
-        return [(item["GSI1SK"]["S"], _from_summary(item)) for item in results]
-
-    pages_by_cell = reads.at_once([partial(cell_page, cell) for cell in sorted(cells)])
-    merged = heapq.merge(*pages_by_cell, key=lambda pair: pair[0], reverse=True)
-    return [entry for _, entry in zip(range(limit), merged, strict=False)]
+    partitions = (keys.browse_pk("geo", cell) for cell in cells)
+    found = reads.newest_first(partitions, index=FacetItem.gsi1, below=before, limit=limit)
+    return [(sort_key, _from_summary(item)) for sort_key, item in found]
 
 
 def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:

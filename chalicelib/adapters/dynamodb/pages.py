@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from chalicelib import errors
@@ -71,3 +71,14 @@ def collect(
     items = [convert(item) for item in results]
     last = results.last_evaluated_key
     return items, (encode_cursor(scope, last) if last else None)
+
+
+def newest_page(
+    fetch: Callable[[str | None, int], Sequence[tuple[str, T]]], *, scope: str, cursor: str | None, limit: int
+) -> tuple[list[T], str | None]:
+    """A page of a newest-first listing merged from several partitions: `fetch(below, n)` returns up to
+    n (sort key, item) pairs below the last sort key seen, which the cursor carries."""
+    below = str(decode_cursor(scope, cursor)["before"]) if cursor else None
+    found = fetch(below, limit + 1)
+    next_cursor = encode_cursor(scope, {"before": found[limit - 1][0]}) if len(found) > limit else None
+    return [item for _, item in found[:limit]], next_cursor

@@ -10,10 +10,12 @@ key rebuilt from the last item returned when `limit` stops inside a page. Botoco
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from pynamodb.constants import BATCH_GET_PAGE_LIMIT
@@ -160,3 +162,18 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
     _client()  # made here, not by several threads at once
     futures = [_pool().submit(call) for call in calls]
     return [future.result() for future in futures]
+
+
+def newest_first(
+    partitions: Iterable[str], *, index: Index | None = None, below: str | None, limit: int
+) -> list[tuple[str, RawItem]]:
+    """The `limit` items with the greatest sort keys across several partitions (one Query each, all at
+    once), merged, each with its sort key; `below` is the last sort key seen."""
+    _, range_key = _key_names(index)
+
+    def page(pk: str) -> list[tuple[str, RawItem]]:
+        found = query(pk, index=index, below=below, forward=False, limit=limit)
+        return [(item[range_key]["S"], item) for item in found]
+
+    pages = at_once([partial(page, pk) for pk in sorted(partitions)])
+    return list(itertools.islice(heapq.merge(*pages, key=lambda pair: pair[0], reverse=True), limit))
