@@ -104,22 +104,26 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _SMALL = re.compile(r"^\d{1,2}$")
 
 
+def _shape(part: str) -> str:
+    if _MONTH.match(part):
+        return "<month>"
+    if _DAY.match(part):
+        return "<day>"
+    if _SMALL.match(part):
+        return "<n>"
+    if _ID.match(part):
+        return "<id>"
+    if ":" in part:  # an account: "member:<id>", "platform:rewards.6"
+        kind, _, rest = part.partition(":")
+        name, dot, shard = rest.rpartition(".")
+        return f"{kind}:{name}.<n>" if dot and _SMALL.match(shard) else f"{kind}:{_shape(rest)}"
+    return part
+
+
 def family(partition: str) -> str:
     """The partition's shape: ids, months, days and shard numbers replaced by placeholders."""
     space, _, key = partition.partition(":")
-    parts = []
-    for part in key.split("#"):
-        if _MONTH.match(part):
-            parts.append("<month>")
-        elif _DAY.match(part):
-            parts.append("<day>")
-        elif _SMALL.match(part):
-            parts.append("<n>")
-        elif _ID.match(part):
-            parts.append("<id>")
-        else:
-            parts.append(part)
-    return f"{space}:{'#'.join(parts)}"
+    return f"{space}:{'#'.join(_shape(part) for part in key.split('#'))}"
 
 
 def hot_partitions(

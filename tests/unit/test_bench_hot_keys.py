@@ -39,7 +39,8 @@ def nothing_stored(table_name: str, key: Any) -> None:
 def test_family_hides_ids_months_and_shards() -> None:
     assert family("table:AUDIT#2026-11#3") == "table:AUDIT#<month>#<n>"
     assert family("GSI1:BROWSE#c0ffee00c0ffee00#goods") == "GSI1:BROWSE#<id>#goods"
-    assert family("table:ACCOUNT#platform:revenue#1") == "table:ACCOUNT#platform:revenue#<n>"
+    assert family("table:ACCOUNT#platform:rewards.6") == "table:ACCOUNT#platform:rewards.<n>"
+    assert family("table:ACCOUNT#member:a817a15f-e825-4ebc-b37d-592f201e0879") == "table:ACCOUNT#member:<id>"
 
 
 def test_a_partition_every_member_writes_is_global_and_scaled_to_every_active_member() -> None:
