@@ -413,13 +413,18 @@ def _points(statement: Any) -> list[tuple[str, int]]:
 
 def reconciled() -> bool:
     """The scheduled reconciliation, economy included (each month's revenue counter equals its fees;
-    each month's value-sharing transfers equal its statement)."""
+    each month's value-sharing transfers equal its statement), over everything the table's stream
+    received, fed to the stream handler."""
+    import app
     from chalicelib.services import reconciliation
+    from tools.jobs import deliver
+    from tools.streams import StreamReader
 
-    report = reconciliation.run()
+    deliver(StreamReader(os.environ["PWIIC_DYNAMODB_ENDPOINT"], os.environ["PWIIC_TABLE_NAME"]), app.table_changes)
+    report = reconciliation.run(settle=timedelta(0), write_margin=timedelta(0))
     if report.mismatches:
         print(f"reconciliation mismatches: {report.mismatches[:10]}", file=sys.stderr)
-    return report.balanced
+    return report.balanced and report.transfers > 0
 
 
 def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ all of them."""
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import timedelta
 
 from chalicelib.adapters.dynamodb import keys, ledger_repository, purchase_repository
@@ -16,7 +15,7 @@ from chalicelib.domain.ledger import Balance, Hold, Transfer
 from chalicelib.domain.purchases import Purchase
 from chalicelib.domain.reconciliation import Report
 from chalicelib.services import reconciliation
-from tools.jobs import LambdaContext
+from tools.jobs import deliver
 from tools.streams import StreamReader
 
 _readers: dict[tuple[str, str], StreamReader] = {}
@@ -35,11 +34,7 @@ def feed_stream() -> int:
     returns how many."""
     import app
 
-    records = 0
-    for event in _reader().batches():
-        records += len(event["Records"])
-        app.table_changes(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
-    return records
+    return deliver(_reader(), app.table_changes)
 
 
 def reconciled() -> Report:

@@ -123,8 +123,17 @@ class StreamTask:
     def __call__(self) -> None:
         if self.reader is None:
             self.reader = table_stream()
-        for event in self.reader.batches():
-            self.handler(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
+        deliver(self.reader, self.handler)
+
+
+def deliver(reader: Reader, handler: Handler) -> int:
+    """Hands what `reader` received since its last read to `handler` as Lambda does, one event per batch
+    and one request id per call; returns the number of records."""
+    records = 0
+    for event in reader.batches():
+        records += len(event["Records"])
+        handler(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
+    return records
 
 
 def _lambda_handler(handler_string: str) -> Handler:

@@ -1,4 +1,5 @@
-"""Operator routes for the ledger: rewards, pool funding, account lookups, audit log, reconciliation."""
+"""Operator routes for the ledger: rewards, pool funding, account lookups, audit log, reconciliation and
+the full audit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from chalicelib.api.schemas import (
     AuditEntryOut,
     AuditQuery,
     FundingOut,
+    LedgerAuditOut,
     MismatchOut,
     NewFunding,
     NewReward,
@@ -18,7 +20,9 @@ from chalicelib.api.schemas import (
     TransferOut,
 )
 from chalicelib.api.wallet import statement_page, transfer_out
-from chalicelib.services import audit, ledger, reconciliation, rewards
+from chalicelib.domain.ledger_audit import AuditState
+from chalicelib.domain.reconciliation import Report
+from chalicelib.services import audit, ledger, ledger_audit, reconciliation, rewards
 
 router = Router("operator")
 
@@ -117,14 +121,49 @@ def list_audit(call: Call[None, AuditQuery]) -> Page[AuditEntryOut]:
 @router.route(
     "GET",
     "/operator/reconciliation",
-    summary="The last reconciliation report of the ledger",
+    summary="The last report of the hourly reconciliation of the ledger",
+    description="What changed since the previous run, read from the table's stream, with what is still open "
+    "from earlier runs: a difference that stays open past the settle window is a mismatch.",
     tag="operator",
     access="operator",
     response=ReconciliationOut,
     problems=(404,),
 )
 def get_reconciliation(call: Call[None, None]) -> ReconciliationOut:
-    report = reconciliation.latest()
+    return _report_out(reconciliation.latest())
+
+
+@router.route(
+    "POST",
+    "/operator/reconciliation/audit",
+    summary="Start a full audit of the ledger (every balance against its entries and holds, every purchase)",
+    description="A job scheduled every minute works through it in slices; follow it with the GET. When it "
+    "finishes, the hourly reconciliation proves what happened after its base time. One audit at a time: "
+    "another one running is a 409 `audit-running`.",
+    tag="operator",
+    access="operator",
+    response=LedgerAuditOut,
+    status=202,
+    problems=(409, 503),
+)
+def start_audit(call: Call[None, None]) -> LedgerAuditOut:
+    return _audit_out(ledger_audit.start(call.member.member_id))
+
+
+@router.route(
+    "GET",
+    "/operator/reconciliation/audit",
+    summary="The last full audit of the ledger: its progress, and its report once finished",
+    tag="operator",
+    access="operator",
+    response=LedgerAuditOut,
+    problems=(404,),
+)
+def get_audit(call: Call[None, None]) -> LedgerAuditOut:
+    return _audit_out(ledger_audit.progress())
+
+
+def _report_out(report: Report) -> ReconciliationOut:
     return ReconciliationOut(
         report.at,
         report.balanced,
@@ -133,4 +172,21 @@ def get_reconciliation(call: Call[None, None]) -> ReconciliationOut:
         report.purchases,
         report.total_posted,
         [MismatchOut(m.account_id, m.check, m.expected, m.actual) for m in report.mismatches],
+    )
+
+
+def _audit_out(state: AuditState) -> LedgerAuditOut:
+    return LedgerAuditOut(
+        state.audit_id,
+        "running" if state.running else "finished",
+        state.started_by,
+        state.started_at,
+        state.base_at,
+        state.finished_at or None,
+        state.invocations,
+        state.seconds_max,
+        state.scanned,
+        state.accounts,
+        len(state.recheck),
+        _report_out(state.report) if state.report is not None else None,
     )

@@ -313,11 +313,29 @@ class MismatchOut(Struct):
 class ReconciliationOut(Struct):
     at: Timestamp
     balanced: bool
-    accounts: int
-    transfers: int
+    accounts: Annotated[int, Meta(description="Balances read: changed since the last run, or all (an audit)")]
+    transfers: Annotated[int, Meta(description="Transfer records: new since the last run (an audit: before its base)")]
     purchases: int
-    total_posted: int
+    total_posted: Annotated[int, Meta(description="The sum of posted balances moved (0: double entry holds)")]
     mismatches: list[MismatchOut]
+
+
+class LedgerAuditOut(Struct):
+    audit_id: str
+    state: Annotated[Literal["running", "finished"], Meta(description="A slice runs every minute until finished")]
+    started_by: str
+    started_at: Timestamp
+    base_at: Annotated[
+        Timestamp,
+        Meta(description="What precedes it is proven by the audit; the hourly reconciliation proves the rest"),
+    ]
+    finished_at: Timestamp | None
+    invocations: Annotated[int, Meta(description="Slices run so far")]
+    seconds_max: Annotated[float, Meta(description="The longest slice, in seconds")]
+    items_scanned: int
+    accounts_checked: int
+    accounts_to_check_again: Annotated[int, Meta(description="Moved while read: checked again after a pause")]
+    report: ReconciliationOut | None
 
 
 # Purchases

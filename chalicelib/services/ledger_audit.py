@@ -157,8 +157,9 @@ class _Slice:
         return time.monotonic() < self.deadline
 
     def run(self) -> None:
+        """Step after step until the budget is spent; the first step always runs, so every slice moves on."""
         state = self.state
-        while self.time_left():
+        while True:
             self._fill()
             if state.checking:
                 self._check_all()
@@ -172,6 +173,8 @@ class _Slice:
                 self._revenue(state.months)
             else:
                 self._close()
+                return
+            if not self.time_left():
                 return
 
     # Accounts
@@ -231,8 +234,6 @@ class _Slice:
         """Reads the statement from `lower` on, side after side, page after page: entries before the cut are
         settled, those up to the read recent, later ones ignored. False when time ran out."""
         while work.side:
-            if not self.time_left():
-                return False
             payer = work.side == "payer"
             page, work.cursor = ledger_repository.entries(
                 work.account_id, payer, work.lower or None, None, work.cursor, ENTRY_PAGE
@@ -250,6 +251,8 @@ class _Slice:
                     _issued(work.recent_issued, transfer, payer)
             if work.cursor is None:
                 work.side = "payee" if payer else ""
+            if work.side and not self.time_left():
+                return False
         return True
 
     def _pending(self, queued: str) -> dict[str, int]:

@@ -3,7 +3,8 @@ one DynamoDB request per transfer, at most 8 billed write units, stripe not impo
 TransactWriteItems per fulfilled Stripe webhook and no serialisation on the sharded issuance account,
 one atomic write per exchange transition and one Query per search (one per cell for `near`), one atomic
 write per vote with the participation counters spread over their shards, a recount that counts every
-ballot, and one TransactWriteItems per publication (free or paid: its fee inside) and per mission approval.
+ballot, one TransactWriteItems per publication (free or paid: its fee inside) and per mission approval, and a
+reconciliation whose cost follows the new transfers, not the history.
 Timing ratios are only checked for sanity here (shared CI machines are noisy); bench/README.md says how
 to read them."""
 
@@ -342,3 +343,28 @@ def test_cost_benchmark(dynamodb_endpoint):
     front_doors = figures["members_carried_with_another_front_door"]
     assert carried["without_identity"] < front_doors["http_api"] < front_doors["lambda_function_url"]
     assert figures["profile"] == pytest.approx(PROFILE, abs=1e-4)
+
+
+def test_reconciliation_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.reconciliation", "--quick", "--endpoint", dynamodb_endpoint, timeout=180)
+
+    sizes = figures["sizes"]
+    assert len(sizes) == 2
+    for size in sizes.values():
+        audit, incremental = size["audit"], size["incremental"]
+        assert audit["balanced"] is True and audit["transfers_before_base"] == size["history_records"]
+        assert audit["invocations"] > 1, "a small budget spreads the audit over invocations"
+        assert audit["requests_by_operation"]["Scan"] >= 1 and audit["read_units"] > 0
+        assert incremental["report_balanced"] is True and incremental["report_transfers"] == figures["new_transfers"]
+        assert incremental["handler"]["requests_by_operation"] == {"PutItem": incremental["handler"]["requests"]}
+        assert incremental["job"]["requests_by_operation"]["TransactWriteItems"] == 1
+        assert incremental["write_units"] > 0 and size["old_full_reconciliation_read_units"] > 0
+    smallest, largest = sorted(sizes.values(), key=lambda size: size["history_records"])
+    assert largest["history_bytes"] > smallest["history_bytes"]
+    assert largest["incremental"]["requests"] == smallest["incremental"]["requests"], "what changed, not history"
+    assert figures["incremental_cost_ratio"] == pytest.approx(1.0, abs=0.1)
+    assert figures["within_goals"] == {
+        "incremental_cost_ratio": True,
+        "audits_balanced": True,
+        "incremental_balanced": True,
+    }
