@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import clock
+from chalicelib.adapters.dynamodb import reconciliation_repository
 from chalicelib.domain.ledger import HoldRequest, HoldStatus
 from chalicelib.services import ledger, reconciliation
 from tests.integration.ledger_kit import fund, open_wallet
@@ -23,6 +24,12 @@ def eventually(check: Callable[[], bool], timeout: float = 15) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.1)
+
+
+def residues_stored() -> bool:
+    now = clock.system_now()
+    hours = [clock.iso(now - timedelta(hours=1))[:13], clock.iso(now)[:13]]
+    return any(reconciliation_repository.residues_written(hours, "0", "~"))
 
 
 def test_the_jobs_process_runs_every_schedule_on_its_timer_and_stops_cleanly(
@@ -40,5 +47,6 @@ def test_the_jobs_process_runs_every_schedule_on_its_timer_and_stops_cleanly(
         assert first.balanced
         eventually(lambda: ledger.load_hold("lesson")[0].status is HoldStatus.VOIDED)  # expired, then voided
         eventually(lambda: reconciliation.latest().at > first.at)  # reconciled again, on its timer
+        eventually(residues_stored)  # the stream task read DynamoDB Local's stream and fed the handler
         assert ledger.balance(alice).available == 30
     assert process.returncode == 0  # SIGTERM ended the timers cleanly: no SIGKILL was needed
