@@ -93,8 +93,8 @@ class History:
 def write_history(admin: Any, table_name: str, records: int, active: int, seed: int) -> History:
     """`records` consistent transfer records and the balances they add up to, as the ledger writes them."""
     from chalicelib import clock
-    from chalicelib.adapters.dynamodb import keys
-    from chalicelib.adapters.dynamodb.models import AccountItem, TransferItem
+    from chalicelib.adapters.dynamodb import keys, ledger_repository
+    from chalicelib.adapters.dynamodb.models import AccountItem
     from chalicelib.domain.ledger import TransferKind, TransferRequest
 
     rng = random.Random(seed)
@@ -116,27 +116,8 @@ def write_history(admin: Any, table_name: str, records: int, active: int, seed: 
     posted: dict[str, int] = {}
     items: list[Any] = []
     for number, (transfer_id, payer, payee, amount, kind) in enumerate(moves):
-        at = clock.iso(start + number * step)
         request = TransferRequest(transfer_id, payer.split(".")[0], payee.split(".")[0], amount, kind)
-        sort_key = keys.statement_sk(at, transfer_id)
-        items.append(
-            TransferItem(
-                keys.transfer_pk(transfer_id),
-                keys.TRANSFER_SK,
-                GSI1PK=keys.statement_pk(payer),
-                GSI1SK=sort_key,
-                GSI2PK=keys.statement_pk(payee),
-                GSI2SK=sort_key,
-                payer=request.payer,
-                payee=request.payee,
-                payer_account=payer,
-                payee_account=payee,
-                amount=amount,
-                kind=kind.value,
-                fingerprint=request.fingerprint(),
-                created_at=at,
-            )
-        )
+        items.append(ledger_repository.record_item(request, payer, payee, clock.iso(start + number * step)))
         posted[payer] = posted.get(payer, 0) - amount
         posted[payee] = posted.get(payee, 0) + amount
     moved_at = clock.iso(start + len(moves) * step)

@@ -9,8 +9,8 @@ import pytest
 
 import app
 from chalicelib import clock, config, errors
-from chalicelib.adapters.dynamodb import keys, reconciliation_repository
-from chalicelib.adapters.dynamodb.models import AccountItem, TransferItem
+from chalicelib.adapters.dynamodb import keys, ledger_repository, reconciliation_repository
+from chalicelib.adapters.dynamodb.models import AccountItem
 from chalicelib.domain.ledger import HoldRequest, TransferKind, TransferRequest
 from chalicelib.domain.reconciliation import Check, Mismatch
 from chalicelib.services import ledger, ledger_audit, reconciliation
@@ -83,23 +83,7 @@ def test_the_audit_works_through_slices_and_rechecks_what_moves(wallets, monkeyp
     monkeypatch.setattr(ledger_audit, "ENTRY_PAGE", 1)
     # a record whose balance change lands only after the audit's first read of carol: in flight, not wrong
     ghost = TransferRequest("in-flight", bob, carol, 4, TransferKind.PAYMENT)
-    at = clock.now_iso()
-    TransferItem(
-        keys.transfer_pk(ghost.transfer_id),
-        keys.TRANSFER_SK,
-        GSI1PK=keys.statement_pk(bob),
-        GSI1SK=keys.statement_sk(at, ghost.transfer_id),
-        GSI2PK=keys.statement_pk(carol),
-        GSI2SK=keys.statement_sk(at, ghost.transfer_id),
-        payer=bob,
-        payee=carol,
-        payer_account=bob,
-        payee_account=carol,
-        amount=4,
-        kind="payment",
-        fingerprint=ghost.fingerprint(),
-        created_at=at,
-    ).save()
+    ledger_repository.record_item(ghost, bob, carol, clock.now_iso()).save()
     checked = ledger_audit.account_mismatches
     landed: list[str] = []
 

@@ -318,22 +318,31 @@ def test_too_many_open_residues_lose_track_until_the_next_audit():
     assert carry(Carried(), [], "", 3, AT, lost=True).lost_since == AT
 
 
-def test_a_batch_redelivered_or_extended_is_stored_once():
-    parts = payment()
-    stored: dict[str, tuple[str, Observed]] = {}
+class Store:
+    """The residue items as the handler keeps them: one per first change, with the last sequence it covers."""
 
-    def store(first: Change, last: Change, observed: Observed) -> str | None:
-        if first.event_id in stored:
-            return stored[first.event_id][0]
-        stored[first.event_id] = (last.sequence, observed)
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[str, Observed]] = {}
+
+    def __call__(self, first: Change, last: Change, observed: Observed) -> str | None:
+        if first.event_id in self.items:
+            return self.items[first.event_id][0]
+        self.items[first.event_id] = (last.sequence, observed)
         return None
 
+    def observed(self) -> list[Observed]:
+        return [observed for _, observed in self.items.values()]
+
+
+def test_a_batch_redelivered_or_extended_is_stored_once():
+    parts = payment()
+    store = Store()
     record_once(parts[:2], store)
     record_once(parts[:2], store)  # redelivered
     record_once(parts, store)  # retried with what arrived since
     record_once(parts[2:], store)  # the next batch starts where the first ended
-    assert len(stored) == 2
-    assert judge(carry(Carried(), [observed for _, observed in stored.values()], "", 100, AT), LATER) == ([], 0)
+    assert len(store.items) == 2
+    assert judge(carry(Carried(), store.observed(), "", 100, AT), LATER) == ([], 0)
 
 
 # The full audit's checks
@@ -517,18 +526,11 @@ def deliver(ledger: Ledger, data: st.DataObject) -> list[Observed]:
                 delivered.append(batch)
             index += 1
         deliveries.append(delivered)
-    stored: dict[str, tuple[str, Observed]] = {}
-
-    def store(first: Change, last: Change, observed: Observed) -> str | None:
-        if first.event_id in stored:
-            return stored[first.event_id][0]
-        stored[first.event_id] = (last.sequence, observed)
-        return None
-
+    store = Store()
     while any(deliveries):
         shard = data.draw(st.sampled_from([n for n, left in enumerate(deliveries) if left]))
         record_once(deliveries[shard].pop(0), store)
-    return [observed for _, observed in stored.values()]
+    return store.observed()
 
 
 def settle_in_runs(batches: list[Observed], data: st.DataObject, settled_before: str) -> tuple[list[Mismatch], int]:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import heapq
 import json
 import zlib
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.mapping import to_domain
+from chalicelib.adapters.dynamodb import keys, reads
+from chalicelib.adapters.dynamodb.mapping import from_item, to_domain, values_of
 from chalicelib.adapters.dynamodb.models import AccountItem, HoldItem, TransferItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.ledger import (
@@ -34,17 +36,22 @@ def balance_of(item: AccountItem) -> Balance:
 
 
 def transfer_of(item: TransferItem) -> Transfer:
+    return _transfer(item.attribute_values)
+
+
+def _transfer(values: Mapping[str, Any]) -> Transfer:
+    """A transfer record from its attribute values (a model's, or a raw item's: `values_of`)."""
     request = TransferRequest(
-        transfer_id=item.PK.removeprefix(keys.transfer_pk("")),
-        payer=item.payer,
-        payee=item.payee,
-        amount=int(item.amount),
-        kind=TransferKind(item.kind),
-        reason=item.reason,
-        memo=item.memo,
-        refs=json.loads(item.refs),
+        transfer_id=values["PK"].removeprefix(keys.transfer_pk("")),
+        payer=values["payer"],
+        payee=values["payee"],
+        amount=int(values["amount"]),
+        kind=TransferKind(values["kind"]),
+        reason=values["reason"],
+        memo=values["memo"],
+        refs=json.loads(values["refs"]),
     )
-    return Transfer(request, item.created_at, item.payer_account, item.payee_account)
+    return Transfer(request, values["created_at"], values["payer_account"], values["payee_account"])
 
 
 def hold_of(item: HoldItem) -> Hold:
@@ -119,10 +126,15 @@ def _equals_or_absent(attribute: NumberAttribute, value: int) -> Condition:
 
 
 def add_record(uow: UnitOfWork, request: TransferRequest, payer: str, payee: str, at: str, refused: Refusal) -> None:
-    """The immutable transfer record; its absence is the idempotency check. It is indexed under both
-    accounts (GSI1 payer, GSI2 payee): those two index entries are the two statement entries."""
+    """The immutable transfer record; its absence is the idempotency check."""
+    uow.put(record_item(request, payer, payee, at), condition=TransferItem.PK.does_not_exist(), refused=refused)
+
+
+def record_item(request: TransferRequest, payer: str, payee: str, at: str) -> TransferItem:
+    """A transfer record, indexed under both accounts (GSI1 payer, GSI2 payee): those two index entries
+    are the two statement entries."""
     sort_key = keys.statement_sk(at, request.transfer_id)
-    record = TransferItem(
+    return TransferItem(
         keys.transfer_pk(request.transfer_id),
         keys.TRANSFER_SK,
         GSI1PK=keys.statement_pk(payer),
@@ -141,7 +153,6 @@ def add_record(uow: UnitOfWork, request: TransferRequest, payer: str, payee: str
         fingerprint=request.fingerprint(),
         created_at=at,
     )
-    uow.put(record, condition=TransferItem.PK.does_not_exist(), refused=refused)
 
 
 def add_hold(uow: UnitOfWork, request: HoldRequest, at: str, refused: Refusal) -> None:
@@ -182,15 +193,13 @@ def add_hold_settled(uow: UnitOfWork, hold_id: str, status: HoldStatus, posted_a
 
 
 def get_balance(account_id: str, *, consistent: bool = True) -> Balance | None:
-    try:
-        return balance_of(AccountItem.get(keys.account_pk(account_id), keys.BALANCE_SK, consistent_read=consistent))
-    except AccountItem.DoesNotExist:
-        return None
+    found = reads.get_item(keys.account_pk(account_id), keys.BALANCE_SK, consistent_read=consistent)
+    return None if found is None else from_item(AccountItem, found, Balance)
 
 
 def get_balances(account_ids: list[str]) -> list[Balance]:
     wanted = [(keys.account_pk(account_id), keys.BALANCE_SK) for account_id in account_ids]
-    return [balance_of(item) for item in AccountItem.batch_get(wanted, consistent_read=True)]
+    return [from_item(AccountItem, item, Balance) for item in reads.batch_get_items(wanted, consistent_read=True)]
 
 
 def get_transfer(transfer_id: str) -> tuple[Transfer, str] | None:
@@ -211,19 +220,17 @@ def get_hold(hold_id: str) -> tuple[Hold, str] | None:
 
 
 def statement(account_id: str, before: str | None, limit: int) -> list[tuple[str, Transfer]]:
-    """Newest first: the account's records as payer (GSI1) and as payee (GSI2), merged by time."""
-    pk = keys.statement_pk(account_id)
-    as_payer = TransferItem.gsi1.query(
-        pk, before > TransferItem.GSI1SK if before else None, scan_index_forward=False, limit=limit, page_size=limit
+    """Newest first: the account's records as payer (GSI1) and as payee (GSI2), both read at once, merged
+    by time."""
+
+    def side(index: reads.Index, sort_key: str) -> list[tuple[str, Transfer]]:
+        found = reads.query(keys.statement_pk(account_id), index=index, below=before, forward=False, limit=limit)
+        return [(item[sort_key]["S"], _transfer(values_of(TransferItem, item))) for item in found]
+
+    as_payer, as_payee = reads.at_once(
+        [partial(side, TransferItem.gsi1, "GSI1SK"), partial(side, TransferItem.gsi2, "GSI2SK")]
     )
-    as_payee = TransferItem.gsi2.query(
-        pk, before > TransferItem.GSI2SK if before else None, scan_index_forward=False, limit=limit, page_size=limit
-    )
-    keyed: list[Any] = [
-        ((item.GSI1SK, transfer_of(item)) for item in as_payer),
-        ((item.GSI2SK, transfer_of(item)) for item in as_payee),
-    ]
-    merged = heapq.merge(*keyed, key=lambda pair: pair[0], reverse=True)
+    merged = heapq.merge(as_payer, as_payee, key=lambda pair: pair[0], reverse=True)
     return [entry for _, entry in zip(range(limit), merged, strict=False)]
 
 
