@@ -289,9 +289,10 @@ class _Slice:
         elif isinstance(change, PurchaseMoved) and change.new is not None:
             state.purchases += 1
             purchase_id = change.new.purchase_id
-            if change.at >= state.base_at:
-                state.changed.append(purchase_id)
-            elif target := reversal_target(change.new):
+            target = reversal_target(change.new)
+            if target and change.at >= state.base_at:
+                state.changed.append(purchase_id)  # facts only accumulate: with no target, none before either
+            elif target:
                 state.targets[purchase_id] = target
         elif isinstance(change, RevenueCounted):
             state.counters[change.month] = state.counters.get(change.month, 0) + change.amount

@@ -95,16 +95,15 @@ def run(settle: timedelta | None = None, write_margin: timedelta = WRITE_MARGIN)
 def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> Report:
     stored = repository.checkpoint()
     checkpoint = msgspec.json.decode(stored.body, type=Checkpoint) if stored.body else Checkpoint()
-    written = clock.system_now()  # residue items are dated by the machine's clock, facts by `clock.now`
-    cut = clock.iso(written - write_margin)
-    start = checkpoint.cut or clock.iso(written - FIRST_LOOKBACK)
-    batches = [
-        msgspec.json.decode(body, type=Observed) for body in repository.residues_written(_hours(start, cut), start, cut)
-    ]
+    machine = clock.system_now()  # residue items are dated by the machine's clock, facts by `clock.now`
+    cut = clock.iso(machine - write_margin)
+    start = checkpoint.cut or clock.iso(machine - FIRST_LOOKBACK)
+    written = repository.residues_written(_hours(start, cut), start, cut) if start < cut else iter(())
+    batches = [msgspec.json.decode(body, type=Observed) for body in written]
     shares = [share for batch in batches for share in batch.shares]
     statements = {month: economy_repository.value_share(month) for month in {share.month for share in shares}}
     checked = Observed(faults=rules.share_faults(shares, statements))
-    lost = bool(checkpoint.cut) and checkpoint.cut < clock.iso(written - GAP_MAX)
+    lost = bool(checkpoint.cut) and checkpoint.cut < clock.iso(machine - GAP_MAX)
     now = clock.now()
     carried = rules.carry(checkpoint.carried, [*batches, checked], stored.base_at, CARRIED_MAX, clock.iso(now), lost)
     mismatches, total_posted = rules.judge(carried, clock.iso(now - settle))
@@ -116,7 +115,7 @@ def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> Report:
         mismatches[:REPORTED_MAX],
         sum(batch.purchases for batch in batches),
     )
-    repository.add_checkpoint(uow, stored, msgspec.json.encode(Checkpoint(cut, carried)))
+    repository.add_checkpoint(uow, stored, msgspec.json.encode(Checkpoint(max(cut, start), carried)))
     report_repository.add_report(uow, REPORT_NAME, report.at, msgspec.json.encode(report).decode())
     return report
 
