@@ -22,6 +22,9 @@ from chalicelib.config import table_stream_arn
 from chalicelib.jobs import scheduled
 
 app = Chalice(app_name="pwiic")
+# JSON in, JSON out: no media type is binary. Chalice otherwise checks every response (and request) against
+# its default list of binary types, a fifth of its CPU per request.
+app.api.binary_types = []
 app.api.cors = CORSConfig(
     allow_origin="*",  # bearer tokens, no cookies: any web client origin may call the API
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],

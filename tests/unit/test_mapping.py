@@ -18,6 +18,7 @@ from chalicelib.adapters.dynamodb.models import (
     ParticipantItem,
     PurchaseItem,
     ReviewItem,
+    TransferItem,
 )
 from chalicelib.domain.exchanges import Exchange, ExchangeType, State
 from chalicelib.domain.ledger import Balance
@@ -136,6 +137,19 @@ def test_numbers_read_as_pynamodb_reads_them():
         ConversationItem("PK", "SK", conversation_id="c1", subject="listing:l1", participants={"m1"}, created_at="t"),
         ParticipantItem("PK", "SK", conversation_id="c1", member_id="m1", unread=3, last_message_at="t", subject="s"),
         MessageItem("PK", "SK", sender_id="m1", body="Bonjour", at="t"),
+        TransferItem(
+            "TRANSFER#t1",
+            "SK",
+            payer="member:a",
+            payee="member:b",
+            payer_account="member:a",
+            payee_account="member:b",
+            amount=5,
+            kind="tip",
+            refs='{"exchange": "e1"}',
+            fingerprint="f",
+            created_at="t",
+        ),
         ReviewItem(
             "PK",
             "SK",

@@ -3,11 +3,9 @@ ledger service decides which, and what their refusals mean); the others read."""
 
 from __future__ import annotations
 
-import heapq
 import json
 import zlib
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -220,18 +218,10 @@ def get_hold(hold_id: str) -> tuple[Hold, str] | None:
 
 
 def statement(account_id: str, before: str | None, limit: int) -> list[tuple[str, Transfer]]:
-    """Newest first: the account's records as payer (GSI1) and as payee (GSI2), both read at once, merged
-    by time."""
-
-    def side(index: reads.Index, sort_key: str) -> list[tuple[str, Transfer]]:
-        found = reads.query(keys.statement_pk(account_id), index=index, below=before, forward=False, limit=limit)
-        return [(item[sort_key]["S"], _transfer(values_of(TransferItem, item))) for item in found]
-
-    as_payer, as_payee = reads.at_once(
-        [partial(side, TransferItem.gsi1, "GSI1SK"), partial(side, TransferItem.gsi2, "GSI2SK")]
-    )
-    merged = heapq.merge(as_payer, as_payee, key=lambda pair: pair[0], reverse=True)
-    return [entry for _, entry in zip(range(limit), merged, strict=False)]
+    """Newest first: the account's records as payer (GSI1) and as payee (GSI2), read at once, merged by time."""
+    sides = (TransferItem.gsi1, TransferItem.gsi2)
+    found = reads.newest_first([keys.statement_pk(account_id)], index=sides, below=before, limit=limit)
+    return [(sort_key, _transfer(values_of(TransferItem, item))) for sort_key, item in found]
 
 
 def holds_due(now: str, limit_per_bucket: int) -> list[Hold]:

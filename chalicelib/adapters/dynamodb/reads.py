@@ -165,15 +165,17 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 
 def newest_first(
-    partitions: Iterable[str], *, index: Index | None = None, below: str | None, limit: int
+    partitions: Iterable[str], *, index: Index | tuple[Index, ...] | None = None, below: str | None, limit: int
 ) -> list[tuple[str, RawItem]]:
-    """The `limit` items with the greatest sort keys across several partitions (one Query each, all at
-    once), merged, each with its sort key; `below` is the last sort key seen."""
-    _, range_key = _key_names(index)
+    """The `limit` items with the greatest sort keys across several partitions, of the table or of one or
+    several indexes (one Query each, all at once), merged, each with its sort key; `below` is the last
+    sort key seen."""
 
-    def page(pk: str) -> list[tuple[str, RawItem]]:
-        found = query(pk, index=index, below=below, forward=False, limit=limit)
+    def page(pk: str, on: Index | None) -> list[tuple[str, RawItem]]:
+        _, range_key = _key_names(on)
+        found = query(pk, index=on, below=below, forward=False, limit=limit)
         return [(item[range_key]["S"], item) for item in found]
 
-    pages = at_once([partial(page, pk) for pk in sorted(partitions)])
+    indexes = index if isinstance(index, tuple) else (index,)
+    pages = at_once([partial(page, pk, on) for pk in sorted(partitions) for on in indexes])
     return list(itertools.islice(heapq.merge(*pages, key=lambda pair: pair[0], reverse=True), limit))
