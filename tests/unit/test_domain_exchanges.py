@@ -569,7 +569,7 @@ AWAITED_CASES = [
     ),
     *(
         pytest.param(exchange(state=state), NOW, {OWNER: set(), PROPOSER: set()}, id=state.value)
-        for state in (State.DISPUTED, *FINAL)
+        for state in (State.DISPUTED, *sorted(FINAL))
     ),
 ]
 
