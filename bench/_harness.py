@@ -750,7 +750,8 @@ def ledger_balanced() -> bool:
     pending holds, `available = posted - held`, and balances summing to zero."""
     from chalicelib.services import ledger_audit
 
-    report = ledger_audit.run_to_end()
+    with app_output_to_stderr():  # the audit logs and flushes metrics: stdout carries the one JSON object
+        report = ledger_audit.run_to_end()
     if not report.balanced:
         print(f"ledger audit: {report}", file=sys.stderr)
     return report.balanced
@@ -802,6 +803,20 @@ class Api:
 def secrets_root() -> Path:
     """Where bench_table's scratch key material lives (the app reads its JWKS from there)."""
     return Path(urlparse(os.environ["PWIIC_OIDC_JWKS_URL"]).path).parent.parent
+
+
+@contextlib.contextmanager
+def app_output_to_stderr() -> Iterator[None]:
+    """The app's log lines and metrics go to stderr for a while."""
+    handlers = [h for h in logging.getLogger("pwiic").handlers if isinstance(h, logging.StreamHandler)]
+    previous = [handler.setStream(sys.stderr) for handler in handlers]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler, stream in zip(handlers, previous, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
 
 
 def quiet_access_log(sink: Any) -> None:
