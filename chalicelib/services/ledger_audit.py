@@ -66,7 +66,7 @@ def start(operator_id: str) -> AuditState:
             started_at=clock.iso(now),
             base_at=clock.iso(now - SETTLED_AFTER),
         )
-        repository.add_audit(uow, stored, msgspec.json.encode(state), refused=raises(_started_meanwhile()))
+        repository.add_audit(uow, stored, msgspec.json.encode(state))  # another start won: read it again
         audit.record(uow, operator_id, AuditAction.AUDIT_LEDGER, state.audit_id, "")
         return state
 
@@ -102,13 +102,13 @@ def advance(budget_seconds: float) -> AuditState | None:
     body = msgspec.json.encode(state)
 
     def save(uow: UnitOfWork) -> None:
-        repository.add_audit(uow, stored, body, refused=raises(_started_meanwhile()))
+        repository.add_audit(uow, stored, body, refused=raises(_saved_meanwhile()))
         if not state.running:
             repository.add_base(uow, state.base_at)
 
     transaction.run(save)
     if state.report is not None:
-        _announce(state)
+        _announce(state, state.report)
     return state
 
 
@@ -125,13 +125,12 @@ def _decode(body: bytes) -> AuditState:
     return msgspec.json.decode(body, type=AuditState)
 
 
-def _started_meanwhile() -> errors.Conflict:
+def _saved_meanwhile() -> errors.Conflict:
+    """A slice that overran met the next one: the first to save wins, the other's work is dropped."""
     return errors.Conflict("Another audit slice saved first; this one is dropped.", code="audit-running")
 
 
-def _announce(state: AuditState) -> None:
-    report = state.report
-    assert report is not None
+def _announce(state: AuditState, report: Report) -> None:
     metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=state.mismatch_count)
     metrics.flush_metrics()
     figures = {"audit_id": state.audit_id, "accounts": report.accounts, "invocations": state.invocations}

@@ -13,7 +13,7 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib.adapters.dynamodb import changes, keys
 from chalicelib.adapters.dynamodb.models import ReconciliationStateItem, ResidueItem, TableItem
-from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.changes import TableChange
 
 RESIDUE_TTL_SECONDS = 7 * 24 * 3600  # long after the hourly job has read them
@@ -107,7 +107,8 @@ def add_base(uow: UnitOfWork, base_at: str) -> None:
     uow.update(item, [ReconciliationStateItem.base_at.set(base_at), ReconciliationStateItem.version.add(1)])
 
 
-def add_audit(uow: UnitOfWork, read: Stored, body: bytes, refused: Refusal) -> None:
+def add_audit(uow: UnitOfWork, read: Stored, body: bytes, refused: Refusal = stale) -> None:
+    """The audit's progress, over the version read."""
     item = ReconciliationStateItem(keys.RECONCILIATION_PK, keys.AUDIT_SK)
     actions = [ReconciliationStateItem.body.set(pack(body)), ReconciliationStateItem.version.set(read.version + 1)]
     uow.update(item, actions, condition=_unchanged(read), refused=refused)
