@@ -5,19 +5,35 @@ Entry points (the API dispatcher, each scheduled job) call `invocation(...)` aro
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from aws_lambda_powertools import Logger, Metrics
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 SERVICE = "pwiic"
-logger = Logger(service=SERVICE)
+
+
+def _json_line(log: dict[str, Any]) -> str:
+    """A log line's JSON by msgspec (Powertools' json.dumps costs a fifth of an access line); a value it
+    cannot encode becomes its str, as Powertools' default does."""
+    return msgspec.json.encode(log, enc_hook=str).decode()
+
+
+def _message(text: Any) -> Any:
+    """A message (str) that is a JSON object or array is logged as structure, as Powertools does; any
+    other text is left as it is, without raising and catching a decode error on every line."""
+    return json.loads(text) if text[:1] in ("{", "[") else text
+
+
+logger = Logger(service=SERVICE, json_serializer=_json_line, json_deserializer=_message)
 metrics = Metrics(namespace="Pwiic", service=SERVICE)
 
 _cold_start = [True]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
+
+import msgspec
 
 from chalicelib import errors
 from chalicelib.config import secret
@@ -22,12 +23,12 @@ _SIG_BYTES = 16
 
 def _signature(scope: str, payload: bytes) -> bytes:
     key = secret("cursor_secret").encode()
-    return hmac.new(key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+    return hmac.digest(key, scope.encode() + b"\0" + payload, "sha256")[:_SIG_BYTES]
 
 
 def encode_cursor(scope: str, last_key: dict[str, Any]) -> str:
     """`scope` binds the cursor to one query: a cursor from another query or member is refused."""
-    payload = json.dumps(last_key, separators=(",", ":"), sort_keys=True).encode()
+    payload = msgspec.json.encode(last_key, order="sorted")
     return base64.urlsafe_b64encode(_signature(scope, payload) + payload).decode().rstrip("=")
 
 
