@@ -3,13 +3,12 @@ independent reads side by side (a request waits for the slowest read, not for th
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import NamedTuple
 
 from msgspec import Struct
 
 from chalicelib import clock
+from chalicelib.adapters.dynamodb import reads
 from chalicelib.domain.exchanges import awaited_from
 from chalicelib.domain.ledger import Balance, wallet_account
 from chalicelib.domain.members import home_community
@@ -44,14 +43,8 @@ class Home(NamedTuple):
     pending: list[Pending]  # soonest due first, at most PENDING_SHOWN
 
 
-@cache
-def _pool() -> ThreadPoolExecutor:
-    """One per container: its threads outlive a request (a Lambda container serves one at a time)."""
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="home")
-
-
 def home(member_id: str) -> Home:
-    pool = _pool()
+    pool = reads.pool()
     wallet = pool.submit(ledger.balance, wallet_account(member_id))
     home_listings = pool.submit(_home_listings, member_id)
     inbox = pool.submit(conversations.inbox, member_id, None, RECENT)

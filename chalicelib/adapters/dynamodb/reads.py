@@ -28,8 +28,9 @@ AttributeValue = dict[str, Any]  # {"S": "Drill"}, {"N": "5"}, {"BOOL": false}..
 RawItem = dict[str, AttributeValue]
 Index = GlobalSecondaryIndex[Any]
 
-# Queries sent at once: `near` searches nine cells. botocore clients are thread-safe and PynamoDB's
-# connection pool holds 10 connections (`max_pool_connections`): more threads would wait for one.
+# Reads sent at once: `near` searches nine cells, GET /me/home reads seven things. botocore clients are
+# thread-safe and PynamoDB's connection pool holds 10 connections (`max_pool_connections`): more threads
+# would wait for one.
 QUERY_THREADS = 9
 POOL_THREADS = "pwiic-read"
 
@@ -148,9 +149,15 @@ def query(
     return Query(params, limit, key_names)
 
 
+def pool() -> ThreadPoolExecutor:
+    """The container's threads for reads sent at once (`at_once`, GET /me/home); they outlive a request
+    (a Lambda container serves one at a time)."""
+    _client()  # made here if need be, not by several threads at once
+    return _executor()
+
+
 @cache
-def _pool() -> ThreadPoolExecutor:
-    """One per container, made on first use."""
+def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=QUERY_THREADS, thread_name_prefix=POOL_THREADS)
 
 
@@ -159,8 +166,7 @@ def at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
     one of the pool's own threads, one after another: waiting on the pool from inside it could wait forever."""
     if len(calls) <= 1 or threading.current_thread().name.startswith(POOL_THREADS):
         return [call() for call in calls]
-    _client()  # made here, not by several threads at once
-    futures = [_pool().submit(call) for call in calls]
+    futures = [pool().submit(call) for call in calls]
     return [future.result() for future in futures]
 
 
