@@ -747,14 +747,18 @@ def clock_at(moment: datetime) -> Iterator[None]:
 
 def ledger_balanced() -> bool:
     """Double entry survived: the full audit, run to its end, finds every balance equal to its entries and
-    pending holds, `available = posted - held`, and balances summing to zero."""
+    pending holds, `available = posted - held`, and balances summing to zero. Its purchase and economy
+    checks are left out: benchmarks fund wallets with bare issuance transfers, not purchases."""
+    from chalicelib.domain.reconciliation import Check
     from chalicelib.services import ledger_audit
 
     with app_output_to_stderr():  # the audit logs and flushes metrics: stdout carries the one JSON object
         report = ledger_audit.run_to_end()
-    if not report.balanced:
+    ledger_checks = {Check.ENTRIES, Check.HELD, Check.AVAILABLE, Check.UNKNOWN_ACCOUNT}
+    broken = [mismatch for mismatch in report.mismatches if mismatch.check in ledger_checks]
+    if broken or report.total_posted:
         print(f"ledger audit: {report}", file=sys.stderr)
-    return report.balanced
+    return not broken and report.total_posted == 0
 
 
 def profile_calls(label: str, batch: Sequence[Any], call: Callable[[Any], Any]) -> None:
