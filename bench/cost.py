@@ -3,7 +3,7 @@
 Plays a reference profile of one active member-month (PROFILE) for a sample of members of two
 communities, through the real Lambda handler (`app.app` called with API Gateway's event, as Lambda calls
 it) against DynamoDB Local, in a table of its own created from infra/template.json, then runs every
-scheduled job wired in app.py, and prints one JSON object on stdout:
+scheduled job and the table's stream handler wired in app.py, and prints one JSON object on stdout:
 
 a. Per call kind: API requests (each one Lambda invocation), DynamoDB requests by operation, billed read
    units (eventually or strongly consistent, as sent) and write units (the harness' formula: 2 per KB of
@@ -13,7 +13,9 @@ a. Per call kind: API requests (each one Lambda invocation), DynamoDB requests b
 b. The scheduled jobs, priced per month from their schedules in app.py: each run measured when nothing
    changed at two sizes of history (after seeding, after the play), fitted to history (a job whose runs
    grow with the table shows it), plus the work the play left them (holds, windows, missions, ballots,
-   value sharing: the jobs run with the clock moved past every deadline, minus an idle run).
+   value sharing: the jobs run with the clock moved past every deadline, minus as long a wait with
+   nothing due and an idle run). The stream handler gets the play's stream records, in the batches the
+   goal's population makes.
 c. The bill (prices in bench/cost_prices.json, region eu-central-2): CHF per active member-year by
    component at the goal's population, and the active members 1,500 CHF a year carries, with and without
    identity (the user pool's tier read from infra/template.json). Lambda duration is the handler's CPU
