@@ -48,6 +48,7 @@ from bench._harness import (
     Sample,
     bench_parser,
     bench_table,
+    clock_at,
     items_read,
     ledger_balanced,
     quiet_access_log,
@@ -286,20 +287,11 @@ def _facts(sequence: int) -> tuple[Any, int]:
     return kind, 1 + sequence % 2
 
 
-@contextlib.contextmanager
-def _clock_in(month: str) -> Any:
+def _clock_in(month: str) -> contextlib.AbstractContextManager[None]:
     """`chalicelib.clock.now` at noon on the 15th of `month`: every fee and its revenue shard carry it."""
     from datetime import UTC, datetime
 
-    from chalicelib import clock
-
-    moment = datetime(int(month[:4]), int(month[5:7]), 15, 12, tzinfo=UTC)
-    real = clock.now
-    clock.now = lambda: moment
-    try:
-        yield
-    finally:
-        clock.now = real
+    return clock_at(datetime(int(month[:4]), int(month[5:7]), 15, 12, tzinfo=UTC))
 
 
 def new_distribution(options: Options, world: World) -> Distribution:
