@@ -47,7 +47,7 @@ from tools import localstack
 GOAL_RATIO = (0.9, 1.1)
 ACTIVE_WALLETS = 200  # the wallets the new transfers move between, at every size
 WALLETS_PER_RECORDS = 100  # the history has one wallet per this many records (at least ACTIVE_WALLETS)
-POOL_SHARDS = 8
+POOL_SHARDS = 8  # the rewards pool's and issuance's shards the history uses (2 with --quick)
 BATCH_WRITE = 25  # items per BatchWriteItem
 
 
@@ -58,6 +58,7 @@ class Options:
     active: int
     audit_budget: float
     shards: int
+    pool_shards: int
     endpoint: str | None
 
 
@@ -77,7 +78,8 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     new = args.new or (10 if args.quick else 1000)
     active = 8 if args.quick else ACTIVE_WALLETS
     budget = args.audit_budget or (0.5 if args.quick else 0.0)  # 0: the configured budget (12 s)
-    return Options(history, new, active, budget, max(args.shards, 1), args.endpoint)
+    pool_shards = 2 if args.quick else POOL_SHARDS
+    return Options(history, new, active, budget, max(args.shards, 1), pool_shards, args.endpoint)
 
 
 # The history, written directly
@@ -90,24 +92,25 @@ class History:
     bytes: int = 0
 
 
-def write_history(admin: Any, table_name: str, records: int, active: int, seed: int) -> History:
+def write_history(admin: Any, table_name: str, records: int, options: Options) -> History:
     """`records` consistent transfer records and the balances they add up to, as the ledger writes them."""
     from chalicelib import clock
     from chalicelib.adapters.dynamodb import keys, ledger_repository
     from chalicelib.adapters.dynamodb.models import AccountItem
     from chalicelib.domain.ledger import TransferKind, TransferRequest
 
-    rng = random.Random(seed)
-    wallets = [f"member:bench-{index:06d}" for index in range(max(active, records // WALLETS_PER_RECORDS))]
-    pool = [f"platform:rewards.{shard}" for shard in range(POOL_SHARDS)]
-    issuance = [f"platform:issuance.{shard}" for shard in range(POOL_SHARDS)]
+    rng = random.Random(records)
+    wallets = [f"member:bench-{index:06d}" for index in range(max(options.active, records // WALLETS_PER_RECORDS))]
+    shards = options.pool_shards
+    pool = [f"platform:rewards.{shard}" for shard in range(shards)]
+    issuance = [f"platform:issuance.{shard}" for shard in range(shards)]
     moves: list[tuple[str, str, str, int, TransferKind]] = []
     reward = 1_000_000
-    for shard in range(POOL_SHARDS):
-        funded = reward * math.ceil(len(wallets) / POOL_SHARDS)
+    for shard in range(shards):
+        funded = reward * math.ceil(len(wallets) / shards)
         moves.append((f"funding:bench:{shard}", issuance[shard], pool[shard], funded, TransferKind.POOL_FUNDING))
     for index, wallet in enumerate(wallets):
-        moves.append((f"reward:bench:{index}", pool[index % POOL_SHARDS], wallet, reward, TransferKind.REWARD))
+        moves.append((f"reward:bench:{index}", pool[index % shards], wallet, reward, TransferKind.REWARD))
     while len(moves) < records:
         payer, payee = rng.sample(wallets, 2)
         moves.append((f"pay:bench:{len(moves)}", payer, payee, rng.randint(1, 50), TransferKind.PAYMENT))
@@ -267,7 +270,7 @@ def measure_size(endpoint: str, options: Options, records: int) -> dict[str, Any
 
     with bench_table(endpoint, "bench-recon") as (admin, table_name):
         started = time.perf_counter()
-        history = write_history(admin, table_name, records, options.active, seed=records)
+        history = write_history(admin, table_name, records, options)
         loaded = time.perf_counter() - started
         reader = StreamReader(endpoint, table_name, start="LATEST")
         meter = Meter(shared_client(), admin, table_name)
