@@ -334,8 +334,9 @@ def stubbed(client: Any, answers: Mapping[str, Answer]) -> Iterator[Counter[str]
     def keep_params(params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[params_key] = params  # the same context dict reaches before-call
 
-    def leak(model: Any, **_: Any) -> None:
-        leaked[model.name] += 1
+    def leak(request: Any, **_: Any) -> None:  # before-send gets the request, not the operation model
+        target = request.headers.get("X-Amz-Target") or b""
+        leaked[(target.decode() if isinstance(target, bytes) else str(target)).rpartition(".")[2]] += 1
 
     for operation, answer in answers.items():
         if callable(answer):

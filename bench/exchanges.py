@@ -59,6 +59,7 @@ GOAL_QUERIES_PER_SEARCH = 1  # issue 5: "each one DynamoDB Query on an index des
 GOAL_WRITES_PER_TRANSITION = 1  # "every state change and its ledger effect commit in one atomic write"
 GOAL_CPU_RATIO = 3.0  # ARCHITECTURE.md: handler CPU <= 3x the bare DynamoDB call it makes (stubbed)
 PAGE = 20  # the API's default page size
+BATCH = 10  # CPU phase: calls of one side before the other side's turn
 HOME = "u0hqe"  # Carouge, Geneva: the community's area and the `near` search
 SEARCH_ROUTES = ("community", "category", "kind", "mode", "tag", "near", "owner")
 TRANSITIONS = (
@@ -606,7 +607,9 @@ def stub_answers(calls: Sequence[Captured], unmatched: Counter[str]) -> dict[str
 
 def measure_cpu(options: Options, reads: Sequence[HotRead]) -> dict[str, Any]:
     """Per route: the Lambda handler against replaying its very DynamoDB calls, both on the shared client
-    stubbed with the captured answers; interleaved over rounds (rotating which side goes first), medians."""
+    stubbed with the captured answers. Each round alternates the two sides in batches of BATCH calls (a
+    burst of load on the shared machine hits both alike), routes in a rotating order; the ratio is the
+    median of the rounds' ratios."""
     import botocore
     from chalice.local import LambdaContext
 
@@ -616,11 +619,11 @@ def measure_cpu(options: Options, reads: Sequence[HotRead]) -> dict[str, Any]:
     context = LambdaContext("api_handler", 512, 20_000)
     n = options.cpu_calls
     gc.collect()
+    gc.freeze()  # what the run keeps (its world, captures) is not a container's: out of full collections
     leaked: Counter[str] = Counter()
     unmatched: Counter[str] = Counter()
-    sides: dict[str, tuple[Mapping[str, Any], Callable[[], Any]]] = {}  # name -> (stub answers, one call)
-    for read in reads:
-        answers = stub_answers(read.calls, unmatched)
+    sides: dict[str, tuple[Mapping[str, Any], Callable[[], Any], Callable[[], Any]]] = {}
+    for read in reads:  # route -> (stub answers, one request through the handler, its calls replayed)
         replay = [(getattr(client, botocore.xform_name(call.operation)), call.params) for call in read.calls]
 
         def bare(calls: Sequence[tuple[Callable[..., Any], dict[str, Any]]] = replay) -> None:
@@ -630,8 +633,7 @@ def measure_cpu(options: Options, reads: Sequence[HotRead]) -> dict[str, Any]:
         def handler(event: dict[str, Any] = read.event) -> Any:
             return app(event, context)  # Chalice reads the event without changing it
 
-        sides[f"{read.name}:bare"] = (answers, bare)
-        sides[f"{read.name}:handler"] = (answers, handler)
+        sides[read.name] = (stub_answers(read.calls, unmatched), handler, bare)
 
     @contextlib.contextmanager
     def stub(answers: Mapping[str, Any]) -> Iterator[None]:
@@ -639,49 +641,53 @@ def measure_cpu(options: Options, reads: Sequence[HotRead]) -> dict[str, Any]:
             yield
         leaked.update(found)
 
-    def timed(name: str) -> float:
-        answers, call = sides[name]
-        with stub(answers):
-            start = time.process_time()
-            for _ in range(n):
-                call()
-            return (time.process_time() - start) / n
+    def timed(name: str) -> tuple[float, float]:
+        canned, request, replayed = sides[name]
+        spent = [0.0, 0.0]
+        with stub(canned):
+            for _ in range(max(1, n // BATCH)):
+                for side, call in enumerate((request, replayed)):
+                    start = time.process_time()
+                    for _ in range(BATCH):
+                        call()
+                    spent[side] += time.process_time() - start
+        calls = max(1, n // BATCH) * BATCH
+        return spent[0] / calls, spent[1] / calls
 
-    checks: dict[str, dict[str, bool]] = {"responses_as_captured": {}, "calls_as_captured": {}}
-    for read in reads:  # warm every path, then check it answers as it did on DynamoDB Local
-        canned, request = sides[f"{read.name}:handler"]
+    for canned, request, replayed in sides.values():  # warm every path
         with stub(canned):
             for _ in range(max(5, n // 10)):
                 request()
-                sides[f"{read.name}:bare"][1]()
-            with Recorder(client, consumed_capacity=False, keep_all=True).recording() as recorder:
-                response = request()  # counted as the application sends them (the stub answers before-call)
+                replayed()
+    names = list(sides)
+    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for round_ in range(options.cpu_rounds):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            timings[name].append(timed(name))
+    checks: dict[str, dict[str, bool]] = {"responses_as_captured": {}, "calls_as_captured": {}}
+    for read in reads:  # after the rounds: each still answered as it did on DynamoDB Local
+        canned, request, _ = sides[read.name]
+        with stub(canned), Recorder(client, consumed_capacity=False, keep_all=True).recording() as recorder:
+            response = request()  # counted as the application sends them (the stub answers before-call)
         made = Counter(operation for operation, _ in recorder.all_calls)
         checks["calls_as_captured"][read.name] = made == Counter(call.operation for call in read.calls)
         same = response["statusCode"] == 200 and json.loads(response["body"]) == read.body
         checks["responses_as_captured"][read.name] = same
-    names = list(sides)
-    timings: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(options.cpu_rounds):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            timings[name].append(timed(name))
     if options.profile:
-        for read in reads:
-            canned, request = sides[f"{read.name}:handler"]
+        for name, (canned, request, _) in sides.items():
             with stub(canned):
-                label = f"stubbed {read.name} requests through the Lambda handler"
-                profile_calls(label, [request] * n, lambda call: call())
+                profile_calls(f"stubbed {name} requests through the Lambda handler", [request] * n, lambda call: call())
 
     routes: dict[str, Any] = {}
     for read in reads:
-        handler_s, bare_s = timings[f"{read.name}:handler"], timings[f"{read.name}:bare"]
-        handler_us, bare_us = statistics.median(handler_s) * 1e6, statistics.median(bare_s) * 1e6
+        rounds = timings[read.name]
+        ratios = [handler_s / bare_s for handler_s, bare_s in rounds]
         routes[read.name] = {
-            "ratio": round(handler_us / bare_us, 3),
-            "handler_us": round(handler_us, 1),
-            "bare_calls_us": round(bare_us, 1),
+            "ratio": round(statistics.median(ratios), 3),
+            "handler_us": round(statistics.median(handler_s for handler_s, _ in rounds) * 1e6, 1),
+            "bare_calls_us": round(statistics.median(bare_s for _, bare_s in rounds) * 1e6, 1),
             "bare_calls": dict(sorted(Counter(call.operation for call in read.calls).items())),
-            "round_ratios": [round(h / b, 3) for h, b in zip(handler_s, bare_s, strict=True)],
+            "round_ratios": [round(ratio, 3) for ratio in ratios],
         }
     return {
         "calls_per_round": n,
@@ -709,8 +715,10 @@ def measure_requests(
         transitions = measure_transitions(options, api, world, meter)
         first_calls = first_call_of_day(api, world, meter)
         # Owners' reputations are reread once a minute per container: amortised, as the governed
-        # parameters are (measure_transitions); the stubbed phase must answer what was captured.
+        # parameters are (measure_transitions); the stubbed phase must answer what was captured, so
+        # those read earlier (kept a minute) are forgotten and read again to be kept for good.
         reviews.SUMMARY_SECONDS = math.inf
+        reviews.reset()
         reads = capture_reads(api, meter, prepare_reads(api, world))
     return searches, transitions, first_calls, reads
 

@@ -5,6 +5,7 @@ Entry points (the API dispatcher, each scheduled job) call `invocation(...)` aro
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterator
@@ -56,11 +57,20 @@ def tracer() -> Tracer | None:
 def invocation(name: str, correlation_id: str | None, lambda_context: Any) -> Iterator[None]:
     """Every log line inside carries the correlation id (API Gateway's request id, or the Lambda
     request id), the Lambda request id and whether this is the container's first invocation; with
-    tracing on, the work is one X-Ray subsegment named `name`."""
+    tracing on, the work is one X-Ray subsegment named `name`.
+
+    What the container's first invocation leaves behind (modules, clients and botocore's service
+    model, caches) lives as long as the container: it is then frozen out of the garbage collector's
+    full collections, which would otherwise walk it all again every few hundred requests."""
+    first = _cold_start[0]
     function_request_id = getattr(lambda_context, "aws_request_id", None)
     logger.set_correlation_id(correlation_id or function_request_id)
-    logger.append_keys(function_request_id=function_request_id, cold_start=_cold_start[0])
+    logger.append_keys(function_request_id=function_request_id, cold_start=first)
     _cold_start[0] = False
     traced = tracer()
-    with traced.provider.in_subsegment(name) if traced is not None else nullcontext():
-        yield
+    try:
+        with traced.provider.in_subsegment(name) if traced is not None else nullcontext():
+            yield
+    finally:
+        if first:
+            gc.freeze()

@@ -204,6 +204,11 @@ def summaries(member_ids: set[str]) -> dict[str, Summary]:
     return {member_id: summarize(found, prior()) for member_id, found in _reputations(member_ids).items()}
 
 
+def reset() -> None:
+    """Forget the reputations this container reuses."""
+    _summaries.clear()
+
+
 def _reputations(member_ids: set[str]) -> dict[str, Reputation]:
     now = time.monotonic()
     cached = {member_id: _summaries.get(member_id) for member_id in member_ids}

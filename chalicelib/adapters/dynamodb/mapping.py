@@ -34,7 +34,12 @@ def values_of(model: type[Model], item: Mapping[str, Mapping[str, Any]]) -> dict
     """A raw item's values as the model's `attribute_values` holds them: the model's defaults fill what
     an older item lacks; numbers are int (or float with a fraction), sets are sets, lists are lists."""
     fixed, made = _defaults(model)
-    return {**fixed, **{name: make() for name, make in made.items()}, **{k: _value(v) for k, v in item.items()}}
+    values = fixed.copy()
+    for name, make in made.items():
+        values[name] = make()
+    for name, value in item.items():  # most attributes are strings: no call for them (a page has hundreds)
+        values[name] = value["S"] if "S" in value else _value(value)
+    return values
 
 
 @cache
