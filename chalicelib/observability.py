@@ -5,9 +5,13 @@ Entry points (the API dispatcher, each scheduled job) call `invocation(...)` aro
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
+import logging
 import os
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
@@ -35,6 +39,28 @@ def _message(text: Any) -> Any:
 
 
 logger = Logger(service=SERVICE, json_serializer=_json_line, json_deserializer=_message)
+
+
+def access(**fields: Any) -> None:
+    """The request's access line: what `logger.info("request", extra=fields)` writes, through the same
+    formatter and handler, from a record copied instead of built by the logging module (its record and
+    caller lookup cost a tenth of a read's CPU). The location is the caller's, as logger.info's."""
+    if not logging.getLogger(logger.name).isEnabledFor(logging.INFO):
+        return
+    record = copy.copy(_access_record())
+    caller = sys._getframe(1)
+    record.funcName, record.lineno = caller.f_code.co_name, caller.f_lineno
+    record.created = time.time()
+    record.msecs = int((record.created - int(record.created)) * 1000) + 0.0
+    record.__dict__.update(fields)
+    logger.registered_handler.handle(record)
+
+
+@cache
+def _access_record() -> logging.LogRecord:
+    return logging.LogRecord(logger.name, logging.INFO, __file__, 0, "request", (), None)
+
+
 metrics = Metrics(namespace="Pwiic", service=SERVICE)
 
 _cold_start = [True]

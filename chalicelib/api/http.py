@@ -167,15 +167,12 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
             else:
                 logger.exception("unhandled error", extra={"route": operation.name})
         finally:
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "route": f"{operation.method} {operation.path}",
-                    "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "member_id": principal.member_id if principal else None,
-                },
+            observability.access(
+                request_id=request_id,
+                route=f"{operation.method} {operation.path}",
+                status=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                member_id=principal.member_id if principal else None,
             )
     content_type = PROBLEM_JSON if status >= 400 else JSON
     return Response(body=body.decode(), status_code=status, headers={"Content-Type": content_type})

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import msgspec
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.models import Model
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -26,8 +27,33 @@ def to_attributes(value: msgspec.Struct) -> dict[str, Any]:
 
 
 def from_item(model: type[Model], item: Mapping[str, Mapping[str, Any]], kind: type[T]) -> T:
-    """`to_domain` of a raw item (`reads`) that `model` stores."""
-    return msgspec.convert(values_of(model, item), kind, strict=False)
+    """`to_domain` of a raw item (`reads`) that `model` stores: only the struct's fields are read, and
+    numbers as DynamoDB wrote them (msgspec converts their text as it converts the model's numbers)."""
+    values: dict[str, Any] = {}
+    for name, tag, default in _fields(model, kind):
+        value = item.get(name)
+        if value is None:
+            if default is not _NO_DEFAULT:
+                values[name] = default() if callable(default) else default
+        else:
+            values[name] = value[tag] if tag in value else _value(value)
+    return msgspec.convert(values, kind, strict=False)
+
+
+_NO_DEFAULT = object()
+_TYPES = {UnicodeAttribute: "S", NumberAttribute: "N", BooleanAttribute: "BOOL", UnicodeSetAttribute: "SS"}
+
+
+@cache
+def _fields(model: type[Model], kind: type[msgspec.Struct]) -> tuple[tuple[str, str, Any], ...]:
+    """Per container: the struct's fields the model stores, each with its DynamoDB type (any other is
+    read by `_value`) and the model's default."""
+    attributes = model.get_attributes()
+    return tuple(
+        (field.name, _TYPES.get(type(attribute), ""), _NO_DEFAULT if attribute.default is None else attribute.default)
+        for field in msgspec.structs.fields(kind)
+        if (attribute := attributes.get(field.name)) is not None
+    )
 
 
 def values_of(model: type[Model], item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
