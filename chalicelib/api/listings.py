@@ -6,8 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import msgspec
-
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
@@ -62,13 +60,10 @@ def _same(value: Any) -> Any:
 
 def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
     owners = {owner_id: project(summary, ReviewSummaryOut) for owner_id, summary in found.owners.items()}
-    return Page(
-        [
-            msgspec.structs.replace(listing_out(listing), owner_reviews=owners[listing.owner_id])
-            for listing in found.listings
-        ],
-        found.next_cursor,
-    )
+    shown = [listing_out(listing) for listing in found.listings]
+    for out in shown:
+        out.owner_reviews = owners[out.owner_id]
+    return Page(shown, found.next_cursor)
 
 
 @router.route(
