@@ -5,7 +5,6 @@ Entry points (the API dispatcher, each scheduled job) call `invocation(...)` aro
 
 from __future__ import annotations
 
-import copy
 import gc
 import json
 import logging
@@ -15,10 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.shared.constants import XRAY_TRACE_ID_ENV
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -42,23 +42,31 @@ logger = Logger(service=SERVICE, json_serializer=_json_line, json_deserializer=_
 
 
 def access(**fields: Any) -> None:
-    """The request's access line: what `logger.info("request", extra=fields)` writes, through the same
-    formatter and handler, from a record copied instead of built by the logging module (its record and
-    caller lookup cost a tenth of a read's CPU). The location is the caller's, as logger.info's."""
+    """The request's access line: the line `logger.info("request", extra=fields)` writes (the logger's keys
+    in its order, the fields, the X-Ray trace id; no None), made and written here, to the same handler's
+    stream: neither a log record nor Powertools' formatting of it (together a fifth of a search's CPU).
+    The location is the caller's, as logger.info's."""
     if not logging.getLogger(logger.name).isEnabledFor(logging.INFO):
         return
-    record = copy.copy(_access_record())
     caller = sys._getframe(1)
-    record.funcName, record.lineno = caller.f_code.co_name, caller.f_lineno
-    record.created = time.time()
-    record.msecs = int((record.created - int(record.created)) * 1000) + 0.0
-    record.__dict__.update(fields)
-    logger.registered_handler.handle(record)
-
-
-@cache
-def _access_record() -> logging.LogRecord:
-    return logging.LogRecord(logger.name, logging.INFO, __file__, 0, "request", (), None)
+    now = time.time()
+    line = {
+        **logger.get_current_keys(),
+        "level": "INFO",
+        "location": f"{caller.f_code.co_name}:{caller.f_lineno}",
+        "message": "request",
+        "timestamp": time.strftime(f"%Y-%m-%d %H:%M:%S,{int((now - int(now)) * 1000):03d}%z", time.localtime(now)),
+        **logger.thread_safe_get_current_keys(),
+        **fields,
+    }
+    trace = os.environ.get(XRAY_TRACE_ID_ENV)
+    if trace:
+        line["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
+    text = _json_line({key: value for key, value in line.items() if value is not None})
+    handler = cast("logging.StreamHandler[Any]", logger.registered_handler)  # Powertools' own, to stdout
+    with handler.lock or nullcontext():
+        handler.stream.write(text + handler.terminator)
+        handler.flush()
 
 
 metrics = Metrics(namespace="Pwiic", service=SERVICE)

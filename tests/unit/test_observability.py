@@ -7,12 +7,19 @@ import json
 import re
 import sys
 
+import pytest
+
 from chalicelib import observability
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}[+-]\d{4}$")
 
 
-def test_the_access_line_is_the_line_logger_info_writes(monkeypatch):
+@pytest.mark.parametrize("trace", [None, "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"])
+def test_the_access_line_is_the_line_logger_info_writes(monkeypatch, trace):
+    if trace is None:
+        monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    else:
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", trace)  # in Lambda, the line ends with the trace id
     stream = io.StringIO()
     monkeypatch.setattr(observability.logger.registered_handler, "stream", stream)
     observability.logger.append_keys(correlation_id="c1", cold_start=False)
@@ -30,6 +37,7 @@ def test_the_access_line_is_the_line_logger_info_writes(monkeypatch):
     assert copied.pop("location") == f"{function}:{access_line}"
     assert list(copied.items()) == list(written.items()), "the same keys, in the same order, with the same values"
     assert copied["correlation_id"] == "c1" and copied["message"] == "request" and copied["level"] == "INFO"
+    assert copied.get("xray_trace_id") == (trace and "1-5759e988-bd862e3fe1be46a994272793")
 
 
 def test_no_access_line_when_info_is_off(monkeypatch):
