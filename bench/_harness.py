@@ -746,14 +746,16 @@ def clock_at(moment: datetime) -> Iterator[None]:
         clock.now = real
 
 
-def ledger_balanced() -> bool:
+def ledger_balanced(at: datetime | None = None) -> bool:
     """Double entry survived: the full audit, run to its end, finds every balance equal to its entries and
     pending holds, `available = posted - held`, and balances summing to zero. Its purchase and economy
-    checks are left out: benchmarks fund wallets with bare issuance transfers, not purchases."""
+    checks are left out: benchmarks fund wallets with bare issuance transfers, not purchases. `at`: the
+    audit's clock, when the benchmark dated transfers later than now (the audit leaves later entries out)."""
     from chalicelib.domain.reconciliation import Check
     from chalicelib.services import ledger_audit
 
-    with app_output_to_stderr():  # the audit logs and flushes metrics: stdout carries the one JSON object
+    moment = clock_at(at) if at else contextlib.nullcontext()
+    with app_output_to_stderr(), moment:  # the audit logs and flushes metrics: stdout carries the one JSON object
         report = ledger_audit.run_to_end()
     ledger_checks = {Check.ENTRIES, Check.HELD, Check.AVAILABLE, Check.UNKNOWN_ACCOUNT}
     broken = [mismatch for mismatch in report.mismatches if mismatch.check in ledger_checks]
@@ -811,24 +813,23 @@ def secrets_root() -> Path:
 
 
 @contextlib.contextmanager
-def app_output_to_stderr() -> Iterator[None]:
-    """The app's log lines and metrics go to stderr for a while."""
+def app_log_to(sink: Any) -> Iterator[None]:
+    """The app's structured log lines go to `sink` for a while (still formatted: same CPU), then back."""
     handlers = [h for h in logging.getLogger("pwiic").handlers if isinstance(h, logging.StreamHandler)]
-    previous = [handler.setStream(sys.stderr) for handler in handlers]
+    previous = [handler.setStream(sink) for handler in handlers]
     try:
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
+        yield
     finally:
         for handler, stream in zip(handlers, previous, strict=True):
             if stream is not None:
                 handler.setStream(stream)
 
 
-def quiet_access_log(sink: Any) -> None:
-    """The app's structured access log goes to `sink` instead of stdout (still formatted: same CPU)."""
-    for handler in logging.getLogger("pwiic").handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sink)
+@contextlib.contextmanager
+def app_output_to_stderr() -> Iterator[None]:
+    """The app's log lines and metrics go to stderr for a while."""
+    with app_log_to(sys.stderr), contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 # Throughput: threads on DynamoDB Local.

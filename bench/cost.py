@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gzip
 import io
 import json
 import math
@@ -57,6 +58,7 @@ from bench._harness import (
     Meter,
     Recorder,
     StoredItem,
+    app_log_to,
     bench_parser,
     bench_table,
     call_write_units,
@@ -64,7 +66,6 @@ from bench._harness import (
     index_entries,
     item_size,
     items_read,
-    quiet_access_log,
     read_units,
     secrets_root,
     shared_client,
@@ -304,7 +305,7 @@ def overlap(intervals: Sequence[tuple[float, float]]) -> float:
 class Bench:
     """Runs calls and work as Lambda runs them and records each occurrence under its kind."""
 
-    def __init__(self, api: Api, meter: TimedMeter, logs: LogSink, memory_mb: int, timeout_s: int) -> None:
+    def __init__(self, api: Api, meter: TimedMeter, logs: LogSink, stage: LambdaModel) -> None:
         from chalice.config import Config
         from chalice.local import LocalGateway
 
@@ -315,8 +316,7 @@ class Bench:
         self.logs = logs
         self.app = app
         self.gateway = LocalGateway(app, Config(chalice_stage="local"))
-        self.memory_mb = memory_mb
-        self.timeout_s = timeout_s
+        self.stage = stage
         self.measured: list[Measured] = []
         self._usage: Quantities | None = None
 
@@ -360,14 +360,14 @@ class Bench:
         payload = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
         event = self.gateway._generate_lambda_event(method, path, sent, payload)
         event["requestContext"]["requestId"] = str(uuid.uuid4())  # API Gateway's, in every log line
-        context = LambdaContext("api_handler", self.memory_mb, self.timeout_s * 1000)
+        context = LambdaContext("api_handler", self.stage.memory_mb, self.stage.timeout_s * 1000)
         with self._timed():
             response = self.app(event, context)
         text = response.get("body") or ""
         if self._usage is not None:
             self._usage.api_requests += 1
             self._usage.invocations += 1
-            self._usage.response_bytes += len(text.encode())
+            self._usage.response_bytes += self.stage.bytes_sent(text.encode())
         return int(response["statusCode"]), json.loads(text) if text else None
 
     def work(self, run: Callable[[], Any], *, invocation: bool) -> Any:
@@ -865,9 +865,19 @@ def kind_figures(found: Sequence[Measured], indexes: Sequence[Index], stored_ite
 
 @dataclass(frozen=True)
 class LambdaModel:
+    """What the stage deploys: the function's size and timeout, and API Gateway's compression threshold."""
+
     memory_mb: int
     timeout_s: int
     architecture: str
+    compression_min_bytes: int | None
+
+    def bytes_sent(self, body: bytes) -> int:
+        """A response body's size on the wire: API Gateway gzips one at least the threshold long (clients
+        send `Accept-Encoding: gzip`, as mobile HTTP stacks and browsers do by default)."""
+        if self.compression_min_bytes is None or len(body) < self.compression_min_bytes:
+            return len(body)
+        return len(gzip.compress(body, compresslevel=6))
 
     @property
     def cpu_factor(self) -> float:
@@ -889,19 +899,27 @@ class LambdaModel:
         )
 
 
-def lambda_model() -> LambdaModel:
+@functools.cache
+def stage_config() -> Any:
+    """Chalice's configuration of the stage priced."""
     from chalice.config import Config
 
     disk = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    config = Config(chalice_stage=STAGE, config_from_disk=disk)
-    return LambdaModel(int(config.lambda_memory_size), int(config.lambda_timeout), str(config.lambda_architecture))
+    return Config(chalice_stage=STAGE, config_from_disk=disk)
+
+
+def lambda_model() -> LambdaModel:
+    config = stage_config()
+    return LambdaModel(
+        int(config.lambda_memory_size),
+        int(config.lambda_timeout),
+        str(config.lambda_architecture),
+        config.minimum_compression_size,
+    )
 
 
 def log_retention_months() -> float | None:
-    from chalice.config import Config
-
-    disk = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    days = Config(chalice_stage=STAGE, config_from_disk=disk).log_retention_in_days
+    days = stage_config().log_retention_in_days
     return days / DAYS_PER_MONTH if days else None
 
 
@@ -1204,12 +1222,11 @@ def run_all(options: Options, admin: Any, table_name: str, logs: LogSink) -> dic
     from app import app
 
     lambda_ = lambda_model()
-    with Client(app, stage_name="local") as test_client:
-        quiet_access_log(logs)
+    with app_log_to(logs), Client(app, stage_name="local") as test_client:
         api = Api(test_client, secrets_root())
         world = seed(options, api)
         meter = TimedMeter(shared_client(), admin, table_name)
-        bench = Bench(api, meter, logs, lambda_.memory_mb, lambda_.timeout_s)
+        bench = Bench(api, meter, logs, lambda_)
         warm(bench, world)
         small, large, stream = play(options, bench, world, test_client, admin, table_name)
         app_open = app_open_requests(world.players[0])
@@ -1356,6 +1373,7 @@ def report(
             "log_compression": LOG_COMPRESSION,
             "log_retention_months": model.retention_months,
             "response_header_bytes": RESPONSE_HEADER_BYTES,
+            "response_compression_min_bytes": model.lambda_.compression_min_bytes,
             "year_one_months_of_history": YEAR_ONE_MONTHS_OF_HISTORY,
             "usd_to_chf": model.prices.table["usd_to_chf"],
         },

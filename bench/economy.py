@@ -39,19 +39,19 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench._harness import (
     Api,
     Meter,
     Sample,
+    app_log_to,
     bench_parser,
     bench_table,
     clock_at,
     items_read,
     ledger_balanced,
-    quiet_access_log,
     secrets_root,
     shared_client,
     summary,
@@ -67,8 +67,9 @@ PUBLISH_FEE = 2
 PROFESSIONAL_FEE = 10
 REWARD = 15
 CREDITS = 5_000
-HOME = "u0k8w"
-DISTRIBUTION_MONTH = "2099-01"  # a month of its own: nothing else in the run touches it  # Lausanne Sous-Gare
+HOME = "u0k8w"  # Lausanne Sous-Gare
+DISTRIBUTION_MONTH = "2099-01"  # a month of its own: nothing else in the run touches it
+AUDITED_AT = datetime(2099, 2, 1, tzinfo=UTC)  # after every fee dated in DISTRIBUTION_MONTH
 PUBLICATIONS = ("free", "paid", "professional")
 
 
@@ -289,8 +290,6 @@ def _facts(sequence: int) -> tuple[Any, int]:
 
 def _clock_in(month: str) -> contextlib.AbstractContextManager[None]:
     """`chalicelib.clock.now` at noon on the 15th of `month`: every fee and its revenue shard carry it."""
-    from datetime import UTC, datetime
-
     return clock_at(datetime(int(month[:4]), int(month[5:7]), 15, 12, tzinfo=UTC))
 
 
@@ -424,8 +423,11 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
 
     from app import app
 
-    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
-        quiet_access_log(sink)
+    with (
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        app_log_to(sink),
+        Client(app, stage_name="local") as test_client,
+    ):
         api = Api(test_client, secrets_root())
         world = new_world(api)
         distribution = new_distribution(options, world)  # set up unmetered
@@ -504,7 +506,7 @@ def report(
             **publications["checks"],
             **approval["checks"],
             **distribution["checks"],
-            "ledger_balanced": ledger_balanced(),
+            "ledger_balanced": ledger_balanced(at=AUDITED_AT),
         },
         "publications": {kind: publications[kind] for kind in PUBLICATIONS},
         "mission_approvals": dict(approval),

@@ -45,11 +45,11 @@ from unittest import mock
 from bench._harness import (
     Api,
     Recorder,
+    app_log_to,
     bench_parser,
     bench_table,
     cpu_rounds,
     profile_calls,
-    quiet_access_log,
     secrets_root,
     shared_client,
     stubbed,
@@ -728,8 +728,11 @@ def run_all(options: Options) -> dict[str, Any]:
 
     from app import app
 
-    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
-        quiet_access_log(sink)
+    with (
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        app_log_to(sink),
+        Client(app, stage_name="local") as test_client,
+    ):
         api = Api(test_client, secrets_root())
         world = seed(options, api)
         searches, transitions, first_calls, reads = measure_requests(options, api, world)

@@ -52,12 +52,12 @@ from bench._harness import (
     Recorder,
     Run,
     Sample,
+    app_log_to,
     bench_parser,
     bench_table,
     compare_threads,
     item_size,
     profile_calls,
-    quiet_access_log,
     run_threads,
     secrets_root,
     shared_client,
@@ -606,8 +606,11 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
     done(f"recounts of {options.ballots} ballots")
     throughput = measure_throughput(options)
     done("throughput")
-    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
-        quiet_access_log(sink)
+    with (
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        app_log_to(sink),
+        Client(app, stage_name="local") as test_client,
+    ):
         api = Api(test_client, secrets_root())
         with meter.metering():
             votes = measure_votes(options, api, meter, admin)

@@ -50,11 +50,11 @@ from bench._harness import (
     Call,
     Meter,
     Sample,
+    app_log_to,
     bench_parser,
     bench_table,
     cpu_rounds,
     profile_calls,
-    quiet_access_log,
     read_units,
     secrets_root,
     shared_client,
@@ -515,8 +515,11 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
     sizes = options.recount_reviews
     recounts: dict[str, Any] = {}
     subjects: dict[int, str] = {}
-    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
-        quiet_access_log(sink)
+    with (
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        app_log_to(sink),
+        Client(app, stage_name="local") as test_client,
+    ):
         api = Api(test_client, secrets_root())
         world = new_world(api, ("Alice", "Bob", "Carol", "Dave", "Rita"))
         meter = Meter(shared_client(), admin, table_name)

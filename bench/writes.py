@@ -43,10 +43,10 @@ from bench._harness import (
     Api,
     Meter,
     Sample,
+    app_log_to,
     bench_parser,
     bench_table,
     clock_at,
-    quiet_access_log,
     secrets_root,
     shared_client,
 )
@@ -289,8 +289,11 @@ def run_all(quick: bool, admin: Any, table_name: str) -> dict[str, Any]:
         communities.create_community(operator, f"Bench {n}", f"bench-{uuid.uuid4().hex[:8]}", [HOME], []).community_id
         for n in range(3)
     ]
-    with open(os.devnull, "w", encoding="utf-8") as sink, Client(app, stage_name="local") as test_client:
-        quiet_access_log(sink)
+    with (
+        open(os.devnull, "w", encoding="utf-8") as sink,
+        app_log_to(sink),
+        Client(app, stage_name="local") as test_client,
+    ):
         meter = Meter(shared_client(), admin, table_name)
         with meter.metering():
             marks = {

@@ -4,6 +4,7 @@ what they read, and the population a budget carries."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
 from typing import Any
@@ -55,7 +56,7 @@ def test_every_price_line_names_its_unit_and_source() -> None:
 
 
 def test_lambda_bills_each_invocation_by_the_started_millisecond_at_its_share_of_a_vcpu() -> None:
-    model = LambdaModel(memory_mb=512, timeout_s=20, architecture="x86_64")
+    model = LambdaModel(memory_mb=512, timeout_s=20, architecture="x86_64", compression_min_bytes=None)
     one = Quantities(invocations=1, cpu_seconds=0.010, wait_ms=4.2)  # 34.55 ms of CPU at 512 MB
     assert model.duration_ms(one) == pytest.approx(10 * 1769 / 512 + 4.2)
     cold_start = 0.005 * 0.8 * 0.5
@@ -63,6 +64,14 @@ def test_lambda_bills_each_invocation_by_the_started_millisecond_at_its_share_of
     assert model.gb_seconds(one.times(3)) == pytest.approx(3 * (39 / 1000 * 0.5 + cold_start))
     stuck = Quantities(invocations=1, cpu_seconds=60.0)
     assert model.gb_seconds(stuck) == pytest.approx(20 * 0.5 + cold_start), "a run is cut at the timeout"
+
+
+def test_a_response_at_least_the_compression_threshold_long_is_counted_as_api_gateway_gzips_it() -> None:
+    page = json.dumps({"items": [{"id": f"listing-{n}", "title": "Perceuse à prêter"} for n in range(40)]}).encode()
+    compressing = LambdaModel(512, 20, "x86_64", compression_min_bytes=len(page))
+    assert compressing.bytes_sent(page) == len(gzip.compress(page, compresslevel=6)) < len(page) / 4
+    assert compressing.bytes_sent(page[:-1]) == len(page) - 1, "below the threshold: sent as is"
+    assert LambdaModel(512, 20, "x86_64", None).bytes_sent(page) == len(page), "no threshold: never compressed"
 
 
 def job(idle_small: Quantities, idle_large: Quantities) -> JobFigures:
@@ -125,7 +134,7 @@ def model(per_member_month: Quantities) -> Model:
         jobs=[],
         stream=None,
         custom_metrics=0,
-        lambda_=LambdaModel(512, 20, "x86_64"),
+        lambda_=LambdaModel(512, 20, "x86_64", None),
         prices=Prices(json.loads(PRICES.read_text())),
         platform_bytes=0,
         retention_months=None,
