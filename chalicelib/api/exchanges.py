@@ -13,6 +13,7 @@ from chalicelib.api.schemas import (
     PageQuery,
     Resolution,
     project,
+    project_each,
 )
 from chalicelib.domain.exchanges import Action, Exchange
 from chalicelib.services import exchanges
@@ -123,7 +124,7 @@ def get_exchange(call: Call[None, None]) -> ExchangeOut:
 def list_my_exchanges(call: Call[None, ExchangeQuery]) -> Page[ExchangeOut]:
     query = call.query
     found, cursor = exchanges.my_exchanges(call.member.member_id, query.role, query.cursor, query.limit)
-    return Page([exchange_out(e) for e in found], cursor)
+    return Page(project_each(found, ExchangeOut), cursor)
 
 
 @router.route(
@@ -154,7 +155,7 @@ def act_on_exchange(call: Call[ExchangeAction, None]) -> ExchangeOut:
 )
 def list_open_disputes(call: Call[None, PageQuery]) -> Page[ExchangeOut]:
     found, cursor = exchanges.open_disputes(call.query.cursor, call.query.limit)
-    return Page([exchange_out(e) for e in found], cursor)
+    return Page(project_each(found, ExchangeOut), cursor)
 
 
 @router.route(

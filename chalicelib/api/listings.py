@@ -20,6 +20,7 @@ from chalicelib.api.schemas import (
     Reason,
     ReviewSummaryOut,
     project,
+    project_each,
 )
 from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
 from chalicelib.services import listings
@@ -60,7 +61,7 @@ def _same(value: Any) -> Any:
 
 def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
     owners = {owner_id: project(summary, ReviewSummaryOut) for owner_id, summary in found.owners.items()}
-    shown = [listing_out(listing) for listing in found.listings]
+    shown = project_each(found.listings, ListingOut)
     for out in shown:
         out.owner_reviews = owners[out.owner_id]
     return Page(shown, found.next_cursor)

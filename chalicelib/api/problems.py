@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -49,6 +50,7 @@ def problem(error: errors.AppError) -> tuple[int, bytes]:
     return status, _document(error.code, title, status, error.detail, error)
 
 
+@cache
 def internal() -> tuple[int, bytes]:
     status, title = INTERNAL
     return status, _document("internal", title, status, "An unexpected error occurred.", None)

@@ -3,6 +3,7 @@ is generated from these types and every request is validated against them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -61,6 +62,11 @@ class Page(Struct, Generic[T]):
 def project(value: object, schema: type[Out]) -> Out:
     """A domain object as its API schema, attribute by attribute (the schema names what is shown)."""
     return msgspec.convert(value, schema, from_attributes=True)
+
+
+def project_each(values: Sequence[object], schema: type[Out]) -> list[Out]:
+    """`project` of each value, in one conversion (a page's items)."""
+    return msgspec.convert(values, list[schema], from_attributes=True)  # type: ignore[valid-type]
 
 
 class Header(Struct, frozen=True):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any, Protocol, TypeVar
 
 import msgspec
@@ -22,8 +24,15 @@ _SIG_BYTES = 16
 
 
 def _signature(scope: str, payload: bytes) -> bytes:
-    key = secret("cursor_secret").encode()
-    return hmac.digest(key, scope.encode() + b"\0" + payload, "sha256")[:_SIG_BYTES]
+    signer = _keyed(secret("cursor_secret")).copy()
+    signer.update(scope.encode() + b"\0" + payload)
+    return signer.digest()[:_SIG_BYTES]
+
+
+@lru_cache(maxsize=1)
+def _keyed(key: str) -> hmac.HMAC:
+    """The HMAC keyed once per container (and secret); each signature starts from a copy of it."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def encode_cursor(scope: str, last_key: dict[str, Any]) -> str:

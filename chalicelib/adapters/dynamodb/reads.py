@@ -90,14 +90,15 @@ class Query:
             page = _client().query(**params)
             items: list[RawItem] = page.get("Items", [])
             last: RawItem | None = page.get("LastEvaluatedKey")
-            for position, item in enumerate(items, start=1):
-                yield item
-                if remaining is not None:
-                    remaining -= 1
-                    if remaining == 0:
-                        inside = position < len(items)  # resume after the last item returned
-                        self.last_evaluated_key = {name: item[name] for name in self._key_names} if inside else last
-                        return
+            if remaining is not None and remaining <= len(items):
+                yield from items[:remaining]
+                if remaining < len(items):  # resume after the last item returned
+                    last = {name: items[remaining - 1][name] for name in self._key_names}
+                self.last_evaluated_key = last
+                return
+            yield from items
+            if remaining is not None:
+                remaining -= len(items)
             self.last_evaluated_key = last
             if last is None:
                 return
