@@ -74,6 +74,7 @@ from bench._harness import (
     write_actions,
 )
 from bench.hot_keys import Played, hot_partitions
+from tools.package import DEFAULT_FRONT_DOOR
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = Path(__file__).with_name("cost_prices.json")
@@ -138,9 +139,18 @@ YEAR_ONE_MONTHS_OF_HISTORY = 6.0  # the table's average age in months over its f
 HOT_KEYS_ACTIVE_MEMBERS = 1_000_000
 HOT_KEYS_LARGEST_COMMUNITY = 100_000
 QUICK_REPETITIONS = 1  # --quick plays each kind once
-FRONT_DOORS = {  # what the same requests would cost through another front door (docs/cost.md)
-    "http_api": "api_gateway_http_request",
-    "lambda_function_url": "lambda_function_url_request",
+
+
+@dataclass(frozen=True)
+class FrontDoor:
+    price_line: str  # per request
+    compresses: bool  # gzips responses of at least the stage's minimum_compression_size
+
+
+FRONT_DOORS = {  # the packaged stage's (tools.package.DEFAULT_FRONT_DOOR), and what-ifs (docs/cost.md)
+    "http_api": FrontDoor("api_gateway_http_request", compresses=False),
+    "rest_api": FrontDoor("api_gateway_rest_request", compresses=True),  # `chalice deploy`'s
+    "lambda_function_url": FrontDoor("lambda_function_url_request", compresses=False),
 }
 HISTORY_READ_SHARE = 0.1  # a job whose idle run reads this share of new history is priced as growing with it
 STREAM_SHARDS = 4  # a new on-demand table's partitions, each a stream shard (estimate)
@@ -200,6 +210,7 @@ class Quantities:
     log_bytes: float = 0.0  # the app's own lines
     log_events: float = 0.0
     response_bytes: float = 0.0
+    response_bytes_compressed: float = 0.0  # what a front door that compresses sends
     bytes_read: float = 0.0
     items_read: float = 0.0
     history_bytes: float = 0.0  # base-table bytes it adds (what a Scan would read)
@@ -367,7 +378,8 @@ class Bench:
         if self._usage is not None:
             self._usage.api_requests += 1
             self._usage.invocations += 1
-            self._usage.response_bytes += self.stage.bytes_sent(text.encode())
+            self._usage.response_bytes += len(text.encode())
+            self._usage.response_bytes_compressed += self.stage.bytes_sent(text.encode())
         return int(response["statusCode"]), json.loads(text) if text else None
 
     def work(self, run: Callable[[], Any], *, invocation: bool) -> Any:
@@ -951,11 +963,6 @@ class Prices:
     def usd(self, line: str) -> float:
         return float(self.lines[line]["usd"])
 
-    def front_door(self, line: str) -> Prices:
-        """These prices with the API's requests billed at `line` instead of API Gateway REST's."""
-        lines = {**self.lines, "api_gateway_rest_request": self.lines[line]}
-        return Prices({**self.table, "lines": lines})
-
     def tiered(self, line: str, quantity: float) -> float:
         total, below = 0.0, 0.0
         for upto, price in self.lines[line]["usd_tiers"]:
@@ -984,19 +991,19 @@ COMPONENTS = (
 )
 
 
-def usage_usd(q: Quantities, model: LambdaModel, prices: Prices, platform_bytes: int) -> dict[str, float]:
+def usage_usd(q: Quantities, model: Model) -> dict[str, float]:
     """The per-use components of `q` (storage and fixed lines are priced apart)."""
-    log_bytes = q.log_bytes + q.log_events * LOG_EVENT_OVERHEAD_BYTES + q.invocations * platform_bytes
+    prices, lambda_ = model.prices, model.lambda_
+    log_bytes = q.log_bytes + q.log_events * LOG_EVENT_OVERHEAD_BYTES + q.invocations * model.platform_bytes
+    sent = q.response_bytes_compressed if model.front_door.compresses else q.response_bytes
     return {
-        "api_gateway": q.api_requests * prices.usd("api_gateway_rest_request"),
+        "api_gateway": q.api_requests * prices.usd(model.front_door.price_line),
         "lambda_requests": q.invocations * prices.usd("lambda_request"),
-        "lambda_duration": model.gb_seconds(q) * prices.usd(f"lambda_gb_second_{model.architecture}"),
+        "lambda_duration": lambda_.gb_seconds(q) * prices.usd(f"lambda_gb_second_{lambda_.architecture}"),
         "dynamodb_reads": q.read_units * prices.usd("dynamodb_read_request_unit"),
         "dynamodb_writes": q.write_units * prices.usd("dynamodb_write_request_unit"),
         "logs_ingestion": log_bytes / 2**30 * prices.usd("cloudwatch_logs_ingestion"),
-        "data_transfer_out": (q.response_bytes + q.api_requests * RESPONSE_HEADER_BYTES)
-        / 2**30
-        * prices.usd("data_transfer_out"),
+        "data_transfer_out": (sent + q.api_requests * RESPONSE_HEADER_BYTES) / 2**30 * prices.usd("data_transfer_out"),
     }
 
 
@@ -1055,6 +1062,7 @@ class Model:
     platform_bytes: int
     retention_months: float | None
     identity_tier: str
+    front_door: FrontDoor
 
     def monthly_usd(self, members: float, *, identity: bool) -> dict[str, float]:
         """Every component's USD a month with `members` active members, averaged over the first year."""
@@ -1066,7 +1074,7 @@ class Model:
             usage = usage.plus(job.run_at(history).times(job.job.runs_per_month))
         if self.stream is not None:
             usage = usage.plus(self.stream_usage(members))
-        for name, usd in usage_usd(usage, self.lambda_, self.prices, self.platform_bytes).items():
+        for name, usd in usage_usd(usage, self).items():
             cost[name] += usd
         cost["lambda_duration"] = self._gb_seconds(members, history) * self.prices.usd(
             f"lambda_gb_second_{self.lambda_.architecture}"
@@ -1137,12 +1145,7 @@ def by_source(model: Model, kinds: Mapping[str, KindFigures], members: int) -> d
     found: dict[str, float] = {}
 
     def priced(quantities: Quantities, per_member: float) -> float:
-        return (
-            12
-            * rate
-            * per_member
-            * sum(usage_usd(quantities, model.lambda_, model.prices, model.platform_bytes).values())
-        )
+        return 12 * rate * per_member * sum(usage_usd(quantities, model).values())
 
     for kind, figures in kinds.items():
         found[kind] = priced(figures.mean.times(PROFILE[kind]), 1.0)
@@ -1252,6 +1255,7 @@ def run_all(options: Options, admin: Any, table_name: str, logs: LogSink) -> dic
         platform_bytes=platform_log_bytes(),
         retention_months=log_retention_months(),
         identity_tier=user_pool_tier(),
+        front_door=FRONT_DOORS[DEFAULT_FRONT_DOOR],
     )
     played = played_by_member(bench.measured, world, options.members)
     return report(options, model, kinds, app_open, sorted(logs.metrics), played, indexes, stored_item)
@@ -1340,10 +1344,9 @@ def report(
         "chf_per_active_member_year": chf_per_member_year(model, MEMBERS_GOAL),
         "members_carried_by_budget": carried,
         "members_carried_with_another_front_door": {
-            name: dataclasses.replace(model, prices=model.prices.front_door(line)).members_carried(
-                BUDGET_CHF_PER_YEAR, identity=False
-            )
-            for name, line in FRONT_DOORS.items()
+            name: dataclasses.replace(model, front_door=door).members_carried(BUDGET_CHF_PER_YEAR, identity=False)
+            for name, door in FRONT_DOORS.items()
+            if door != model.front_door
         },
         "goals": {"members_carried_without_identity": MEMBERS_GOAL},
         "within_goals": {"members_carried_without_identity": carried["without_identity"] >= MEMBERS_GOAL},
@@ -1361,6 +1364,7 @@ def report(
         "profile": {kind: round(count, 4) for kind, count in PROFILE.items()},
         "model": {
             "stage": STAGE,
+            "front_door": next(name for name, door in FRONT_DOORS.items() if door == model.front_door),
             "lambda_memory_mb": model.lambda_.memory_mb,
             "lambda_architecture": model.lambda_.architecture,
             "lambda_cpu_factor": round(model.lambda_.cpu_factor, 3),

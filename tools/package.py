@@ -7,8 +7,12 @@ the runtime of the interpreter that runs it (`Config.lambda_python_version`), so
 `chalice package` with its own interpreter, compiles with that same interpreter, and refuses when the
 template's runtime is another version (the bytecode would be ignored).
 
-Usage: python -m tools.package [--stage dev] OUT  (scripts/package runs it in the packaging venv)
-Prints one JSON object: the zips, their sizes before and after, what was left out and compiled."""
+The API's routes go behind an HTTP API rather than Chalice's REST API (`--front-door rest_api` keeps
+the REST API): the same handler, at a third of the price per request (docs/cost.md).
+
+Usage: python -m tools.package [--stage dev] [--front-door http_api|rest_api] OUT  (scripts/package runs it in
+the packaging venv). Prints one JSON object: the zips, their sizes before and after, what was left out
+and compiled, and the front door."""
 
 from __future__ import annotations
 
@@ -52,6 +56,12 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 ZIP_FILE_MODE = 0o100644 << 16
 UNIX = 3
 _LAYER_PREFIX = re.compile(r"^python/lib/python3\.\d+/site-packages/")
+FRONT_DOORS = ("http_api", "rest_api")
+DEFAULT_FRONT_DOOR = "http_api"
+# The 1.0 payload is the REST API's event shape (Chalice routes by `requestContext.resourcePath`, the
+# route's path in both); 2.0 is another shape Chalice does not read.
+HTTP_API_PAYLOAD_FORMAT = "1.0"
+_CORS_HEADER = "method.response.header.Access-Control-"
 
 
 class PackagingError(Exception):
@@ -192,16 +202,97 @@ def rewrite_zip(path: Path, root: str) -> dict[str, Any]:
     }
 
 
-def postprocess(out: Path) -> dict[str, Any]:
-    """Rewrite, in place, every zip the template in `out` deploys (the template keeps pointing at them)."""
+def postprocess(out: Path, front_door: str = DEFAULT_FRONT_DOOR) -> dict[str, Any]:
+    """Rewrite, in place, every zip the template in `out` deploys (the template keeps pointing at them),
+    and the template for the front door."""
     template = json.loads((out / TEMPLATE).read_text(encoding="utf-8"))
     runtime = lambda_runtime(template)
     check_interpreter(runtime)
     zips = {name: rewrite_zip(out / name, root) for name, root in sorted(code_zips(template).items())}
+    if front_door == "http_api" and "RestAPI" in template["Resources"]:
+        (out / TEMPLATE).write_text(json.dumps(http_api(template), indent=2) + "\n", encoding="utf-8")
     return {
+        "front_door": front_door,
         "runtime": f"python{runtime[0]}.{runtime[1]}",
         "zips": zips,
         "zipped_bytes_total": sum(figures["zipped_bytes"] for figures in zips.values()),
+    }
+
+
+def http_api(template: dict[str, Any]) -> dict[str, Any]:
+    """`template` with Chalice's REST API replaced by an HTTP API over the same routes and handler. The
+    preflights Chalice answers with mock integrations become the HTTP API's CORS configuration; there is
+    no compression (an HTTP API does not offer it)."""
+    resources = dict(template["Resources"])
+    rest = resources.pop("RestAPI")
+    swagger = rest["Properties"]["DefinitionBody"]
+    paths: dict[str, dict[str, Any]] = {}
+    preflights: list[Mapping[str, str]] = []
+    for path, operations in swagger["paths"].items():
+        for method, operation in operations.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            if method == "options":
+                preflights.append(integration["responses"]["default"]["responseParameters"])
+                continue
+            if integration["type"] != "aws_proxy":
+                raise PackagingError(f"{method.upper()} {path}: a {integration['type']} integration")
+            paths.setdefault(path, {})[method] = {
+                "x-amazon-apigateway-integration": {
+                    "type": "aws_proxy",
+                    "httpMethod": "POST",
+                    "uri": integration["uri"],
+                    "payloadFormatVersion": HTTP_API_PAYLOAD_FORMAT,
+                }
+            }
+    definition: dict[str, Any] = {"openapi": "3.0.1", "info": swagger["info"], "paths": paths}
+    if preflights:
+        definition["x-amazon-apigateway-cors"] = _cors(preflights)
+    stage = rest["Properties"]["StageName"]
+    resources["HttpAPI"] = {
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {"StageName": stage, "DefinitionBody": definition},
+    }
+    permission = resources["APIHandlerInvokePermission"]
+    resources["APIHandlerInvokePermission"] = {
+        **permission,
+        "Properties": {
+            **permission["Properties"],
+            "SourceArn": {
+                "Fn::Sub": [
+                    "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpAPIId}/*",
+                    {"HttpAPIId": {"Ref": "HttpAPI"}},
+                ]
+            },
+        },
+    }
+    outputs = {name: value for name, value in template.get("Outputs", {}).items() if name != "RestAPIId"}
+    outputs["HttpAPIId"] = {"Value": {"Ref": "HttpAPI"}}
+    outputs["EndpointURL"] = {
+        "Value": {"Fn::Sub": f"https://${{HttpAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}/"}
+    }
+    rewritten = {**template, "Resources": resources, "Outputs": outputs}
+    if "RestAPI" in json.dumps(rewritten):
+        raise PackagingError(f"{TEMPLATE} still refers to the REST API somewhere")
+    return rewritten
+
+
+def _cors(preflights: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    """One CORS configuration for the whole API, from the headers each route's preflight answered."""
+
+    def header(name: str) -> set[str]:
+        return {preflight[_CORS_HEADER + name].strip("'") for preflight in preflights}
+
+    def same_everywhere(name: str) -> str:
+        (value, *others) = sorted(header(name))
+        if others:
+            raise PackagingError(f"routes answer their preflights with different {name} headers")
+        return value
+
+    return {
+        "allowOrigins": [same_everywhere("Allow-Origin")],
+        "allowHeaders": same_everywhere("Allow-Headers").split(","),
+        "allowMethods": sorted({method for listed in header("Allow-Methods") for method in listed.split(",")}),
+        "maxAge": int(same_everywhere("Max-Age")),
     }
 
 
@@ -234,12 +325,15 @@ def chalice_package(stage: str, out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.package", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", help="the Chalice stage (default dev)")
+    parser.add_argument(
+        "--front-door", choices=FRONT_DOORS, default=DEFAULT_FRONT_DOOR, help="the API's front door (default http_api)"
+    )
     parser.add_argument("out", type=Path, help="directory for sam.json and the zips")
     args = parser.parse_args(argv)
     try:
         check_packaging_python()
         chalice_package(args.stage, args.out)
-        summary = postprocess(args.out)
+        summary = postprocess(args.out, args.front_door)
     except PackagingError as error:
         sys.exit(f"tools.package: {error}")
     print(json.dumps({"stage": args.stage, "out": str(args.out), **summary}))

@@ -13,6 +13,7 @@ import pytest
 
 from bench._harness import Call, _unfiltered, read_units
 from bench.cost import (
+    FRONT_DOORS,
     PRICES,
     Job,
     JobFigures,
@@ -24,6 +25,7 @@ from bench.cost import (
     StreamSource,
     overlap,
     stream_batch,
+    usage_usd,
 )
 
 
@@ -139,6 +141,7 @@ def model(per_member_month: Quantities) -> Model:
         platform_bytes=0,
         retention_months=None,
         identity_tier="LITE",
+        front_door=FRONT_DOORS["rest_api"],
     )
 
 
@@ -163,6 +166,17 @@ def test_requests_sent_side_by_side_wait_together() -> None:
 def test_a_cheaper_front_door_carries_more_members() -> None:
     calls = model(Quantities(api_requests=220, invocations=220, read_units=300, write_units=200))
     rest = calls.members_carried(1_500, identity=False)
-    http_api = replace(calls, prices=calls.prices.front_door("api_gateway_http_request"))
-    function_url = replace(calls, prices=calls.prices.front_door("lambda_function_url_request"))
+    http_api = replace(calls, front_door=FRONT_DOORS["http_api"])
+    function_url = replace(calls, front_door=FRONT_DOORS["lambda_function_url"])
     assert rest < http_api.members_carried(1_500, identity=False) < function_url.members_carried(1_500, identity=False)
+
+
+def test_only_a_front_door_that_compresses_sends_the_compressed_bytes() -> None:
+    sent = Quantities(api_requests=1_000, response_bytes=10_000_000, response_bytes_compressed=2_000_000)
+    rest = model(sent)
+    http_api = replace(rest, front_door=FRONT_DOORS["http_api"])
+    per_gb = rest.prices.usd("data_transfer_out") / 2**30
+    headers = 1_000 * 400
+    assert usage_usd(sent, rest)["data_transfer_out"] == pytest.approx((2_000_000 + headers) * per_gb)
+    assert usage_usd(sent, http_api)["data_transfer_out"] == pytest.approx((10_000_000 + headers) * per_gb)
+    assert usage_usd(sent, http_api)["api_gateway"] < usage_usd(sent, rest)["api_gateway"]

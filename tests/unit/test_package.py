@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,6 @@ def chalice_output(directory: Path, runtime: tuple[int, int] = HERE) -> Path:
                 "Type": "AWS::Serverless::LayerVersion",
                 "Properties": {"CompatibleRuntimes": [name], "ContentUri": "./layer-deployment.zip"},
             },
-            "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {}},
         }
     }
     (directory / "sam.json").write_text(json.dumps(template))
@@ -230,3 +230,83 @@ def test_the_layer_keeps_the_model_of_every_aws_service_the_code_calls():
     assert named <= package.BOTOCORE_SERVICES, (
         f"add to tools.package.BOTOCORE_SERVICES: {named - package.BOTOCORE_SERVICES}"
     )
+
+
+def chalice_rest_template() -> dict[str, Any]:
+    """The REST API part of `chalice package`'s SAM template for the real app, in Chalice's shapes."""
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+
+    from app import app
+
+    permission_arn = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestAPIId}/*"
+    return {
+        "Resources": {
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {
+                    "EndpointConfiguration": "EDGE",
+                    "StageName": "api",
+                    "DefinitionBody": CFNSwaggerGenerator().generate_swagger(app),
+                    "MinimumCompressionSize": 1024,
+                },
+            },
+            "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "app.app"}},
+            "APIHandlerInvokePermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": {"Ref": "APIHandler"},
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "apigateway.amazonaws.com",
+                    "SourceArn": {"Fn::Sub": [permission_arn, {"RestAPIId": {"Ref": "RestAPI"}}]},
+                },
+            },
+        },
+        "Outputs": {
+            "RestAPIId": {"Value": {"Ref": "RestAPI"}},
+            "APIHandlerArn": {"Value": {"Fn::GetAtt": ["APIHandler", "Arn"]}},
+            "EndpointURL": {
+                "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"}
+            },
+        },
+    }
+
+
+def test_the_http_api_front_door_routes_every_route_of_the_app_to_the_same_handler() -> None:
+    from app import app
+
+    template = chalice_rest_template()
+    rewritten = package.http_api(template)
+
+    resources = rewritten["Resources"]
+    assert "RestAPI" not in json.dumps(rewritten) and resources["APIHandler"] == template["Resources"]["APIHandler"]
+    definition = resources["HttpAPI"]["Properties"]["DefinitionBody"]
+    assert resources["HttpAPI"]["Type"] == "AWS::Serverless::HttpApi"
+    assert resources["HttpAPI"]["Properties"]["StageName"] == "api"
+    served = {(method.upper(), path) for path, operations in definition["paths"].items() for method in operations}
+    routes = {(method, path) for path, entry in app.routes.items() for method in entry}
+    assert served == routes, "every route and only them: preflights are API Gateway's own"
+    functions = "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions"
+    uri = {"Fn::Sub": f"{functions}/${{APIHandler.Arn}}/invocations"}
+    for operations in definition["paths"].values():
+        for operation in operations.values():
+            integration = operation["x-amazon-apigateway-integration"]
+            assert integration == {"type": "aws_proxy", "httpMethod": "POST", "uri": uri, "payloadFormatVersion": "1.0"}
+    cors = definition["x-amazon-apigateway-cors"]
+    assert cors["allowOrigins"] == ["*"] and cors["maxAge"] == 600
+    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["allowHeaders"])
+    assert {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} <= set(cors["allowMethods"])
+    source = resources["APIHandlerInvokePermission"]["Properties"]["SourceArn"]["Fn::Sub"]
+    assert source[1] == {"HttpAPIId": {"Ref": "HttpAPI"}} and source[0].endswith(":${HttpAPIId}/*")
+    outputs = rewritten["Outputs"]
+    assert outputs["HttpAPIId"] == {"Value": {"Ref": "HttpAPI"}} and "RestAPIId" not in outputs
+    assert outputs["EndpointURL"]["Value"]["Fn::Sub"].startswith("https://${HttpAPI}.execute-api.")
+    assert outputs["APIHandlerArn"] == template["Outputs"]["APIHandlerArn"]
+
+
+def test_routes_that_answer_their_preflights_differently_are_refused() -> None:
+    template = chalice_rest_template()
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    preflight = paths["/me/wallet"]["options"]["x-amazon-apigateway-integration"]["responses"]["default"]
+    preflight["responseParameters"]["method.response.header.Access-Control-Allow-Origin"] = "'https://pwiic.ch'"
+    with pytest.raises(package.PackagingError, match="Allow-Origin"):
+        package.http_api(template)
