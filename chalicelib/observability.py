@@ -22,6 +22,7 @@ from aws_lambda_powertools.shared.constants import XRAY_TRACE_ID_ENV
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
 
 SERVICE = "pwiic"
 
@@ -48,22 +49,23 @@ def access(**fields: Any) -> None:
     The location is the caller's, as logger.info's."""
     if not logging.getLogger(logger.name).isEnabledFor(logging.INFO):
         return
+    handler = cast("logging.StreamHandler[Any]", logger.registered_handler)  # Powertools' own, to stdout
+    formatter = cast("BasePowertoolsFormatter", handler.formatter)
     caller = sys._getframe(1)
     now = time.time()
     line = {
-        **logger.get_current_keys(),
+        **formatter.get_current_keys(),
         "level": "INFO",
         "location": f"{caller.f_code.co_name}:{caller.f_lineno}",
         "message": "request",
         "timestamp": time.strftime(f"%Y-%m-%d %H:%M:%S,{int((now - int(now)) * 1000):03d}%z", time.localtime(now)),
-        **logger.thread_safe_get_current_keys(),
+        **formatter.thread_safe_get_current_keys(),
         **fields,
     }
     trace = os.environ.get(XRAY_TRACE_ID_ENV)
     if trace:
         line["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
     text = _json_line({key: value for key, value in line.items() if value is not None})
-    handler = cast("logging.StreamHandler[Any]", logger.registered_handler)  # Powertools' own, to stdout
     with handler.lock or nullcontext():
         handler.stream.write(text + handler.terminator)
         handler.flush()
