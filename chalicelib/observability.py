@@ -100,8 +100,9 @@ def invocation(name: str, correlation_id: str | None, lambda_context: Any) -> It
     full collections, which would otherwise walk it all again every few hundred requests."""
     first = _cold_start[0]
     function_request_id = getattr(lambda_context, "aws_request_id", None)
-    logger.set_correlation_id(correlation_id or function_request_id)
-    logger.append_keys(function_request_id=function_request_id, cold_start=first)
+    logger.append_keys(  # one call: each reaches Powertools' handler through the Logger's properties
+        correlation_id=correlation_id or function_request_id, function_request_id=function_request_id, cold_start=first
+    )
     _cold_start[0] = False
     traced = tracer()
     try:
