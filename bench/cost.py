@@ -376,10 +376,11 @@ class Bench:
             response = self.app(event, context)
         text = response.get("body") or ""
         if self._usage is not None:
+            body = text.encode()
             self._usage.api_requests += 1
             self._usage.invocations += 1
-            self._usage.response_bytes += len(text.encode())
-            self._usage.response_bytes_compressed += self.stage.bytes_sent(text.encode())
+            self._usage.response_bytes += len(body)
+            self._usage.response_bytes_compressed += self.stage.bytes_sent(body)
         return int(response["statusCode"]), json.loads(text) if text else None
 
     def work(self, run: Callable[[], Any], *, invocation: bool) -> Any:

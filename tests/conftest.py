@@ -46,7 +46,7 @@ def reset_caches() -> None:
     from chalicelib import auth, config
     from chalicelib.adapters import stripe_gateway
     from chalicelib.adapters.dynamodb import store
-    from chalicelib.services import fees, governance, members
+    from chalicelib.services import fees, governance, members, reviews
 
     stripe_gateway.reset()
     config.reset()
@@ -55,6 +55,7 @@ def reset_caches() -> None:
     members.reset()
     governance.reset()
     fees.reset()
+    reviews.reset()
 
 
 def store_bind() -> None:
