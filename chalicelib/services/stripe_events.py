@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from chalicelib import clock, errors
 from chalicelib.adapters import stripe_gateway
 from chalicelib.adapters.dynamodb import purchase_repository as purchases
@@ -24,7 +26,7 @@ from chalicelib.domain.purchases import (
     mismatch,
     record_fact,
 )
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.services import ledger, transaction
 
 
@@ -33,6 +35,25 @@ def _purchase_changing() -> errors.Busy:
 
 
 def handle(raw_body: bytes, signature: str | None) -> None:
+    """Counts what fails (docs/operations.md, its alarms): `StripeWebhookRejected` for an event refused
+    (no or a bad signature, another shape, the other livemode: a 400), `StripeWebhookFailed` for any other
+    error (Stripe delivers the event again)."""
+    try:
+        _handle(raw_body, signature)
+    except errors.Malformed:
+        _count("StripeWebhookRejected")
+        raise
+    except Exception:
+        _count("StripeWebhookFailed")
+        raise
+
+
+def _count(metric: str) -> None:
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+
+
+def _handle(raw_body: bytes, signature: str | None) -> None:
     event = stripe_gateway.verify_event(raw_body, signature)
     if bool(event.get("livemode")) != settings().stripe_livemode:
         raise errors.LivemodeMismatch("The event's livemode does not match this deployment.")
