@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tools import infra
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "sam.json"
 OLDEST_RUNTIME = (3, 12)  # Lambda no longer creates python3.11 functions (docs/operations.md)
@@ -333,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         check_packaging_python()
         chalice_package(args.stage, args.out)
+        template = args.out / TEMPLATE
+        template.write_text(json.dumps(infra.named(json.loads(template.read_text()), args.stage), indent=2) + "\n")
         summary = postprocess(args.out, args.front_door)
     except PackagingError as error:
         sys.exit(f"tools.package: {error}")
