@@ -19,6 +19,7 @@ from chalicelib.api import (
     wallet,
 )
 from chalicelib.config import table_stream_arn
+from chalicelib.domain.jobs import EVERY
 from chalicelib.jobs import scheduled
 
 app = Chalice(app_name="pwiic")
@@ -50,22 +51,26 @@ for router in ROUTERS:
     app.register_blueprint(router.blueprint)
 
 
-@app.schedule(Rate(5, unit=Rate.MINUTES))
+def every(job: str) -> Rate:
+    return Rate(int(EVERY[job].total_seconds() // 60), unit=Rate.MINUTES)
+
+
+@app.schedule(every("void_expired_holds"))
 def void_expired_holds(event: CloudWatchEvent) -> None:
     scheduled.void_expired_holds(event.context)
 
 
-@app.schedule(Rate(15, unit=Rate.MINUTES))
+@app.schedule(every("exchange_deadlines"))
 def exchange_deadlines(event: CloudWatchEvent) -> None:
     scheduled.exchange_deadlines(event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.HOURS))
+@app.schedule(every("reconcile_ledger"))
 def reconcile_ledger(event: CloudWatchEvent) -> None:
     scheduled.reconcile_ledger(event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.MINUTES))
+@app.schedule(every("continue_ledger_audit"))
 def continue_ledger_audit(event: CloudWatchEvent) -> None:
     scheduled.continue_ledger_audit(event.context)
 
@@ -82,31 +87,31 @@ def table_changes(event: DynamoDBEvent) -> None:
     scheduled.table_changes(event.to_dict()["Records"], event.context)
 
 
-@app.schedule(Rate(15, unit=Rate.MINUTES))
+@app.schedule(every("close_review_windows"))
 def close_review_windows(event: CloudWatchEvent) -> None:
     scheduled.close_review_windows(event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.MINUTES))
+@app.schedule(every("run_ballots"))
 def run_ballots(event: CloudWatchEvent) -> None:
     scheduled.run_ballots(event.context)
 
 
-@app.schedule(Rate(15, unit=Rate.MINUTES))
+@app.schedule(every("end_featuring"))
 def end_featuring(event: CloudWatchEvent) -> None:
     scheduled.end_featuring(event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.DAYS))
+@app.schedule(every("share_value"))
 def share_value(event: CloudWatchEvent) -> None:
     scheduled.share_value(event.context)
 
 
-@app.schedule(Rate(1, unit=Rate.HOURS))
+@app.schedule(every("recount_reputations"))
 def recount_reputations(event: CloudWatchEvent) -> None:
     scheduled.recount_reputations(event.context)
 
 
-@app.schedule(Rate(15, unit=Rate.MINUTES))
+@app.schedule(every("expire_missions"))
 def expire_missions(event: CloudWatchEvent) -> None:
     scheduled.expire_missions(event.context)

@@ -1,5 +1,5 @@
-"""Operator routes for the ledger: rewards, pool funding, account lookups, audit log, reconciliation and
-the full audit."""
+"""Operator routes: rewards, pool funding, account lookups, audit log, reconciliation, the full audit,
+and the health of the scheduled jobs."""
 
 from __future__ import annotations
 
@@ -9,20 +9,25 @@ from chalicelib.api.schemas import (
     AuditEntryOut,
     AuditQuery,
     FundingOut,
+    JobRunOut,
+    JobStatusOut,
     LedgerAuditOut,
     MismatchOut,
     NewFunding,
     NewReward,
+    OperatorHealthOut,
     Page,
     PageQuery,
+    ReconciliationAgeOut,
     ReconciliationOut,
     StatementEntry,
     TransferOut,
 )
 from chalicelib.api.wallet import statement_page, transfer_out
+from chalicelib.domain.jobs import JobRun
 from chalicelib.domain.ledger_audit import AuditState
 from chalicelib.domain.reconciliation import Report
-from chalicelib.services import audit, ledger, ledger_audit, reconciliation, rewards
+from chalicelib.services import audit, job_runs, ledger, ledger_audit, reconciliation, rewards
 
 router = Router("operator")
 
@@ -189,4 +194,44 @@ def _audit_out(state: AuditState) -> LedgerAuditOut:
         state.accounts,
         len(state.recheck),
         _report_out(state.report) if state.report is not None else None,
+    )
+
+
+@router.route(
+    "GET",
+    "/operator/health",
+    summary="Every scheduled job's last run, and the age of the ledger's last reconciliation",
+    description="A job is `silent` when no run of it ended within two of its periods and 5 minutes: its "
+    "schedule stopped, or its runs time out before they end. `GET /health` stays the public liveness check.",
+    tag="operator",
+    access="operator",
+    response=OperatorHealthOut,
+)
+def get_health(call: Call[None, None]) -> OperatorHealthOut:
+    health = job_runs.health()
+    report = health.reconciliation
+    return OperatorHealthOut(
+        "ok" if health.healthy else "attention",
+        health.checked_at,
+        [
+            JobStatusOut(
+                status.job,
+                int(status.every.total_seconds()),
+                _run_out(status.last_run) if status.last_run else None,
+                status.silent,
+            )
+            for status in health.jobs
+        ],
+        ReconciliationAgeOut(
+            report.at if report else None,
+            health.reconciliation_age_seconds,
+            report.balanced if report else None,
+            health.reconciliation_overdue,
+        ),
+    )
+
+
+def _run_out(run: JobRun) -> JobRunOut:
+    return JobRunOut(
+        run.ended_at, run.succeeded, run.duration_ms, run.error, run.last_success_at, run.consecutive_failures
     )

@@ -326,6 +326,42 @@ class ReconciliationOut(Struct):
     mismatches: list[MismatchOut]
 
 
+class JobRunOut(Struct):
+    ended_at: Timestamp
+    succeeded: bool
+    duration_ms: int
+    error: Annotated[str | None, Meta(description="The type of the error that ended a failed run")]
+    last_success_at: Timestamp | None
+    consecutive_failures: int
+
+
+class JobStatusOut(Struct):
+    job: str
+    every_seconds: Annotated[int, Meta(description="How often AWS runs it")]
+    last_run: Annotated[JobRunOut | None, Meta(description="Null: it never ran")]
+    silent: Annotated[bool, Meta(description="No run ended within two periods and 5 minutes (or it never ran)")]
+
+
+class ReconciliationAgeOut(Struct):
+    last_at: Annotated[Timestamp | None, Meta(description="When the last report was written; null: never")]
+    age_seconds: int | None
+    balanced: bool | None
+    overdue: Annotated[bool, Meta(description="No report within two hours and 5 minutes")]
+
+
+class OperatorHealthOut(Struct):
+    status: Annotated[
+        Literal["ok", "attention"],
+        Meta(
+            description="`attention` when a job is silent or its last run failed, or the ledger's last "
+            "reconciliation is missing, overdue or unbalanced"
+        ),
+    ]
+    checked_at: Timestamp
+    jobs: list[JobStatusOut]
+    reconciliation: ReconciliationAgeOut
+
+
 class LedgerAuditOut(Struct):
     audit_id: str
     state: Annotated[Literal["running", "finished"], Meta(description="A slice runs every minute until finished")]

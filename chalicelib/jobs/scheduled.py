@@ -1,6 +1,6 @@
-"""Bodies of the scheduled Lambdas and of the table's stream handler (app.py wires them to their schedules
-and to the stream; the local stack runs the same functions on timers). Each binds storage, then calls
-one service."""
+"""Bodies of the scheduled Lambdas and of the table's stream handler (app.py wires them to their schedules,
+`domain.jobs.EVERY`, and to the stream; the local stack runs the same functions on timers). Each binds
+storage, then calls one service; a scheduled job's run is recorded when it ends."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from chalicelib.observability import logger
 from chalicelib.services import (
     ballots,
     exchanges,
+    job_runs,
     ledger,
     ledger_audit,
     listings,
@@ -26,9 +27,16 @@ from chalicelib.services import table_changes as stream
 
 
 @contextmanager
-def _job(name: str, context: Any) -> Iterator[None]:
+def _invocation(name: str, context: Any) -> Iterator[None]:
     with observability.invocation(f"job {name}", None, context):
         store.bind()
+        yield
+
+
+@contextmanager
+def _job(name: str, context: Any) -> Iterator[None]:
+    """A scheduled job's run, recorded for the operators' health report."""
+    with _invocation(name, context), job_runs.recorded(name):
         yield
 
 
@@ -65,7 +73,7 @@ def continue_ledger_audit(context: Any = None) -> bool:
 
 def table_changes(records: list[dict[str, Any]], context: Any = None) -> int:
     """A batch of the table's stream, handed to its consumers; the number of changes they were given."""
-    with _job("table_changes", context):
+    with _invocation("table_changes", context):
         return len(stream.handle(records))
 
 

@@ -17,6 +17,7 @@ class Prefix(StrEnum):
     GEO = "GEO"
     ACTIVE = "ACTIVE"
     IDEMPOTENCY = "IDEMPOTENCY"
+    RATE_LIMIT = "RATE-LIMIT"
     ACCOUNT = "ACCOUNT"
     BALANCE = "BALANCE"
     TRANSFER = "TRANSFER"
@@ -86,6 +87,7 @@ class Prefix(StrEnum):
     RESIDUES = "RESIDUES"
     RESIDUES_WRITTEN = "RESIDUES-WRITTEN"
     RECONCILIATION = "RECONCILIATION"
+    JOBS = "JOBS"
 
 
 SEP = "#"
@@ -159,6 +161,15 @@ def idempotency_pk(member_id: str, idempotency_key: str) -> str:
 
 
 IDEMPOTENCY_SK = str(Prefix.IDEMPOTENCY)
+
+
+# Rate limits: one counter per member, action and window, in the member's own partition of them
+def rate_limit_pk(member_id: str) -> str:
+    return key(Prefix.RATE_LIMIT, member_id)
+
+
+def rate_limit_sk(action: str, window_start: int) -> str:
+    return key(action, str(window_start))
 
 
 # Ledger: one balance item per account (or per shard of a sharded platform account)
@@ -249,6 +260,9 @@ def residues_written_sk(written_at: str, event_id: str) -> str:
 RECONCILIATION_PK = str(Prefix.RECONCILIATION)
 CHECKPOINT_SK = "CHECKPOINT"
 AUDIT_SK = "AUDIT"
+
+# The last run of every scheduled job, one item each in one partition (a few writes a minute in all).
+JOBS_PK = str(Prefix.JOBS)
 
 
 # Purchases: by id, by PaymentIntent, a member's history (GSI1), a member's daily spending

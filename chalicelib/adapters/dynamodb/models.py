@@ -123,6 +123,12 @@ class IdempotencyItem(TableItem):
     body = UnicodeAttribute(null=True)
 
 
+class RateWindowItem(TableItem):
+    """Calls a member made in one fixed window of a limited action (expires with the window)."""
+
+    hits = NumberAttribute(null=True)
+
+
 class AccountItem(TableItem):
     account_id = UnicodeAttribute()
     posted = NumberAttribute(default=0)
@@ -471,6 +477,17 @@ class ReconciliationStateItem(TableItem):
     body = BinaryAttribute(legacy_encoding=False, null=True)
     base_at = UnicodeAttribute(null=True)  # checkpoint: what happened before it is proven by an audit
     version = NumberAttribute(default=0)
+
+
+class JobRunItem(TableItem):
+    """A scheduled job's last run (key: JOBS, the job's name)."""
+
+    ended_at = UnicodeAttribute()
+    succeeded = BooleanAttribute()
+    duration_ms = NumberAttribute()
+    error = UnicodeAttribute(null=True)
+    last_success_at = UnicodeAttribute(null=True)
+    consecutive_failures = NumberAttribute(default=0)
 
 
 def bind(config: Settings) -> None:
