@@ -134,15 +134,13 @@ def test_the_api_5xx_metrics_match_the_access_line(monkeypatch, capsys):
     assert groups == {f"LogGroup{api.logical_id}"}
 
 
-def test_every_alarm_and_the_budget_tell_the_operators_topic():
+def test_every_alarm_tells_the_operators_topic():
     alarms = of_type("AWS::CloudWatch::Alarm")
     assert {"Api5xxRateAlarm", "DynamoDBThrottlesAlarm", "DynamoDBSystemErrorsAlarm", "LedgerMismatchAlarm"} <= set(
         alarms
     )
-    assert all(p["AlarmActions"] == [{"Ref": "AlarmTopic"}] for p in alarms.values())
-    (budget,) = of_type("AWS::Budgets::Budget").values()
-    assert {s["Address"]["Ref"] for n in budget["NotificationsWithSubscribers"] for s in n["Subscribers"]} == {
-        "AlarmTopic"
-    }
+    assert all(p["AlarmActions"] == p["OKActions"] == [{"Ref": "AlarmTopic"}] for p in alarms.values())
     assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
     assert TEMPLATE["Parameters"]["AlarmEmail"]["Default"] == ""
+    (statement,) = RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert set(statement["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "budgets.amazonaws.com"}
