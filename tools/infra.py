@@ -136,6 +136,7 @@ def _api_resources(function: Function) -> dict[str, dict[str, Any]]:
                 ]
             },
             5,
+            AlarmName={"Fn::Sub": f"{function.name}-api-5xx-rate"},
         ),
     }
 
