@@ -7,6 +7,7 @@ from chalicelib.api import (
     conversations,
     economy,
     exchanges,
+    export,
     governance,
     home,
     listings,
@@ -34,6 +35,7 @@ app.api.cors = CORSConfig(
 ROUTERS = (
     meta.router,
     members.router,
+    export.router,
     home.router,
     communities.router,
     listings.router,

@@ -69,6 +69,7 @@ class Settings(Struct, frozen=True):
     reconciliation_settle_seconds: int
     audit_budget_seconds: float
     audit_recheck_seconds: float
+    export_part_bytes: int
 
 
 DEFAULT_WEIGHTS = '{"mission_approved": 5, "review_written": 1, "moderation_decision": 2}'
@@ -171,6 +172,7 @@ def settings() -> Settings:
         reconciliation_settle_seconds=int(os.environ.get("PWIIC_RECONCILIATION_SETTLE_SECONDS", "900")),
         audit_budget_seconds=float(os.environ.get("PWIIC_AUDIT_BUDGET_SECONDS", "12")),
         audit_recheck_seconds=float(os.environ.get("PWIIC_AUDIT_RECHECK_SECONDS", "5")),
+        export_part_bytes=int(os.environ.get("PWIIC_EXPORT_PART_BYTES", "1500000")),
     )
 
 

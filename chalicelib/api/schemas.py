@@ -1197,3 +1197,57 @@ class HomeOut(Struct):
             "it: continue with that route and `next_cursor`"
         ),
     ]
+
+
+# A member's export
+class ExportQuery(Struct, forbid_unknown_fields=True):
+    part: Annotated[int, Meta(ge=1, le=10_000, description="Which part (1 = the first)")] = 1
+
+
+class ConversationMessageOut(Struct):
+    conversation_id: str
+    message: MessageOut
+
+
+class ExportData(Struct):
+    """Everything the platform holds about you, in the shapes the other routes give. The first part
+    carries the single documents; each list runs on from part to part, in this order."""
+
+    profile: MemberProfile | None = None
+    wallet: Wallet | None = None
+    cooperator: CooperatorOut | None = None
+    memberships: list[MembershipOut] = field(default_factory=list)
+    listings: Annotated[list[ListingOut], Meta(description="All of them, hidden or removed ones too")] = field(
+        default_factory=list
+    )
+    exchanges: Annotated[list[ExchangeOut], Meta(description="As proposer, then as owner")] = field(
+        default_factory=list
+    )
+    conversations: list[InboxEntryOut] = field(default_factory=list)
+    messages: Annotated[
+        list[ConversationMessageOut], Meta(description="Every message of your conversations, oldest first")
+    ] = field(default_factory=list)
+    reviews_written: list[ReviewOut] = field(default_factory=list)
+    reviews_received: Annotated[list[PublicReviewOut], Meta(description="Published ones")] = field(default_factory=list)
+    proxies_given: list[ProxyOut] = field(default_factory=list)
+    proxies_held: list[ProxyOut] = field(default_factory=list)
+    votes: Annotated[
+        list[VoteOut],
+        Meta(
+            description="Your place on every ballot's roll: your choice on named ballots, only whether you "
+            "voted on secret ones (your receipt is yours alone: the platform cannot link it to you)"
+        ),
+    ] = field(default_factory=list)
+    mission_claims: list[ClaimOut] = field(default_factory=list)
+    purchases: list[PurchaseOut] = field(default_factory=list)
+    statement: Annotated[list[StatementEntry], Meta(description="Your wallet's entries, newest first")] = field(
+        default_factory=list
+    )
+
+
+class ExportOut(Struct):
+    member_id: str
+    generated_at: Timestamp
+    part: int
+    parts: Annotated[int, Meta(description="How many parts the export has: ask for each with `?part=`")]
+    data: ExportData
