@@ -27,7 +27,10 @@ GENERATOR = "tools.infra"
 # parameter as the stage, the name it builds is the template's `Fn::Sub` string.
 STAGE_REFERENCE = "${Stage}"
 ALARM_TOPIC = {"Ref": "AlarmTopic"}
-NAMESPACE = "Pwiic"  # the app's metrics (observability.metrics) and the API's access-log metrics
+NAMESPACE = "Pwiic"  # the app's metrics (observability.metrics)
+# The API's metrics counted from its log group, one namespace per stage (a metric filter's dimensions can
+# only be fields of the log line, and the access line does not name the stage).
+ACCESS_NAMESPACE = {"Fn::Sub": f"{NAMESPACE}/{STAGE_REFERENCE}"}
 # The access line observability.access writes for every answer the API handler gives.
 ACCESS_LINE = '$.message = "request"'
 ITERATOR_AGE_MS = 600_000  # 10 minutes: the reconciliation waits 15 (its settle window) for what is late
@@ -102,7 +105,7 @@ def _access_metric(function: Function, metric: str, pattern: str) -> dict[str, A
             "LogGroupName": {"Ref": f"LogGroup{function.logical_id}"},
             "FilterPattern": f"{{ {pattern} }}",
             "MetricTransformations": [
-                {"MetricNamespace": NAMESPACE, "MetricName": metric, "MetricValue": "1", "DefaultValue": 0}
+                {"MetricNamespace": ACCESS_NAMESPACE, "MetricName": metric, "MetricValue": "1", "DefaultValue": 0}
             ],
         },
     }
@@ -141,8 +144,8 @@ def _api_resources(function: Function) -> dict[str, dict[str, Any]]:
     }
 
 
-def _named(metric: str) -> dict[str, str]:
-    return {"Namespace": NAMESPACE, "MetricName": metric}
+def _named(metric: str) -> dict[str, Any]:
+    return {"Namespace": ACCESS_NAMESPACE, "MetricName": metric}
 
 
 def resources(functions: Sequence[Function]) -> dict[str, dict[str, Any]]:

@@ -80,13 +80,8 @@ def emitting_sources() -> list[str]:
 
 
 def app_metric_alarms() -> dict[str, dict[str, Any]]:
-    filtered = {
-        t["MetricName"] for p in of_type("AWS::Logs::MetricFilter").values() for t in p["MetricTransformations"]
-    }
     return {
-        p["MetricName"]: p
-        for p in of_type("AWS::CloudWatch::Alarm").values()
-        if p.get("Namespace") == infra.NAMESPACE and p["MetricName"] not in filtered
+        p["MetricName"]: p for p in of_type("AWS::CloudWatch::Alarm").values() if p.get("Namespace") == infra.NAMESPACE
     }
 
 
@@ -129,6 +124,12 @@ def test_the_api_5xx_metrics_match_the_access_line(monkeypatch, capsys):
         "Api5xxAnswers": '{ $.message = "request" && $.status >= 500 }',
     }
     assert line["message"] == "request" and line["status"] == 503
+    namespaces = {
+        resolve(t["MetricNamespace"], "prod")
+        for p in of_type("AWS::Logs::MetricFilter").values()
+        for t in p["MetricTransformations"]
+    }
+    assert namespaces == {"Pwiic/prod"}  # a stage's own: dev and prod may share an account
     (api,) = [f for f in infra.functions("prod") if f.serves_api]
     groups = {p["LogGroupName"]["Ref"] for p in of_type("AWS::Logs::MetricFilter").values()}
     assert groups == {f"LogGroup{api.logical_id}"}
