@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -47,7 +47,7 @@ def access(**fields: Any) -> None:
     in its order, the fields, the X-Ray trace id; no None), made and written here, to the same handler's
     stream: neither a log record nor Powertools' formatting of it (together a fifth of a search's CPU).
     The location is the caller's, as logger.info's."""
-    if not logging.getLogger(logger.name).isEnabledFor(logging.INFO):
+    if not _std_logger().isEnabledFor(logging.INFO):
         return
     handler = cast("logging.StreamHandler[Any]", logger.registered_handler)  # Powertools' own, to stdout
     formatter = cast("BasePowertoolsFormatter", handler.formatter)
@@ -58,7 +58,7 @@ def access(**fields: Any) -> None:
         "level": "INFO",
         "location": f"{caller.f_code.co_name}:{caller.f_lineno}",
         "message": "request",
-        "timestamp": time.strftime(f"%Y-%m-%d %H:%M:%S,{int((now - int(now)) * 1000):03d}%z", time.localtime(now)),
+        "timestamp": _second(int(now)).format(int((now - int(now)) * 1000)),
         **formatter.thread_safe_get_current_keys(),
         **fields,
     }
@@ -69,6 +69,19 @@ def access(**fields: Any) -> None:
     with handler.lock or nullcontext():
         handler.stream.write(text + handler.terminator)
         handler.flush()
+
+
+@cache
+def _std_logger() -> logging.Logger:
+    """The standard logger under Powertools' (`logging.getLogger` takes the logging module's lock)."""
+    return logging.getLogger(logger.name)
+
+
+@lru_cache(maxsize=1)
+def _second(epoch_second: int) -> str:
+    """Powertools' timestamp (`%Y-%m-%d %H:%M:%S,<ms>%z`, local time) of one second, the milliseconds
+    left as `{:03d}`: formatted once per second, not on every line."""
+    return time.strftime("%Y-%m-%d %H:%M:%S,{:03d}%z", time.localtime(epoch_second))
 
 
 metrics = Metrics(namespace="Pwiic", service=SERVICE)
