@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache, lru_cache
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.shared.constants import XRAY_TRACE_ID_ENV
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 SERVICE = "pwiic"
 
 
-def _json_line(log: dict[str, Any]) -> str:
+def _json_line(log: Any) -> str:
     """A log line's JSON by msgspec (Powertools' json.dumps costs a fifth of an access line); a value it
     cannot encode becomes its str, as Powertools' default does."""
     return msgspec.json.encode(log, enc_hook=str).decode()
@@ -39,7 +42,23 @@ def _message(text: Any) -> Any:
     return json.loads(text) if text[:1] in ("{", "[") else text
 
 
-logger = Logger(service=SERVICE, json_serializer=_json_line, json_deserializer=_message)
+class _Formatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines, where an exception shows its type and traceback but not its message, which
+    may quote the data that caused it (logs carry ids only). An AWS error keeps its error code."""
+
+    def formatException(self, ei: Any) -> str:
+        kind, error, frames = ei
+        cause = getattr(error, "cause_response_code", None)  # PynamoDB's errors: the AWS error code
+        if isinstance(error, ClientError):
+            cause = f"{error.response.get('Error', {}).get('Code')} on {error.operation_name}"
+        described = f"{kind.__name__} ({cause})" if cause else kind.__name__
+        return "Traceback (most recent call last):\n" + "".join(traceback.format_tb(frames)) + described
+
+
+logger = Logger(
+    service=SERVICE,
+    logger_formatter=_Formatter(json_serializer=_json_line, json_deserializer=_message, serialize_stacktrace=False),
+)
 
 
 def access(**fields: Any) -> None:

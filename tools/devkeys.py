@@ -13,7 +13,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
@@ -127,14 +127,15 @@ def mint_token(
     ttl_seconds: int = 12 * 3600,
     root: Path = LOCAL_DIR,
     now: int | None = None,
+    claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """An RS256 ID token shaped like Cognito's, signed with the local key."""
+    """An RS256 ID token shaped like Cognito's, signed with the local key (with any other `claims`)."""
     private_key_path = root / "keys" / "private.pem"
     if not private_key_path.exists():
         ensure_local_secrets(root)
     key = _load_private_key(private_key_path)
     issued_at = int(time.time()) if now is None else now
-    claims: dict[str, Any] = {
+    token: dict[str, Any] = {
         "iss": LOCAL_ISSUER,
         "aud": LOCAL_AUDIENCE,
         "token_use": "id",
@@ -143,10 +144,10 @@ def mint_token(
         "exp": issued_at + ttl_seconds,
     }
     if groups:
-        claims["cognito:groups"] = list(groups)
+        token["cognito:groups"] = list(groups)
     if name is not None:
-        claims["name"] = name
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": _public_jwk(key)["kid"]})
+        token["name"] = name
+    return jwt.encode({**(claims or {}), **token}, key, algorithm="RS256", headers={"kid": _public_jwk(key)["kid"]})
 
 
 def local_env(
