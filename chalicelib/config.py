@@ -9,8 +9,10 @@ from functools import cache
 from typing import Literal, get_args
 from urllib.parse import urlparse
 
+import msgspec
 from msgspec import Struct
 
+from chalicelib.domain.limits import DEFAULT_RATE_LIMITS, Action, RateLimit
 from chalicelib.domain.purchases import CreditPack, Currency
 
 # Where a token names the client it was issued for (docs/identity.md#audience): `cognito` reads `aud` in
@@ -69,6 +71,7 @@ class Settings(Struct, frozen=True):
     reconciliation_settle_seconds: int
     audit_budget_seconds: float
     audit_recheck_seconds: float
+    rate_limits: dict[Action, RateLimit]
     export_part_bytes: int
 
 
@@ -116,6 +119,17 @@ def _credit_packs(configured: str | None) -> tuple[CreditPack, ...]:
         )
         for p in json.loads(configured)
     )
+
+
+def _rate_limits(configured: str | None) -> dict[Action, RateLimit]:
+    """`PWIIC_RATE_LIMITS`: JSON {action: {limit, window_seconds}}; the actions it leaves out keep their default."""
+    if not configured:
+        return DEFAULT_RATE_LIMITS
+    try:
+        given = msgspec.json.decode(configured, type=dict[Action, RateLimit])
+    except msgspec.DecodeError as error:
+        raise RuntimeError(f"PWIIC_RATE_LIMITS is not valid: {error}") from None
+    return {**DEFAULT_RATE_LIMITS, **given}
 
 
 @cache
@@ -172,6 +186,7 @@ def settings() -> Settings:
         reconciliation_settle_seconds=int(os.environ.get("PWIIC_RECONCILIATION_SETTLE_SECONDS", "900")),
         audit_budget_seconds=float(os.environ.get("PWIIC_AUDIT_BUDGET_SECONDS", "12")),
         audit_recheck_seconds=float(os.environ.get("PWIIC_AUDIT_RECHECK_SECONDS", "5")),
+        rate_limits=_rate_limits(os.environ.get("PWIIC_RATE_LIMITS")),
         export_part_bytes=int(os.environ.get("PWIIC_EXPORT_PART_BYTES", "1500000")),
     )
 

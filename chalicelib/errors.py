@@ -156,6 +156,16 @@ class Unprocessable(AppError):
     """Well-formed, but a rule spanning the request refuses it (`code` says which)."""
 
 
+class RateLimited(AppError):
+    """The member's window for this action is full; `retry_after` seconds until it ends."""
+
+    code = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after: int, action: str, limit: int, window_seconds: int) -> None:
+        super().__init__(detail, retry_after=retry_after, action=action, limit=limit, window_seconds=window_seconds)
+        self.retry_after = retry_after
+
+
 class UpstreamFailed(AppError):
     code = "payment-provider-error"
 

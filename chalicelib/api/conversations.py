@@ -24,6 +24,7 @@ def message_out(message: Message) -> MessageOut:
     response=ConversationStarted,
     status=201,
     problems=(404, 422),
+    limit="messages",
 )
 def message_listing_owner(call: Call[NewMessage, None]) -> ConversationStarted:
     conversation, message = conversations.message_listing_owner(
@@ -71,6 +72,7 @@ def read_messages(call: Call[None, PageQuery]) -> Page[MessageOut]:
     response=MessageOut,
     status=201,
     problems=(404,),
+    limit="messages",
 )
 def post_message(call: Call[NewMessage, None]) -> MessageOut:
     return message_out(

@@ -39,6 +39,7 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
     response=ExchangeOut,
     status=201,
     problems=(404, 409, 422),
+    limit="proposals",
 )
 def propose_exchange(call: Call[NewProposal, None]) -> ExchangeOut:
     body = call.body
@@ -65,6 +66,7 @@ def propose_exchange(call: Call[NewProposal, None]) -> ExchangeOut:
     response=ExchangeOut,
     status=201,
     problems=(404, 409, 422),
+    limit="proposals",
 )
 def join_share(call: Call[None, None]) -> ExchangeOut:
     return exchange_out(exchanges.join_share(call.member.member_id, call.params["listing_id"]))
@@ -94,6 +96,7 @@ def complete_event(call: Call[None, None]) -> list[ExchangeOut]:
     response=ExchangeOut,
     status=201,
     problems=(404, 409, 422),
+    limit="proposals",
 )
 def book_slot(call: Call[NewBooking, None]) -> ExchangeOut:
     body = call.body

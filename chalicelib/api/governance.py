@@ -295,6 +295,7 @@ def proposal_out(found: object) -> ProposalOut:
     response=ProposalOut,
     status=201,
     problems=(403,),
+    limit="proposals",
 )
 def create_proposal(call: Call[ProposalIn, None]) -> ProposalOut:
     return proposal_out(governance.propose(call.member.member_id, call.body.title, call.body.description))
@@ -363,6 +364,7 @@ def list_proposal_messages(call: Call[None, PageQuery]) -> Page[MessageOut]:
     response=MessageOut,
     status=201,
     problems=(403, 404),
+    limit="messages",
 )
 def post_proposal_message(call: Call[NewMessage, None]) -> MessageOut:
     return message_out(governance.discuss(call.member.member_id, call.params["proposal_id"], call.body.body))

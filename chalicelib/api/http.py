@@ -17,9 +17,10 @@ from chalicelib.adapters.dynamodb import store
 from chalicelib.api import problems
 from chalicelib.api.schemas import CONTROL, IDEMPOTENCY_KEY, Header
 from chalicelib.auth import Principal, verify_bearer
+from chalicelib.domain.limits import Action as LimitedAction
 from chalicelib.errors import AppError, FieldError
 from chalicelib.observability import logger
-from chalicelib.services import idempotency, members
+from chalicelib.services import idempotency, limits, members
 
 Access = Literal["public", "member", "operator"]
 Body = TypeVar("Body")
@@ -53,6 +54,8 @@ class Operation(Struct, frozen=True):
     response: Any = None
     problems: tuple[int, ...] = ()
     raw_body: bool = False  # the view gets the body's bytes untouched (signed webhooks)
+    limit: LimitedAction | None = None  # the member's rate limit this route counts against
+    erased_may_call: bool = False  # a member whose account was erased may still call it (their erasure's retry)
 
     @property
     def max_body_bytes(self) -> int:
@@ -102,7 +105,10 @@ class Router:
         status: int = 200,
         problems: tuple[int, ...] = (),
         raw_body: bool = False,
+        limit: LimitedAction | None = None,
+        erased_may_call: bool = False,
     ) -> Callable[[View], View]:
+        assert limit is None or access == "member", "rate limits count a member's own calls"
         if method == "POST" and access != "public":
             headers = (IDEMPOTENCY_KEY, *headers)
 
@@ -122,6 +128,8 @@ class Router:
                 response,
                 problems,
                 raw_body,
+                limit,
+                erased_may_call,
             )
             OPERATIONS.append(operation)
 
@@ -140,6 +148,7 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
     started = time.perf_counter()
     principal: Principal | None = None
     status, body = problems.internal()
+    problem_headers: dict[str, str] = {}
     request_id = (request.context or {}).get("requestId") or getattr(request.lambda_context, "aws_request_id", None)
     with observability.invocation(f"{operation.method} {operation.path}", request_id, request.lambda_context):
         try:
@@ -161,6 +170,7 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
                 status, body = _execute(operation, view, call)
         except AppError as error:
             status, body = problems.problem(error)
+            problem_headers = problems.headers(error)
         except Exception as error:
             if store.is_contention(error):  # a read that timed out or was throttled: nothing changed
                 status, body = problems.problem(errors.Busy("The service is busy; retry shortly."))
@@ -175,11 +185,14 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
                 member_id=principal.member_id if principal else None,
             )
     content_type = PROBLEM_JSON if status >= 400 else JSON
-    return Response(body=body.decode(), status_code=status, headers={"Content-Type": content_type})
+    return Response(body=body.decode(), status_code=status, headers={"Content-Type": content_type, **problem_headers})
 
 
 def _execute(operation: Operation, view: View, call: Call[Any, Any]) -> tuple[int, bytes]:
-    """Run the view; expected failures become problem responses (so idempotent replays keep them)."""
+    """Run the view; expected failures become problem responses (so idempotent replays keep them). A
+    rate limit's refusal is raised instead: the request's Idempotency-Key is released, not kept as a 429."""
+    if operation.limit is not None:
+        limits.take(call.member.member_id, operation.limit)
     try:
         result = view(call)
     except AppError as error:
@@ -193,7 +206,7 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
     principal = verify_bearer(request.headers.get("authorization"))
     if operation.access == "operator" and not principal.is_operator:
         raise errors.Forbidden("This operation is reserved to operators.")
-    members.ensure_member(principal)
+    members.ensure_member(principal, erased_may_call=operation.erased_may_call)
     return principal
 
 

@@ -77,6 +77,7 @@ def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
     response=ListingOut,
     status=201,
     problems=(409, 422),
+    limit="listings",
 )
 def create_listing(call: Call[NewListing, None]) -> ListingOut:
     body = call.body
@@ -183,6 +184,7 @@ def feature_listing(call: Call[FeatureIn, None]) -> ListingOut:
     body=Reason,
     status=204,
     problems=(404,),
+    limit="reports",
 )
 def report_listing(call: Call[Reason, None]) -> None:
     listings.report_listing(call.member.member_id, call.params["listing_id"], call.body.reason)

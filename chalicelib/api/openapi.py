@@ -43,8 +43,16 @@ _STATUS_TEXT = {
     409: "Conflict with the current state",
     415: "Unsupported media type",
     422: "Validation failed: unknown, repeated or invalid fields or query parameters",
+    429: "Over your rate limit for this kind of call: retry after Retry-After seconds",
     500: "Internal error",
     503: "Busy, or the identity provider cannot be reached: retry with the same ids",
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the rate limit's window ends",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 _PATH_PARAMETER = {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM, "pattern": LINE}
 
@@ -111,6 +119,11 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
         problems.add(413)
     if op.body is not None:
         problems.add(415)
+    rules = op.description
+    if op.limit is not None:
+        problems.add(429)
+        limit = f"Counts against your `{op.limit}` rate limit: over it, a 429 `rate-limited` with `Retry-After`."
+        rules = f"{rules} {limit}".strip()
     responses: dict[str, Any] = {str(op.status): success}
     for status in sorted(problems):
         description = _STATUS_TEXT.get(status) or HTTPStatus(status).phrase
@@ -119,11 +132,12 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
         responses[str(status)] = {
             "description": description,
             "content": {"application/problem+json": {"schema": _PROBLEM_REF}},
+            **({"headers": _RETRY_AFTER} if status == 429 else {}),
         }
     result: dict[str, Any] = {
         "operationId": op.name,
         "summary": op.summary,
-        **({"description": op.description} if op.description else {}),
+        **({"description": rules} if rules else {}),
         "tags": [op.tag],
         "parameters": parameters,
         "responses": responses,

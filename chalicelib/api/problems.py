@@ -26,6 +26,7 @@ _PROBLEMS: dict[type[errors.AppError], tuple[int, str]] = {
     errors.UnsupportedMediaType: (415, "Unsupported media type"),
     errors.Invalid: (422, "Validation failed"),
     errors.Unprocessable: (422, "Unprocessable request"),
+    errors.RateLimited: (429, "Too many requests"),
     errors.UpstreamFailed: (502, "Payment provider error"),
     errors.IdentityProviderUnavailable: (503, "Identity provider unavailable"),
     errors.Busy: (503, "Service busy"),
@@ -48,6 +49,13 @@ def status_of(error: errors.AppError) -> int:
 def problem(error: errors.AppError) -> tuple[int, bytes]:
     status, title = status_and_title(error)
     return status, _document(error.code, title, status, error.detail, error)
+
+
+def headers(error: errors.AppError) -> dict[str, str]:
+    """Response headers a problem carries besides its media type."""
+    if isinstance(error, errors.RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    return {}
 
 
 @cache

@@ -48,6 +48,7 @@ def list_credit_packs(call: Call[None, None]) -> list[CreditPackOut]:
     response=StartedPurchaseOut,
     status=201,
     problems=(404, 409, 502),
+    limit="purchases",
 )
 def start_purchase(call: Call[NewPurchase, None]) -> StartedPurchaseOut:
     started = purchases.start_purchase(call.member.member_id, call.body.pack_id)

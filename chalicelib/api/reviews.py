@@ -175,6 +175,7 @@ def reply_to_review(call: Call[ReplyIn, None]) -> ReviewOut:
     body=Reason,
     status=202,
     problems=(404,),
+    limit="reports",
 )
 def report_review(call: Call[Reason, None]) -> None:
     params = call.params

@@ -80,6 +80,7 @@ def get_wallet_entries(call: Call[None, PageQuery]) -> Page[StatementEntry]:
     response=TransferOut,
     status=201,
     problems=(404, 409, 503),
+    limit="transfers",
 )
 def create_transfer(call: Call[NewTransfer, None]) -> TransferOut:
     body = call.body

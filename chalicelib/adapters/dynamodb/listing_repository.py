@@ -11,14 +11,22 @@ from pynamodb.expressions.condition import Condition
 
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import keys, pages, reads
-from chalicelib.adapters.dynamodb.mapping import from_item, to_attributes
+from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.listings import Listing, ListingReport, Status, facets
 
+# Changed by ADD (a seat taken or given back) without rewriting the copy the item carries: read from their
+# own attributes, left at zero in the copy.
+_LIVE = ("seats_taken", "version")
+
 
 def _listing(item: reads.RawItem) -> Listing:
-    return from_item(ListingItem, item, Listing)
+    return from_packed(ListingItem, item, Listing, _LIVE)
+
+
+def _packed(listing: Listing) -> bytes:
+    return packed(replace(listing, **dict.fromkeys(_LIVE, 0)))
 
 
 def _summary(listing: Listing) -> str:
@@ -42,6 +50,7 @@ def _item(listing: Listing) -> ListingItem:
         GSI2SK=keys.newest_sk(listing.created_at, listing.listing_id),
         GSI3PK=featured_pk,
         GSI3SK=featured_sk,
+        packed=_packed(listing),
         **to_attributes(listing),
     )
 
@@ -79,9 +88,10 @@ def add_new(uow: UnitOfWork, listing: Listing) -> None:
 
 def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
     """The new version, only over the version that was read, writing only what changed: the listing's
-    changed attributes, and the browse entries whose key or copy changed (put whole: an entry is its key
-    and its copy), the others left as they are. A listing ever featured has its community entry and its
-    GSI3 keys written again: where they belong depends on the time."""
+    changed attributes (its copy too, unless only counters changed), and the browse entries whose key or
+    copy changed (put whole: an entry is its key and its copy), the others left as they are. A listing
+    ever featured has its community entry and its GSI3 keys written again: where they belong depends on
+    the time."""
     attributes = ListingItem.get_attributes()
     old_values = to_attributes(before)
     actions = [
@@ -91,6 +101,9 @@ def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
         for name, value in to_attributes(after).items()
         if value != old_values[name]
     ]
+    copy = _packed(after)
+    if copy != _packed(before):
+        actions.append(ListingItem.packed.set(copy))
     timed = before.featured_until is not None or after.featured_until is not None
     if timed:
         featured = zip((ListingItem.GSI3PK, ListingItem.GSI3SK), _featured_keys(after), strict=True)

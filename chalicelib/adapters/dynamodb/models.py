@@ -245,6 +245,7 @@ class ListingItem(TableItem):
     created_at = UnicodeAttribute()
     published_at = UnicodeAttribute(null=True)
     featured_until = UnicodeAttribute(null=True)
+    packed = BinaryAttribute(legacy_encoding=False, null=True)  # a copy for hot reads (mapping.from_packed)
 
 
 class FacetItem(TableItem):
