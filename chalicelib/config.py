@@ -132,10 +132,16 @@ def _rate_limits(configured: str | None) -> dict[Action, RateLimit]:
     return {**DEFAULT_RATE_LIMITS, **given}
 
 
+def stage() -> str:
+    """The stage's name: read on its own by what needs it at import (metrics' dimension), before a
+    complete configuration may be there."""
+    return os.environ.get("PWIIC_STAGE", "local")
+
+
 @cache
 def settings() -> Settings:
     return Settings(
-        stage=os.environ.get("PWIIC_STAGE", "local"),
+        stage=stage(),
         region=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION", "eu-central-2"),
         table_name=_required("PWIIC_TABLE_NAME"),
         dynamodb_endpoint=os.environ.get("PWIIC_DYNAMODB_ENDPOINT") or None,

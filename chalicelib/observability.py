@@ -23,6 +23,8 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.shared.constants import XRAY_TRACE_ID_ENV
 from botocore.exceptions import ClientError
 
+from chalicelib import config
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
@@ -104,6 +106,7 @@ def _second(epoch_second: int) -> str:
 
 
 metrics = Metrics(namespace="Pwiic", service=SERVICE)
+metrics.set_default_dimensions(stage=config.stage())  # two stages in one account: their alarms tell them apart
 
 _cold_start = [True]
 
