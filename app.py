@@ -14,6 +14,7 @@ from chalicelib.api import (
     members,
     meta,
     missions,
+    notifications,
     operator,
     purchases,
     reviews,
@@ -48,6 +49,7 @@ ROUTERS = (
     governance.router,
     economy.router,
     missions.router,
+    notifications.router,
 )
 for router in ROUTERS:
     app.register_blueprint(router.blueprint)

@@ -14,6 +14,8 @@ from chalicelib import errors
 from chalicelib.domain.geo import END, GEOHASH_PATTERN, MAX_MEMBER_PRECISION
 from chalicelib.domain.listings import CATEGORIES
 from chalicelib.domain.members import IDENTIFIER_PATTERN
+from chalicelib.domain.notifications import UNREAD_LOOKED_AT
+from chalicelib.domain.notifications import Kind as NotificationKind
 from chalicelib.services.home import BALLOTS, PENDING_SHOWN, RECENT
 
 T = TypeVar("T")
@@ -1193,6 +1195,9 @@ class HomeOut(Struct):
     listings: Annotated[
         Page[ListingOut],
         Meta(
+    notifications: Annotated[
+        int, Meta(description=f"Unread notifications among your {UNREAD_LOOKED_AT} latest (GET /me/notifications)")
+    ]
             description="The home community's first page, as GET /listings?community={home_community_id} gives "
             "it: continue with that route and `next_cursor`"
         ),
@@ -1251,3 +1256,41 @@ class ExportOut(Struct):
     part: int
     parts: Annotated[int, Meta(description="How many parts the export has: ask for each with `?part=`")]
     data: ExportData
+
+
+# Notifications
+
+NotificationKinds = Annotated[
+    list[NotificationKind],
+    Meta(max_length=len(NotificationKind), description="Kinds of notification turned off; every other kind is on"),
+]
+
+
+class NotificationOut(Struct):
+    id: Annotated[str, Meta(description="Opaque; POST /me/notifications/{id}/read marks it read")]
+    kind: NotificationKind
+    about: Annotated[
+        str,
+        Meta(
+            description="The id of what it is about: an exchange, conversation, transfer, purchase, mission "
+            "or ballot, as the kind says"
+        ),
+    ]
+    at: Timestamp
+    read: bool
+    params: Annotated[dict[str, str | int], Meta(description="The facts the text is made of, by name, per kind")]
+    text: Annotated[str, Meta(description="In English (other languages will follow)")]
+
+
+class NotificationPage(Struct):
+    items: list[NotificationOut]
+    unread: Annotated[int, Meta(description=f"Unread among your {UNREAD_LOOKED_AT} latest notifications")]
+    next_cursor: str | None = None
+
+
+class ReadUntil(Struct, forbid_unknown_fields=True):
+    until: Annotated[Instant, Meta(description="Notifications at or before it are read (a time to come counts as now)")]
+
+
+class NotificationPreferences(Struct, forbid_unknown_fields=True):
+    off: NotificationKinds = field(default_factory=list)

@@ -1,13 +1,17 @@
 """What the table's stream says happened, decoded once into typed changes that any consumer reads (the
-reconciliation today). No I/O: `adapters/dynamodb/changes.py` builds these from stream records."""
+reconciliation, the notifications). No I/O: `adapters/dynamodb/changes.py` builds these from stream records."""
 
 from __future__ import annotations
 
 from msgspec import Struct
 
+from chalicelib.domain.conversations import InboxEntry
 from chalicelib.domain.economy import ValueShare
+from chalicelib.domain.exchanges import Exchange
 from chalicelib.domain.ledger import Balance, Hold, Transfer
+from chalicelib.domain.missions import Claim
 from chalicelib.domain.purchases import Purchase
+from chalicelib.domain.reviews import Review, ReviewRound
 
 
 class TransferRecorded(Struct, frozen=True):
@@ -60,8 +64,57 @@ class StatementWritten(Struct, frozen=True):
     new: ValueShare | None
 
 
+class ExchangeMoved(Struct, frozen=True):
+    old: Exchange | None
+    new: Exchange | None
+
+
+class InboxMoved(Struct, frozen=True):
+    """A member's inbox entry of a conversation (its unread count and last message) before and after."""
+
+    member_id: str
+    old: InboxEntry | None
+    new: InboxEntry | None
+
+
+class ClaimMoved(Struct, frozen=True):
+    old: Claim | None
+    new: Claim | None
+
+
+class ReviewWritten(Struct, frozen=True):
+    """A review submitted (first written; its later changes are not followed)."""
+
+    review: Review
+
+
+class RoundMoved(Struct, frozen=True):
+    old: ReviewRound | None
+    new: ReviewRound | None
+
+
+class RollEntered(Struct, frozen=True):
+    """A member put on a ballot's roll: the ballot opens for them."""
+
+    ballot_id: str
+    member_id: str
+    closes_at: str
+
+
 TableChange = (
-    TransferRecorded | TransferRewritten | BalanceMoved | HoldMoved | PurchaseMoved | RevenueCounted | StatementWritten
+    TransferRecorded
+    | TransferRewritten
+    | BalanceMoved
+    | HoldMoved
+    | PurchaseMoved
+    | RevenueCounted
+    | StatementWritten
+    | ExchangeMoved
+    | InboxMoved
+    | ClaimMoved
+    | ReviewWritten
+    | RoundMoved
+    | RollEntered
 )
 
 

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb import reads
 from chalicelib.domain.exchanges import awaited_from
 from chalicelib.domain.ledger import Balance, wallet_account
 from chalicelib.domain.members import home_community
-from chalicelib.services import ballots, conversations, exchanges, ledger, listings, members, reviews
+from chalicelib.services import ballots, conversations, exchanges, ledger, listings, members, notifications, reviews
 
 LISTINGS_PAGE = 20  # the home community's first page: GET /listings?community= pages the same way
 RECENT = 20  # conversations and exchanges (per role) looked at, newest first; reviews awaited
@@ -26,6 +26,7 @@ class Unread(Struct, frozen=True):
     exchanges: int  # waiting for the member, among the first RECENT of each side's index
     reviews: int
     ballots: int
+    notifications: int
 
 
 class Pending(Struct, frozen=True):
@@ -51,6 +52,7 @@ def home(member_id: str) -> Home:
     by_role = [pool.submit(exchanges.my_exchanges, member_id, role, None, RECENT) for role in ("proposer", "owner")]
     to_review = pool.submit(reviews.pending, member_id, RECENT)
     to_vote = pool.submit(ballots.awaiting_vote, member_id, BALLOTS)
+    notified = pool.submit(notifications.unread, member_id)
     now = clock.now_iso()
     waiting = [
         (exchange, actions)
@@ -69,7 +71,14 @@ def home(member_id: str) -> Home:
         wallet.result(),
         community_id,
         page,
-        Unread(len(unread), sum(unread), len(waiting), len(to_review.result()), len(to_vote.result())),
+        Unread(
+            len(unread),
+            sum(unread),
+            len(waiting),
+            len(to_review.result()),
+            len(to_vote.result()),
+            notified.result(),
+        ),
         sorted(pending, key=lambda p: (p.due_at is None, p.due_at or ""))[:PENDING_SHOWN],
     )
 

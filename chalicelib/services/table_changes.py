@@ -1,6 +1,6 @@
 """The table's stream: each batch of records Lambda delivers is decoded once into typed changes, then
-handed to every consumer in turn. The reconciliation is the first; another (notifications, say) goes
-beside it in `CONSUMERS`. A consumer must be idempotent: Lambda delivers a batch at least once."""
+handed to every consumer in turn: the reconciliation, then the notifications. A consumer must be
+idempotent: Lambda delivers a batch at least once."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib.adapters.dynamodb import changes as stream
 from chalicelib.domain.changes import Change
 from chalicelib.observability import logger, metrics
-from chalicelib.services import reconciliation
+from chalicelib.services import notifications, reconciliation
 
 Consumer = Callable[[Sequence[Change]], None]
-CONSUMERS: tuple[Consumer, ...] = (reconciliation.observe,)
+CONSUMERS: tuple[Consumer, ...] = (reconciliation.observe, notifications.observe)
 
 
 def handle(records: Sequence[Mapping[str, Any]]) -> list[Change]:

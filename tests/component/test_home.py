@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.services import home
+from tests import books
 from tests.component import support
 from tests.component.support import unique
 from tests.component.test_governance_flow import COLLEGES, open_now, operator, schedule
@@ -36,7 +37,7 @@ def test_a_member_without_community_gets_an_empty_home(shared_api):
     newcomer = unique("new")
     assert home_of(shared_api, newcomer) == {
         "wallet": {"account_id": f"member:{newcomer}", "posted": 0, "held": 0, "available": 0, "frozen": False},
-        "unread": {"conversations": 0, "messages": 0, "exchanges": 0, "reviews": 0, "ballots": 0},
+        "unread": {"conversations": 0, "messages": 0, "exchanges": 0, "reviews": 0, "ballots": 0, "notifications": 0},
         "pending": [],
         "home_community_id": None,
         "listings": {"items": [], "next_cursor": None},
@@ -63,9 +64,11 @@ def test_what_waits_for_each_side_of_an_exchange_through_its_life(scene):
     listing_id = scene.listing(olga, price=30)["id"]
     exchange_id = scene.propose(pete, listing_id, message="Saturday?")["id"]
 
+    books.feed_stream()  # the stream handler notifies her: the proposal, its message
     owner = home_of(scene.api, olga)
     assert pending(owner) == [("exchange", exchange_id, ["accept", "decline"])]
-    assert owner["unread"] == {"conversations": 1, "messages": 1, "exchanges": 1, "reviews": 0, "ballots": 0}
+    unread = {"conversations": 1, "messages": 1, "exchanges": 1, "reviews": 0, "ballots": 0, "notifications": 2}
+    assert owner["unread"] == unread
     assert pending(home_of(scene.api, pete)) == []
 
     scene.act(olga, exchange_id, "accept")

@@ -8,37 +8,56 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from msgspec import Struct
 from pynamodb.models import Model
 
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.economy_repository import value_share_of
 from chalicelib.adapters.dynamodb.ledger_repository import balance_of, hold_of, transfer_of
+from chalicelib.adapters.dynamodb.mapping import from_item, values_of
 from chalicelib.adapters.dynamodb.models import (
     AccountItem,
+    ClaimItem,
     CounterItem,
     DocumentItem,
+    ExchangeItem,
     HoldItem,
+    ParticipantItem,
     PurchaseItem,
+    ReviewItem,
+    ReviewRoundItem,
+    RollEntryItem,
     TransferItem,
 )
 from chalicelib.adapters.dynamodb.purchase_repository import purchase_of
 from chalicelib.domain.changes import (
     BalanceMoved,
     Change,
+    ClaimMoved,
+    ExchangeMoved,
     HoldMoved,
+    InboxMoved,
     PurchaseMoved,
     RevenueCounted,
+    ReviewWritten,
+    RollEntered,
+    RoundMoved,
     StatementWritten,
     TableChange,
     TransferRecorded,
     TransferRewritten,
 )
+from chalicelib.domain.conversations import InboxEntry
+from chalicelib.domain.exchanges import Exchange
+from chalicelib.domain.missions import Claim
+from chalicelib.domain.reviews import Review, ReviewRound
 
 Record = Mapping[str, Any]
 Image = Mapping[str, Any] | None
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
+S = TypeVar("S", bound=Struct)
 
 
 def decode(record: Record) -> Change | None:
@@ -81,7 +100,30 @@ def _what(pk: str, sk: str, old: Image, new: Image, time: str) -> TableChange | 
         statements = _items(DocumentItem, old, new)
         written, now_paid = (_maybe(value_share_of, item) for item in statements)
         return StatementWritten(written, now_paid)
+    return _followed(pk, sk, old, new)
+
+
+def _followed(pk: str, sk: str, old: Image, new: Image) -> TableChange | None:
+    """Items the notifications follow: exchanges, inbox entries, claims, reviews and their rounds, rolls."""
+    if sk == keys.EXCHANGE_SK and pk.startswith(keys.exchange_pk("")):
+        return ExchangeMoved(*_structs(ExchangeItem, Exchange, old, new))
+    if sk.startswith(keys.participant_sk("")) and pk.startswith(keys.conversation_pk("")):
+        return InboxMoved(sk.removeprefix(keys.participant_sk("")), *_structs(ParticipantItem, InboxEntry, old, new))
+    if sk.startswith(keys.CLAIM_SK_PREFIX) and pk.startswith(keys.mission_pk("")):
+        return ClaimMoved(*_structs(ClaimItem, Claim, old, new))
+    if sk == keys.REVIEW_ROUND_SK and pk.startswith(keys.exchange_pk("")):
+        return RoundMoved(*_structs(ReviewRoundItem, ReviewRound, old, new))
+    if sk.startswith(keys.review_sk("")) and pk.startswith(keys.exchange_pk("")):
+        return ReviewWritten(from_item(ReviewItem, new, Review)) if old is None and new is not None else None
+    if sk.startswith(keys.ROLL_SK_PREFIX) and old is None and new is not None:
+        values = values_of(RollEntryItem, new)
+        return RollEntered(values["ballot_id"], values["member_id"], values["closes_at"])
     return None
+
+
+def _structs(model: type[Model], kind: type[S], old: Image, new: Image) -> tuple[S | None, S | None]:
+    before, after = (None if image is None else from_item(model, image, kind) for image in (old, new))
+    return before, after
 
 
 def _maybe(convert: Callable[[M], T], item: M | None) -> T | None:

@@ -88,6 +88,8 @@ class Prefix(StrEnum):
     RESIDUES_WRITTEN = "RESIDUES-WRITTEN"
     RECONCILIATION = "RECONCILIATION"
     JOBS = "JOBS"
+    NOTIFICATIONS = "NOTIFS"
+    NOTIFICATION = "N"
 
 
 SEP = "#"
@@ -570,3 +572,17 @@ def member_missions_pk(member_id: str) -> str:
 def bucket_of(item_id: str, buckets: int) -> int:
     """A stable spread of items over index partitions, so no single partition is hot."""
     return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:4], "big") % buckets
+
+
+# Notifications: a member's partition, newest last in sort order (read newest first); its one state item
+# (read mark and preferences) sorts after every notification, so one Query reads it with the latest.
+def notifications_pk(member_id: str) -> str:
+    return key(Prefix.NOTIFICATIONS, member_id)
+
+
+def notification_sk(at: str, kind: str, ref: str) -> str:
+    return key(Prefix.NOTIFICATION, at, kind, ref)
+
+
+NOTIFICATION_SK_PREFIX = Prefix.NOTIFICATION + SEP
+NOTIFICATION_STATE_SK = "~"

@@ -284,7 +284,6 @@ class ExchangeItem(TableItem):
     version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    packed = BinaryAttribute(legacy_encoding=False, null=True)  # a copy for hot reads (mapping.from_packed)
 
 
 class SlotItem(TableItem):
@@ -495,6 +494,21 @@ class JobRunItem(TableItem):
 def bind(config: Settings) -> None:
     """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
     reuses a connection whose table name matches: connecting the base first gives all of them its one
+class NotificationItem(TableItem):
+    """One notification (short attribute names: one is written per event and member). Expires (TTL)."""
+
+    kind = UnicodeAttribute(attr_name="k")
+    params = UnicodeAttribute(attr_name="p", default="{}")  # JSON object
+    read = BooleanAttribute(attr_name="r", null=True)
+
+
+class NotificationStateItem(TableItem):
+    """A member's notification state: everything at or before `until` is read; kinds turned off."""
+
+    until = UnicodeAttribute(attr_name="u", null=True)
+    off = UnicodeSetAttribute(null=True)
+
+
     connection (one botocore client), which transactions use too."""
     TableItem.Meta.table_name = config.table_name
     TableItem.Meta.host = config.dynamodb_endpoint
