@@ -1,6 +1,7 @@
-"""A listing's item carries a copy of the listing (`packed`) that hot reads decode in one call: after each
-write that changes the item (put, edit, seat taken), the copy and the attributes read the same listing.
-Writes are applied to the serialized item as DynamoDB would apply them: no table needed."""
+"""A listing's or an exchange's item carries a copy of it (`packed`) that hot reads decode in one call:
+after each write that changes the item (a listing's put, edit, seat taken; an exchange's put and
+transitions), the copy and the attributes read the same value. Writes are applied to the serialized item
+as DynamoDB would apply them: no table needed."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 from msgspec.structs import replace
 from pynamodb.expressions.update import AddAction, RemoveAction, SetAction
 
-from chalicelib.adapters.dynamodb import listing_repository
+from chalicelib.adapters.dynamodb import exchange_repository, listing_repository
 from chalicelib.adapters.dynamodb.mapping import from_item, from_packed
-from chalicelib.adapters.dynamodb.models import ListingItem
+from chalicelib.adapters.dynamodb.models import ExchangeItem, ListingItem
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.domain.exchanges import Action, Exchange, ExchangeType, Role, State, decide
 from chalicelib.domain.listings import Listing, Status
 from tests.unit.test_listing_writes import LISTING
+from tests.unit.test_mapping import EXCHANGE
 
 Item = dict[str, dict[str, Any]]
 
@@ -90,3 +93,26 @@ def test_an_item_without_a_copy_is_read_attribute_by_attribute():
     item = _applied({}, uow, "LISTING")
     del item["packed"]
     assert _both(item) == (LISTING, LISTING)
+
+
+def _exchange_both(item: Item) -> tuple[Exchange, Exchange]:
+    return from_packed(ExchangeItem, item, Exchange), from_item(ExchangeItem, item, Exchange)
+
+
+def test_an_exchange_carries_itself_through_its_transitions():
+    proposed = replace(
+        EXCHANGE, type=ExchangeType.TRADE, state=State.PROPOSED, confirmed_by=frozenset(), claimed_damage=0, fee=0
+    )
+    uow = UnitOfWork()
+    exchange_repository.add_new(uow, proposed, None)
+    item = _applied({}, uow, "EXCHANGE")
+    assert _exchange_both(item) == (proposed, proposed)
+    before = proposed
+    for action, role, actor in ((Action.ACCEPT, Role.OWNER, "olga"), (Action.CONFIRM, Role.OWNER, "olga")):
+        after = decide(before, action, role, actor, "2026-01-03T00:00:00.000000Z").exchange
+        uow = UnitOfWork()
+        exchange_repository.add_transition(uow, before, after, "2026-01-09T00:00:00.000000Z")
+        item = _applied(item, uow, "EXCHANGE")
+        assert _exchange_both(item) == (after, after)
+        before = after
+    assert before.state is State.ACCEPTED and before.confirmed_by == {"olga"}, "the walk moved the exchange"

@@ -8,14 +8,14 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, pages, reads
-from chalicelib.adapters.dynamodb.mapping import from_item, to_attributes
+from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes
 from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.exchanges import Exchange, State
 
 
 def _exchange(item: reads.RawItem) -> Exchange:
-    return from_item(ExchangeItem, item, Exchange)
+    return from_packed(ExchangeItem, item, Exchange)
 
 
 def _ref(exchange_id: str) -> ExchangeItem:
@@ -43,6 +43,7 @@ def add_new(uow: UnitOfWork, exchange: Exchange, deadline: str | None, refused: 
         GSI2SK=keys.newest_sk(exchange.created_at, exchange.exchange_id),
         GSI3PK=keys.member_exchanges_pk(exchange.owner_id, "owner"),
         GSI3SK=keys.key(exchange.listing_id, exchange.created_at, exchange.exchange_id),
+        packed=packed(exchange),
         **to_attributes(exchange),
     )
     uow.put(item, condition=ExchangeItem.PK.does_not_exist(), refused=refused)
@@ -58,6 +59,7 @@ def add_transition(uow: UnitOfWork, before: Exchange, after: Exchange, deadline:
         ExchangeItem.claimed_damage.set(after.claimed_damage),
         ExchangeItem.posted_amount.set(after.posted_amount),
         ExchangeItem.overdue.set(after.overdue),
+        ExchangeItem.packed.set(packed(after)),
     ]
     if after.confirmed_by:
         actions.append(ExchangeItem.confirmed_by.set(set(after.confirmed_by)))

@@ -3,7 +3,7 @@
 struct and its model; `tests/unit/test_mapping.py` proves every struct field has its attribute.
 
 An item is read either as a model (`to_domain`) or, on hot reads, as DynamoDB returns it (`from_item`,
-`values_of`: the same values, without building the model). Listings also carry a copy of
+`values_of`: the same values, without building the model). Listings and exchanges also carry a copy of
 themselves (`packed`, msgpack) that their hot reads decode in one call (`from_packed`)."""
 
 from __future__ import annotations

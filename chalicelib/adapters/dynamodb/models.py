@@ -284,6 +284,7 @@ class ExchangeItem(TableItem):
     version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    packed = BinaryAttribute(legacy_encoding=False, null=True)  # a copy for hot reads (mapping.from_packed)
 
 
 class SlotItem(TableItem):
