@@ -31,6 +31,7 @@ app.api.binary_types = []
 app.api.cors = CORSConfig(
     allow_origin="*",  # bearer tokens, no cookies: any web client origin may call the API
     allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+    expose_headers=["Retry-After"],  # a rate limit's 429 says when to retry
     max_age=600,
 )
 ROUTERS = (

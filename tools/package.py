@@ -8,7 +8,8 @@ the runtime of the interpreter that runs it (`Config.lambda_python_version`), so
 template's runtime is another version (the bytecode would be ignored).
 
 The API's routes go behind an HTTP API rather than Chalice's REST API (`--front-door rest_api` keeps
-the REST API): the same handler, at a third of the price per request (docs/cost.md).
+the REST API): the same handler, at a third of the price per request (docs/cost.md). Either front door's
+stage is throttled per route, by two parameters of the template (`THROTTLING`).
 
 Usage: python -m tools.package [--stage dev] [--front-door http_api|rest_api] OUT  (scripts/package runs it in
 the packaging venv). Prints one JSON object: the zips, their sizes before and after, what was left out
@@ -64,6 +65,17 @@ DEFAULT_FRONT_DOOR = "http_api"
 # route's path in both); 2.0 is another shape Chalice does not read.
 HTTP_API_PAYLOAD_FORMAT = "1.0"
 _CORS_HEADER = "method.response.header.Access-Control-"
+# The stage's throttling, a token bucket per route that API Gateway answers 429 beyond: parameters of the
+# template, so a deployment sets them (`--parameter-overrides ApiThrottlingRateLimit=...`) without a new
+# package. The defaults are some 20 times the busiest route's average at 100,000 active members.
+THROTTLING = {
+    "ApiThrottlingRateLimit": (
+        "ThrottlingRateLimit",
+        100,
+        "Requests per second each route of the API passes, steadily",
+    ),
+    "ApiThrottlingBurstLimit": ("ThrottlingBurstLimit", 200, "Requests each route of the API passes at once"),
+}
 
 
 class PackagingError(Exception):
@@ -211,8 +223,10 @@ def postprocess(out: Path, front_door: str = DEFAULT_FRONT_DOOR) -> dict[str, An
     runtime = lambda_runtime(template)
     check_interpreter(runtime)
     zips = {name: rewrite_zip(out / name, root) for name, root in sorted(code_zips(template).items())}
-    if front_door == "http_api" and "RestAPI" in template["Resources"]:
-        (out / TEMPLATE).write_text(json.dumps(http_api(template), indent=2) + "\n", encoding="utf-8")
+    front = http_api(template) if front_door == "http_api" and "RestAPI" in template["Resources"] else template
+    rewritten = throttled(front)
+    if rewritten != template:
+        (out / TEMPLATE).write_text(json.dumps(rewritten, indent=2) + "\n", encoding="utf-8")
     return {
         "front_door": front_door,
         "runtime": f"python{runtime[0]}.{runtime[1]}",
@@ -278,6 +292,26 @@ def http_api(template: dict[str, Any]) -> dict[str, Any]:
     return rewritten
 
 
+def throttled(template: dict[str, Any]) -> dict[str, Any]:
+    """`template` with its API's stage throttled (either front door), the limits as template parameters."""
+    resources = dict(template["Resources"])
+    settings = {setting: {"Ref": parameter} for parameter, (setting, _, _) in THROTTLING.items()}
+    if "HttpAPI" in resources:
+        api = resources["HttpAPI"]
+        resources["HttpAPI"] = {**api, "Properties": {**api["Properties"], "DefaultRouteSettings": settings}}
+    elif "RestAPI" in resources:
+        api = resources["RestAPI"]
+        every_method = {"HttpMethod": "*", "ResourcePath": "/*", **settings}
+        resources["RestAPI"] = {**api, "Properties": {**api["Properties"], "MethodSettings": [every_method]}}
+    else:
+        return template
+    parameters = {
+        name: {"Type": "Number", "Default": default, "MinValue": 1, "Description": description}
+        for name, (_, default, description) in THROTTLING.items()
+    }
+    return {**template, "Parameters": {**template.get("Parameters", {}), **parameters}, "Resources": resources}
+
+
 def _cors(preflights: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     """One CORS configuration for the whole API, from the headers each route's preflight answered."""
 
@@ -290,12 +324,17 @@ def _cors(preflights: Sequence[Mapping[str, str]]) -> dict[str, Any]:
             raise PackagingError(f"routes answer their preflights with different {name} headers")
         return value
 
-    return {
+    cors: dict[str, Any] = {
         "allowOrigins": [same_everywhere("Allow-Origin")],
         "allowHeaders": same_everywhere("Allow-Headers").split(","),
         "allowMethods": sorted({method for listed in header("Allow-Methods") for method in listed.split(",")}),
         "maxAge": int(same_everywhere("Max-Age")),
     }
+    # An HTTP API with a CORS configuration drops the handler's own CORS headers: the headers a browser may
+    # read (Retry-After) must be named here too.
+    if any(_CORS_HEADER + "Expose-Headers" in preflight for preflight in preflights):
+        cors["exposeHeaders"] = same_everywhere("Expose-Headers").split(",")
+    return cors
 
 
 def zipped_bytes_by_top_entry(path: Path) -> Counter[str]:

@@ -295,6 +295,7 @@ def test_the_http_api_front_door_routes_every_route_of_the_app_to_the_same_handl
     assert cors["allowOrigins"] == ["*"] and cors["maxAge"] == 600
     assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(cors["allowHeaders"])
     assert {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} <= set(cors["allowMethods"])
+    assert cors["exposeHeaders"] == ["Retry-After"], "a browser may read a 429's Retry-After"
     source = resources["APIHandlerInvokePermission"]["Properties"]["SourceArn"]["Fn::Sub"]
     assert source[1] == {"HttpAPIId": {"Ref": "HttpAPI"}} and source[0].endswith(":${HttpAPIId}/*")
     outputs = rewritten["Outputs"]
@@ -310,3 +311,30 @@ def test_routes_that_answer_their_preflights_differently_are_refused() -> None:
     preflight["responseParameters"]["method.response.header.Access-Control-Allow-Origin"] = "'https://pwiic.ch'"
     with pytest.raises(package.PackagingError, match="Allow-Origin"):
         package.http_api(template)
+
+
+@pytest.mark.parametrize(("front_door", "api"), [("http_api", "HttpAPI"), ("rest_api", "RestAPI")])
+def test_the_stage_is_throttled_per_route_by_the_template_parameters(front_door: str, api: str) -> None:
+    template = chalice_rest_template()
+    if front_door == "http_api":
+        template = package.http_api(template)
+
+    throttled = package.throttled(template)
+
+    limits = {"ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"}}
+    limits["ThrottlingBurstLimit"] = {"Ref": "ApiThrottlingBurstLimit"}
+    properties = throttled["Resources"][api]["Properties"]
+    if front_door == "http_api":
+        assert properties["DefaultRouteSettings"] == limits
+    else:
+        assert properties["MethodSettings"] == [{"HttpMethod": "*", "ResourcePath": "/*", **limits}]
+    parameters = throttled["Parameters"]
+    assert (parameters["ApiThrottlingRateLimit"]["Default"], parameters["ApiThrottlingBurstLimit"]["Default"]) == (
+        100,
+        200,
+    )
+    assert all(parameter["Type"] == "Number" and parameter["MinValue"] == 1 for parameter in parameters.values())
+    assert package.throttled(throttled) == throttled, "packaging twice changes nothing"
+    assert {name: value for name, value in properties.items() if "Settings" not in name} == (
+        template["Resources"][api]["Properties"]
+    )
