@@ -23,6 +23,20 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def demo_notifications(member_id: str, api: str) -> list[str]:
+    """The demo member's unread count and latest notifications: the jobs' first run has handed the seed's
+    stream records to the stream handler."""
+    from chalicelib.api.notifications import text
+    from chalicelib.services import notifications
+
+    found = notifications.page(member_id, None, 3)
+    return [
+        f"  {found.unread} unread notifications; the latest:",
+        *(f"    - {text(stored.kind, stored.params)}" for stored, _ in found.items),
+        f'  curl -H "Authorization: Bearer $TOKEN" {api}/me/notifications',
+    ]
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     localstack.check_java()
@@ -49,6 +63,7 @@ def main() -> None:
                 print(f"DynamoDB Local: {dynamodb}   localstripe: {stripe_url}")
                 token = devkeys.mint_token(member.member_id, name=member.name)
                 print(f"\nDemo member ({member.name}):\n  export TOKEN={token}")
+                print("\n".join(demo_notifications(member.member_id, api)))
                 operator = devkeys.mint_token(OPERATOR_ID, groups=[devkeys.OPERATOR_GROUP], name="Demo operator")
                 print(f"Demo operator:\n  export OPERATOR_TOKEN={operator}")
                 print(f"\nScheduled jobs on local timers: {jobs.describe(tasks)} (log: .local/logs/jobs.log)")
