@@ -1181,6 +1181,9 @@ class UnreadOut(Struct):
         int,
         Meta(description=f"Open ballots (of the {BALLOTS} closing last) you are on the roll of and have not voted in"),
     ]
+    notifications: Annotated[
+        int, Meta(description=f"Unread notifications among your {UNREAD_LOOKED_AT} latest (GET /me/notifications)")
+    ]
 
 
 class HomeOut(Struct):
@@ -1195,9 +1198,6 @@ class HomeOut(Struct):
     listings: Annotated[
         Page[ListingOut],
         Meta(
-    notifications: Annotated[
-        int, Meta(description=f"Unread notifications among your {UNREAD_LOOKED_AT} latest (GET /me/notifications)")
-    ]
             description="The home community's first page, as GET /listings?community={home_community_id} gives "
             "it: continue with that route and `next_cursor`"
         ),

@@ -492,9 +492,6 @@ class JobRunItem(TableItem):
     consecutive_failures = NumberAttribute(default=0)
 
 
-def bind(config: Settings) -> None:
-    """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
-    reuses a connection whose table name matches: connecting the base first gives all of them its one
 class NotificationItem(TableItem):
     """One notification (short attribute names: one is written per event and member). Expires (TTL)."""
 
@@ -510,6 +507,9 @@ class NotificationStateItem(TableItem):
     off = UnicodeSetAttribute(null=True)
 
 
+def bind(config: Settings) -> None:
+    """Point every model at the configured table. The entities share the base's `Meta`, and PynamoDB
+    reuses a connection whose table name matches: connecting the base first gives all of them its one
     connection (one botocore client), which transactions use too."""
     TableItem.Meta.table_name = config.table_name
     TableItem.Meta.host = config.dynamodb_endpoint
