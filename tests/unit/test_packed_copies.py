@@ -45,7 +45,7 @@ def _applied(item: Item, uow: UnitOfWork, sk: str) -> Item:
 
 def _both(item: Item) -> tuple[Listing, Listing]:
     """The listing read by its copy, and read attribute by attribute."""
-    return from_packed(ListingItem, item, Listing, listing_repository._LIVE), from_item(ListingItem, item, Listing)
+    return from_packed(ListingItem, item, Listing, listing_repository._COUNTERS), from_item(ListingItem, item, Listing)
 
 
 def test_a_new_listing_carries_itself():

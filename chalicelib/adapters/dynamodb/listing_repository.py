@@ -18,15 +18,15 @@ from chalicelib.domain.listings import Listing, ListingReport, Status, facets
 
 # Changed by ADD (a seat taken or given back) without rewriting the copy the item carries: read from their
 # own attributes, left at zero in the copy.
-_LIVE = ("seats_taken", "version")
+_COUNTERS = ("seats_taken", "version")
 
 
 def _listing(item: reads.RawItem) -> Listing:
-    return from_packed(ListingItem, item, Listing, _LIVE)
+    return from_packed(ListingItem, item, Listing, _COUNTERS)
 
 
 def _packed(listing: Listing) -> bytes:
-    return packed(replace(listing, **dict.fromkeys(_LIVE, 0)))
+    return packed(replace(listing, **dict.fromkeys(_COUNTERS, 0)))
 
 
 def _summary(listing: Listing) -> str:

@@ -47,16 +47,21 @@ def packed(value: msgspec.Struct) -> bytes:
 
 
 def from_packed(
-    model: type[Model], item: Mapping[str, Mapping[str, Any]], kind: type[T], live: tuple[str, ...] = ()
+    model: type[Model], item: Mapping[str, Mapping[str, Any]], kind: type[T], counters: tuple[str, ...] = ()
 ) -> T:
     """`from_item` of a raw item (`reads`: binary values as bytes) by its copy, decoded in one call; the
-    `live` fields, which writes change in place (ADD) without rewriting the copy, are read from their own
-    attributes. An item written before it carried a copy is read attribute by attribute."""
+    `counters`, numbers that writes ADD to without rewriting the copy, are read from their own attributes
+    (set on the value just decoded, which nothing else holds yet). An item written before it carried a
+    copy is read attribute by attribute."""
     copy = item.get("packed")
     if copy is None:
         return from_item(model, item, kind)
     value: T = _decoder(kind).decode(copy["B"])
-    return msgspec.structs.replace(value, **{name: _value(item[name]) for name in live if name in item})
+    for name in counters:
+        counter = item.get(name)
+        if counter is not None:
+            msgspec.structs.force_setattr(value, name, _number(counter["N"]))
+    return value
 
 
 _ENCODER = msgspec.msgpack.Encoder()
