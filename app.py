@@ -120,3 +120,8 @@ def recount_reputations(event: CloudWatchEvent) -> None:
 @app.schedule(every("expire_missions"))
 def expire_missions(event: CloudWatchEvent) -> None:
     scheduled.expire_missions(event.context)
+
+
+@app.schedule(every("send_reminders"))
+def send_reminders(event: CloudWatchEvent) -> None:
+    scheduled.send_reminders(event.context)

@@ -51,6 +51,7 @@ LOCAL_INTERVALS: dict[str, float] = {
     "end_featuring": 60,  # AWS: every 15 minutes
     "share_value": 3600,  # AWS: every day (the previous month's, once)
     "expire_missions": 60,  # AWS: every 15 minutes
+    "send_reminders": 60,  # AWS: every hour (a day ahead)
     "continue_ledger_audit": 20,  # AWS: every minute
     "table_changes": 2,  # AWS: Lambda polls the stream continuously, batching up to 10 s
 }

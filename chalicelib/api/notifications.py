@@ -31,6 +31,10 @@ TEXTS: dict[Kind, str] = {
     Kind.REVIEWS_PUBLISHED: "The reviews of your exchange are published.",
     Kind.MISSION_APPROVED: "Your mission work was approved: {credits} credits.",
     Kind.BALLOT_OPENED: "A ballot is open for you until {closes_at}.",
+    Kind.EXCHANGE_TO_CONFIRM: "Your {type} waits for your confirmation; without it, it completes on {due_at}.",
+    Kind.LOAN_DUE_SOON: "Your loan is due back on {due_at}.",
+    Kind.REVIEW_CLOSING: "Your review window closes on {due_at}.",
+    Kind.BALLOT_CLOSING: "A ballot closes on {due_at} and you have not voted.",
 }
 
 

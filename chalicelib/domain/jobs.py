@@ -22,6 +22,7 @@ EVERY: Mapping[str, timedelta] = {
     "share_value": timedelta(days=1),
     "recount_reputations": timedelta(hours=1),
     "expire_missions": timedelta(minutes=15),
+    "send_reminders": timedelta(hours=1),
 }
 # A run may start late and last up to the functions' timeout: a job is silent only past two periods and this.
 GRACE = timedelta(minutes=5)

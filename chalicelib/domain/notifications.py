@@ -24,11 +24,13 @@ from chalicelib.domain.changes import (
     RoundMoved,
     TransferRecorded,
 )
-from chalicelib.domain.exchanges import Exchange, State
+from chalicelib.domain.exchanges import Exchange, ExchangeType, State
 from chalicelib.domain.ledger import TransferKind, member_of
 from chalicelib.domain.missions import ClaimState
 from chalicelib.domain.purchases import PurchaseStatus
+from chalicelib.domain.reviews import ReviewRound
 
+REMIND_BEFORE = timedelta(days=1)  # a reminder comes this long before what it reminds of
 KEPT = timedelta(days=90)  # a notification expires then (the table's TTL removes it within days after)
 UNREAD_LOOKED_AT = 100  # the unread count looks at the latest notifications only
 
@@ -52,8 +54,14 @@ class Kind(StrEnum):
     REVIEWS_PUBLISHED = "reviews_published"
     MISSION_APPROVED = "mission_approved"
     BALLOT_OPENED = "ballot_opened"
+    # reminders, a day before (services/reminders.py)
+    EXCHANGE_TO_CONFIRM = "exchange_to_confirm"  # before it completes without you
+    LOAN_DUE_SOON = "loan_due_soon"
+    REVIEW_CLOSING = "review_closing"
+    BALLOT_CLOSING = "ballot_closing"  # and you have not voted
 
 
+REMINDERS = frozenset({Kind.EXCHANGE_TO_CONFIRM, Kind.LOAN_DUE_SOON, Kind.REVIEW_CLOSING, Kind.BALLOT_CLOSING})
 Params = dict[str, str | int]
 
 
@@ -240,3 +248,44 @@ def _purchase(moved: PurchaseMoved) -> list[Notification]:
 
 def _n(credits: int) -> Params:
     return {"credits": credits}
+
+
+# Reminders: made by a scheduled job from the due dates it finds in the indexes; each is keyed by the due
+# time less REMIND_BEFORE (what the job saw, whenever it ran), so a window read twice reminds once.
+
+
+def _reminder(member: str, kind: Kind, ref: str, due: str, **params: str | int) -> Notification:
+    return Notification(member, kind, ref, clock.iso(clock.parse(due) - REMIND_BEFORE), {**params, "due_at": due})
+
+
+def exchange_reminders(exchange: Exchange, deadline: str) -> list[Notification]:
+    """An exchange whose deadline (in the scheduler's index) comes within the window: a loan due back, or
+    an exchange that completes without the confirmation still awaited."""
+    if exchange.state is not State.ACCEPTED:
+        return []
+    kind, ref = exchange.type, exchange.exchange_id
+    if kind is ExchangeType.LOAN:
+        if exchange.overdue or exchange.due_at != deadline:
+            return []
+        return [_reminder(exchange.proposer_id, Kind.LOAN_DUE_SOON, ref, deadline, type=kind.value)]
+    if kind is ExchangeType.TRADE:
+        if not exchange.confirmed_by:
+            return []  # abandoned trades are cancelled at their deadline: no one's confirmation is awaited
+        awaited = sorted({exchange.owner_id, exchange.proposer_id} - exchange.confirmed_by)
+    else:
+        awaited = [exchange.owner_id]  # the organiser or the object's owner confirms it happened
+    return [_reminder(member, Kind.EXCHANGE_TO_CONFIRM, ref, deadline, type=kind.value) for member in awaited]
+
+
+def review_reminders(review_round: ReviewRound) -> list[Notification]:
+    """A review window that closes within the window: each side that has not reviewed yet."""
+    if not review_round.open:
+        return []
+    waiting = [member for member in review_round.parties if member not in review_round.submitted]
+    return [
+        _reminder(member, Kind.REVIEW_CLOSING, review_round.exchange_id, review_round.closes_at) for member in waiting
+    ]
+
+
+def ballot_reminders(ballot_id: str, closes_at: str, not_voted: Iterable[str]) -> list[Notification]:
+    return [_reminder(member, Kind.BALLOT_CLOSING, ballot_id, closes_at) for member in sorted(not_voted)]

@@ -20,6 +20,7 @@ from chalicelib.services import (
     listings,
     missions,
     reconciliation,
+    reminders,
     reviews,
     value_sharing,
 )
@@ -122,3 +123,10 @@ def share_value(context: Any = None) -> int:
         statement = value_sharing.share_last_month()
         logger.info("value shared", extra={"month": statement.month, "distributed": statement.distributed})
     return statement.distributed
+
+
+def send_reminders(context: Any = None) -> int:
+    with _job("send_reminders", context):
+        sent = reminders.run()
+        logger.info("reminders sent", extra={"sent": sent})
+    return sent

@@ -25,17 +25,22 @@ from chalicelib.services import transaction
 
 def observe(changes: Sequence[Change]) -> None:
     """Stores the batch's notifications for the members who want them, each once. Never raises: a
-    notification that cannot be stored is counted (`NotificationsFailed`) and logged by ids, and the
-    shard moves on (a lost notification costs less than a blocked stream)."""
-    made = rules.for_changes(changes)
+    notification that cannot be stored is counted and logged (`deliver`), and the shard moves on (a lost
+    notification costs less than a blocked stream)."""
+    deliver(rules.for_changes(changes))
+
+
+def deliver(made: Sequence[Notification]) -> int:
+    """Stores each notification its member wants, once; returns how many could not be stored (counted in
+    `NotificationsFailed`, logged by ids, never raised)."""
     if not made:
-        return
+        return 0
     try:
         wanted = repository.inboxes(notification.member_id for notification in made)
     except Exception as error:  # the shard must not block on a failed read
         logger.error("notifications not stored", extra={"count": len(made), "error": type(error).__name__})
         _count(len(made))
-        return
+        return len(made)
     failed = 0
     for notification in made:
         if not wanted[notification.member_id].preferences.wants(notification.kind):
@@ -55,6 +60,7 @@ def observe(changes: Sequence[Change]) -> None:
             )
     if failed:
         _count(failed)
+    return failed
 
 
 def _store(notification: Notification) -> None:

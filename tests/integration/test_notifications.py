@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 
 from msgspec.structs import replace
 
@@ -22,14 +23,16 @@ from chalicelib.adapters.dynamodb import (
 )
 from chalicelib.adapters.dynamodb.models import PurchaseItem
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.domain import notifications as rules
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.exchanges import Exchange, ExchangeType, State
-from chalicelib.domain.governance import RollEntry
+from chalicelib.domain.governance import Ballot, BallotKind, BallotState, RollEntry, Rules
 from chalicelib.domain.ledger import TransferKind, TransferRequest
 from chalicelib.domain.missions import Claim, ClaimState
 from chalicelib.domain.notifications import Kind
 from chalicelib.domain.reviews import Review, ReviewRound, Role
-from chalicelib.services import ledger, notifications, transaction
+from chalicelib.jobs import scheduled
+from chalicelib.services import ledger, notifications, reminders, transaction
 from tests import books
 from tests.integration import ledger_kit
 from tools.jobs import LambdaContext
@@ -147,7 +150,7 @@ def test_every_kind_once_for_whom_it_concerns_whatever_is_delivered_twice(table_
         app.table_changes(event, context)  # at least once: delivered again
     found = stored()
     assert found == EXPECTED
-    assert {kind for _, kind in found} == set(Kind)
+    assert {kind for _, kind in found} == set(Kind) - rules.REMINDERS  # those come from a job: below
     (message,) = [item for item, _ in notifications.page(OWNER, None, 100).items if item.kind is Kind.MESSAGE]
     assert message.params == {"count": 3, "subject": "listing:l1"}
     capsys.readouterr()
@@ -167,3 +170,44 @@ def test_every_kind_once_for_whom_it_concerns_whatever_is_delivered_twice(table_
     }
     assert len(calls) == sum(EXPECTED.values()) + 2, "each one tried (the messages' two earlier ones too)"
     assert stored() == EXPECTED
+
+
+def test_reminders_come_a_day_ahead_once_from_the_due_indexes(table_name):
+    now = clock.now()
+
+    def at(hours: float) -> str:
+        return clock.iso(now + timedelta(hours=hours))
+
+    def accepted(exchange_id: str, kind: ExchangeType, deadline: str, **fields: object) -> None:
+        exchange = Exchange(exchange_id, kind, "l1", OWNER, PROPOSER, PROPOSER, OWNER, 30, State.ACCEPTED, at(0), at(0))
+        run(lambda uow: exchange_repository.add_new(uow, replace(exchange, **fields), deadline))
+
+    accepted("loan-soon", ExchangeType.LOAN, at(2), due_at=at(2))
+    accepted("loan-later", ExchangeType.LOAN, at(72), due_at=at(72))
+    accepted("trade", ExchangeType.TRADE, at(5), confirmed_by=frozenset({OWNER}))
+    review_round = ReviewRound("trade", ExchangeType.TRADE, "l1", OWNER, PROPOSER, at(0), at(10))
+    run(lambda uow: review_repository.add_round(uow, replace(review_round, submitted=frozenset({OWNER}))))
+    ballot = Ballot("b1", "Statutes", "", Rules(BallotKind.YES_NO), at(-1), at(20), "op", at(-2), BallotState.OPEN)
+    run(lambda uow: governance_repository.add_ballot(uow, ballot, None))
+    voted = RollEntry("b1", PROPOSER, "c", at(20), voted=True)
+    governance_repository.write_roll([RollEntry("b1", OWNER, "c", at(20)), voted])
+
+    assert scheduled.send_reminders() == 4
+    assert scheduled.send_reminders() == 0, "the window moved on"
+    expected = {
+        (PROPOSER, Kind.LOAN_DUE_SOON, "loan-soon"),
+        (PROPOSER, Kind.EXCHANGE_TO_CONFIRM, "trade"),
+        (PROPOSER, Kind.REVIEW_CLOSING, "trade"),
+        (OWNER, Kind.BALLOT_CLOSING, "b1"),
+    }
+    assert reminded() == expected
+    assert reminders.run(now + timedelta(hours=50)) == 1  # the later loan comes within a day
+    assert reminded() == {*expected, (PROPOSER, Kind.LOAN_DUE_SOON, "loan-later")}
+
+
+def reminded() -> set[tuple[str, Kind, str]]:
+    return {
+        (member, item.kind, item.ref)
+        for member in (OWNER, PROPOSER)
+        for item, _ in notifications.page(member, None, 100).items
+    }

@@ -192,7 +192,14 @@ def every_notification() -> list[Notification]:
         ClaimMoved(claim, replace(claim, state=ClaimState.APPROVED)),
         RollEntered("b1", OWNER, T1),
     ]
-    return rules.for_changes(change(what) for what in changes)
+    due = exchange(State.ACCEPTED, ExchangeType.LOAN, due_at=T1)
+    reminders = [
+        *rules.exchange_reminders(due, T1),
+        *rules.exchange_reminders(exchange(State.ACCEPTED, confirmed_by=frozenset({PROPOSER})), T1),
+        *rules.review_reminders(review_round),
+        *rules.ballot_reminders("b1", T1, [OWNER]),
+    ]
+    return rules.for_changes(change(what) for what in changes) + reminders
 
 
 def test_every_kind_is_made_and_has_an_english_text_its_parameters_fill():
@@ -201,3 +208,25 @@ def test_every_kind_is_made_and_has_an_english_text_its_parameters_fill():
     for notification in made:
         rendered = text(notification.kind, notification.params)
         assert "{" not in rendered and rendered.endswith("."), rendered
+
+
+def test_reminders_a_day_ahead_for_whom_something_waits():
+    def reminded(made: list[Notification]) -> list[tuple[str, Kind, str]]:
+        return [(n.member_id, n.kind, n.at) for n in made]
+
+    day_before = "2026-04-30T11:00:00.000000Z"
+    loan = exchange(State.ACCEPTED, ExchangeType.LOAN, due_at=T1)
+    assert reminded(rules.exchange_reminders(loan, T1)) == [(PROPOSER, Kind.LOAN_DUE_SOON, day_before)]
+    assert rules.exchange_reminders(replace(loan, overdue=True), T1) == [], "past due: the overdue notice says it"
+    trade = exchange(State.ACCEPTED, confirmed_by=frozenset({OWNER}))
+    assert reminded(rules.exchange_reminders(trade, T1)) == [(PROPOSER, Kind.EXCHANGE_TO_CONFIRM, day_before)]
+    assert rules.exchange_reminders(exchange(State.ACCEPTED), T1) == [], "nobody confirmed: cancelled, not completed"
+    seat = exchange(State.ACCEPTED, ExchangeType.SHARE, due_at=T0)
+    assert reminded(rules.exchange_reminders(seat, T1)) == [(OWNER, Kind.EXCHANGE_TO_CONFIRM, day_before)]
+    assert rules.exchange_reminders(exchange(State.DISPUTED), T1) == []
+
+    review_round = ReviewRound("x1", ExchangeType.TRADE, "l1", OWNER, PROPOSER, T0, T1, submitted=frozenset({OWNER}))
+    assert reminded(rules.review_reminders(review_round)) == [(PROPOSER, Kind.REVIEW_CLOSING, day_before)]
+    assert rules.review_reminders(replace(review_round, published_at=T0)) == []
+    (ballot,) = rules.ballot_reminders("b1", T1, [OWNER])
+    assert (ballot.kind, ballot.ref, ballot.params) == (Kind.BALLOT_CLOSING, "b1", {"due_at": T1})

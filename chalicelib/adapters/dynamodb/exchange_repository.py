@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.adapters.dynamodb import keys, pages, reads
-from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes
+from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes, to_domain
 from chalicelib.adapters.dynamodb.models import ExchangeItem, SlotItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
 from chalicelib.domain.exchanges import Exchange, State
@@ -114,6 +114,17 @@ def due(now: str, limit_per_bucket: int) -> list[Exchange]:
     for bucket in range(keys.EXCHANGE_DUE_BUCKETS):
         results = reads.query(keys.exchanges_due_pk(bucket), index=ExchangeItem.gsi1, up_to=now, limit=limit_per_bucket)
         found.extend(_exchange(item) for item in results)
+    return found
+
+
+def due_between(after: str, until: str) -> list[tuple[str, Exchange]]:
+    """Exchanges whose deadline is after `after` and at or before `until`, each with its deadline: every
+    page of each bucket (a window of the scheduler's index, not the whole of it)."""
+    found: list[tuple[str, Exchange]] = []
+    window = ExchangeItem.GSI1SK.between(after + keys.WINDOW_END, until + keys.WINDOW_END)
+    for bucket in range(keys.EXCHANGE_DUE_BUCKETS):
+        for item in ExchangeItem.gsi1.query(keys.exchanges_due_pk(bucket), window):
+            found.append((str(item.GSI1SK).split(keys.SEP, 1)[0], to_domain(item, Exchange)))
     return found
 
 

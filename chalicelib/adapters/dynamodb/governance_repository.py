@@ -290,6 +290,19 @@ def due_ballots(now: str, limit: int) -> list[Ballot]:
     return [_decoded(item, Ballot) for item in found]
 
 
+def due_between(after: str, until: str) -> list[Ballot]:
+    """Ballots due to open or close after `after` and at or before `until`."""
+    window = DocumentItem.GSI2SK.between(after + keys.WINDOW_END, until + keys.WINDOW_END)
+    return [_decoded(item, Ballot) for item in DocumentItem.gsi2.query(keys.BALLOTS_DUE_PK, window)]
+
+
+def not_voted(ballot_id: str) -> list[str]:
+    """The members on the roll who have not voted (nor anyone for them): one Query of the roll."""
+    prefix = RollEntryItem.SK.startswith(keys.ROLL_SK_PREFIX)
+    found = RollEntryItem.query(keys.ballot_pk(ballot_id), prefix, RollEntryItem.voted == False)  # noqa: E712
+    return [str(item.member_id) for item in found]
+
+
 def write_roll(entries: list[RollEntry]) -> None:
     """The roll, written in batches before the ballot opens (nobody votes yet: rewriting is harmless)."""
     with RollEntryItem.batch_write() as batch:

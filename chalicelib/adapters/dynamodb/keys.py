@@ -330,6 +330,9 @@ def newest_sk(created_at: str, item_id: str) -> str:
     return key(created_at, item_id)
 
 
+WINDOW_END = "~"  # after a time, every `newest_sk` of that time sorts before it: a window's bound
+
+
 FEATURED_MARK = "~"  # sorts after every timestamp: newest-first browsing shows featured listings first
 FEATURED_DUE_PK = "FEATURED-DUE"  # listings whose featuring ends (a few a day: one partition)
 
@@ -586,3 +589,5 @@ def notification_sk(at: str, kind: str, ref: str) -> str:
 
 NOTIFICATION_SK_PREFIX = Prefix.NOTIFICATION + SEP
 NOTIFICATION_STATE_SK = "~"
+# The reminders' job: how far ahead it has looked (`SK=CHECKPOINT`, written over its version each run).
+REMINDERS_PK = "REMINDERS"

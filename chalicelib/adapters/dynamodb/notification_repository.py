@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys, pages, reads
-from chalicelib.adapters.dynamodb.models import NotificationItem, NotificationStateItem
+from chalicelib.adapters.dynamodb.models import DocumentItem, NotificationItem, NotificationStateItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
 from chalicelib.domain.notifications import Inbox, Kind, Notification, Preferences, Stored, expires_at
 
@@ -132,3 +132,20 @@ def page(member_id: str, cursor: str | None, limit: int) -> tuple[list[Stored], 
         )
 
     return pages.collect(run, scope=f"notifications:{member_id}", cursor=cursor, convert=_stored)
+
+
+def reminders_horizon() -> tuple[str | None, int]:
+    """How far ahead the reminders' job has looked (None: never), and the version read."""
+    found = reads.get_item(keys.REMINDERS_PK, keys.CHECKPOINT_SK, consistent_read=True)
+    if found is None:
+        return None, 0
+    return str(json.loads(found["doc"]["S"])["horizon"]), int(found["version"]["N"])
+
+
+def add_reminders_horizon(uow: UnitOfWork, horizon: str, version: int, moved_meanwhile: Refusal) -> None:
+    """Over the version read (`moved_meanwhile`: another run moved it; its reminders are stored too)."""
+    item = DocumentItem(
+        keys.REMINDERS_PK, keys.CHECKPOINT_SK, doc=json.dumps({"horizon": horizon}), version=version + 1
+    )
+    read = DocumentItem.PK.does_not_exist() if version == 0 else DocumentItem.version == version
+    uow.put(item, condition=read, refused=moved_meanwhile)

@@ -118,6 +118,16 @@ def due(now: str, limit_per_bucket: int) -> list[ReviewRound]:
     return found
 
 
+def closing_between(after: str, until: str) -> list[ReviewRound]:
+    """Open rounds whose window closes after `after` and at or before `until` (every page of each bucket)."""
+    window = ReviewRoundItem.GSI3SK.between(after + keys.WINDOW_END, until + keys.WINDOW_END)
+    return [
+        to_domain(item, ReviewRound)
+        for bucket in range(keys.REVIEW_BUCKETS)
+        for item in ReviewRoundItem.gsi3.query(keys.reviews_due_pk(bucket), window)
+    ]
+
+
 def published_about(member_id: str, cursor: str | None, limit: int) -> tuple[list[Review], str | None]:
     def run(start: dict[str, Any] | None) -> Any:
         return reads.query(  # only reviews are indexed under their subject
