@@ -55,6 +55,7 @@ class Operation(Struct, frozen=True):
     problems: tuple[int, ...] = ()
     raw_body: bool = False  # the view gets the body's bytes untouched (signed webhooks)
     limit: LimitedAction | None = None  # the member's rate limit this route counts against
+    erased_may_call: bool = False  # a member whose account was erased may still call it (their erasure's retry)
 
     @property
     def max_body_bytes(self) -> int:
@@ -105,6 +106,7 @@ class Router:
         problems: tuple[int, ...] = (),
         raw_body: bool = False,
         limit: LimitedAction | None = None,
+        erased_may_call: bool = False,
     ) -> Callable[[View], View]:
         assert limit is None or access == "member", "rate limits count a member's own calls"
         if method == "POST" and access != "public":
@@ -127,6 +129,7 @@ class Router:
                 problems,
                 raw_body,
                 limit,
+                erased_may_call,
             )
             OPERATIONS.append(operation)
 
@@ -203,7 +206,7 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
     principal = verify_bearer(request.headers.get("authorization"))
     if operation.access == "operator" and not principal.is_operator:
         raise errors.Forbidden("This operation is reserved to operators.")
-    members.ensure_member(principal)
+    members.ensure_member(principal, erased_may_call=operation.erased_may_call)
     return principal
 
 

@@ -7,9 +7,17 @@ from typing import Any
 import msgspec
 
 from chalicelib.api.http import Call, Router
-from chalicelib.api.schemas import MemberProfile, ProfileChanges, PublicProfile, ReviewSummaryOut, project
+from chalicelib.api.schemas import (
+    ErasureConfirmation,
+    ErasureOut,
+    MemberProfile,
+    ProfileChanges,
+    PublicProfile,
+    ReviewSummaryOut,
+    project,
+)
 from chalicelib.domain.members import Member
-from chalicelib.services import members
+from chalicelib.services import erasure, members
 
 router = Router("members")
 
@@ -35,6 +43,36 @@ def get_me(call: Call[None, None]) -> MemberProfile:
 )
 def patch_me(call: Call[ProfileChanges, None]) -> MemberProfile:
     return own_profile(members.update_own_profile(call.member.member_id, call.body.changes()))
+
+
+@router.route(
+    "DELETE",
+    "/me",
+    summary="Erase your account (send `erase <your id>` to confirm)",
+    description="Refused with a 409 `erasure-blocked` listing `blockers` (each a `kind` and an `id`: an exchange "
+    "or loan not finished, held credits, owed credits, an open card dispute, a purchase waiting for its payment, "
+    "a mission claimed) until they end. Otherwise your remaining credits go to the rewards pool (credits never "
+    'turn into money), your profile becomes "former member", your listings are removed, the bodies of your '
+    "messages erased, the reviews about you hidden (those you wrote stay, under the pseudonym), you leave your "
+    "communities, and your account at the identity provider is deleted where it allows it (Cognito). The ledger "
+    "keeps its records under your id, so the books still balance. A `confirm` other than `erase <your id>` is a "
+    "422 `erasure-not-confirmed`. Repeating the request completes an interrupted erasure, then answers the same "
+    "receipt; every other route answers your token with a 403 `member-erased`.",
+    tag="members",
+    body=ErasureConfirmation,
+    response=ErasureOut,
+    problems=(409,),
+    erased_may_call=True,
+)
+def delete_me(call: Call[ErasureConfirmation, None]) -> ErasureOut:
+    receipt = erasure.erase(call.member.member_id, call.body.confirm)
+    return ErasureOut(
+        receipt.member_id,
+        receipt.erased_at,
+        receipt.forfeited,
+        receipt.forfeit_transfer_id,
+        "deleted" if receipt.identity_deleted else "delete-at-provider",
+    )
 
 
 @router.route(

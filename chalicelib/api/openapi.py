@@ -108,9 +108,9 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
         success["content"] = {"application/json": {"schema": schema_of[op.response]}}
     problems = {400, 422, 500, *op.problems}
     if op.access != "public":
-        problems |= {401, 503}  # 503: the member record is read from DynamoDB, the signing keys from the provider
-    if op.access == "operator":
-        problems.add(403)
+        # 403: an operator's route, or an erased member's token; 503: the member record is read from
+        # DynamoDB, the signing keys from the provider
+        problems |= {401, 403, 503}
     if _PARAM.search(op.path):  # an id that cannot exist (or is too long to be one) is a 404
         problems.add(404)
     if any(header.name == "Idempotency-Key" for header in op.headers):

@@ -147,6 +147,20 @@ class ProfileChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
         return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}
 
 
+class ErasureConfirmation(Struct, forbid_unknown_fields=True):
+    confirm: Annotated[str, Meta(max_length=80, description="`erase ` followed by your member id, e.g. `erase 4f1c…`")]
+
+
+class ErasureOut(Struct):
+    """The receipt of an erasure; a repeated request answers the same."""
+
+    member_id: str = field(name="id")
+    erased_at: Timestamp
+    forfeited_credits: int  # moved to the rewards pool: credits never turn into money
+    forfeit_transfer_id: str | None  # the ledger's record of it (none when the wallet was empty)
+    identity_account: Literal["deleted", "delete-at-provider"]
+
+
 class NewCommunity(Struct, forbid_unknown_fields=True):
     name: CommunityName
     slug: Slug

@@ -55,6 +55,7 @@ class TransferKind(StrEnum):
     VALUE_SHARE = "value_share"  # a contributor's share of a month's revenue
     EARMARK = "earmark"  # a platform account funds a project a budget ballot chose
     EARMARK_SPENDING = "earmark_spending"  # operators pay a member from a project's earmarked account
+    FORFEIT = "forfeit"  # an erased member's remaining credits go to the rewards pool
 
 
 class HoldStatus(StrEnum):
@@ -208,6 +209,7 @@ class BalanceChange(Struct):
     standing: Balance | None = None  # owed and open disputes as read: the change applies only if they are unchanged
     owed: int = 0
     disputes: int = 0
+    empties: bool = False  # the change leaves nothing: applies only if the item holds exactly what it moves
 
     @property
     def available(self) -> int:
@@ -236,6 +238,11 @@ class Posting:
         payer.posted -= request.amount
         payer.spends |= spends
         self._change(payee_item).posted += request.amount
+
+    def empty(self, request: TransferRequest, payer_item: str, payee_item: str) -> None:
+        """Moves everything the payer holds: nothing may arrive between the read and the write."""
+        self.move(request, payer_item, payee_item, spends=True)
+        self._change(payer_item).empties = True
 
     def reserve(self, account_id: str, amount: int) -> None:
         """A hold: `amount` stops being available."""

@@ -28,6 +28,8 @@ class Member(Struct, frozen=True):
     location: str | None = None
     community_ids: tuple[str, ...] = ()
     active_day: str | None = None  # the first day of the last week the member was marked active (`active_week`)
+    erased_at: str | None = None  # the member asked for erasure: the profile is a pseudonym from then on
+    erasure_step: str | None = None  # the last step of the erasure done (`domain.erasure.Step`)
 
 
 def active_week(day: str) -> str:

@@ -63,7 +63,7 @@ class MemberData:
     names: dict[str, str]  # display names of the statement's counterparties
 
 
-def _every(read: Callable[[str | None, int], tuple[list[T], str | None]]) -> list[T]:
+def every(read: Callable[[str | None, int], tuple[list[T], str | None]]) -> list[T]:
     found, cursor = read(None, PAGE)
     while cursor is not None:
         more, cursor = read(cursor, PAGE)
@@ -76,8 +76,8 @@ def gather(member_id: str) -> MemberData:
     member = members.get_own_profile(member_id)
     statement, names = _statement(member_id)
     exchanges = [
-        *_every(partial(exchange_repository.for_member, member_id, "proposer")),
-        *_every(partial(exchange_repository.for_member, member_id, "owner")),
+        *every(partial(exchange_repository.for_member, member_id, "proposer")),
+        *every(partial(exchange_repository.for_member, member_id, "owner")),
     ]
     return MemberData(
         generated_at=generated_at,
@@ -87,7 +87,7 @@ def gather(member_id: str) -> MemberData:
             for community_id in member.community_ids
             if (found := community_repository.get_membership(community_id, member_id)) is not None
         ],
-        listings=_every(partial(listing_repository.by_owner, member_id, False)),
+        listings=every(partial(listing_repository.by_owner, member_id, False)),
         exchanges=exchanges,
         conversations=_conversations(member_id),
         reviews_written=[
@@ -95,13 +95,13 @@ def gather(member_id: str) -> MemberData:
             for exchange in exchanges
             if (review := review_repository.load(exchange.exchange_id)[1].get(member_id)) is not None
         ],
-        reviews_received=_every(partial(review_repository.published_about, member_id)),
+        reviews_received=every(partial(review_repository.published_about, member_id)),
         cooperator=governance_repository.cooperator(member_id),
         proxies_given=governance_repository.proxies_given(member_id),
         proxies_held=governance_repository.proxies_held(member_id),
         votes=_votes(member_id),
-        mission_claims=_every(partial(mission_repository.member_claims, member_id)),
-        purchases=_every(partial(purchase_repository.list_for_member, member_id)),
+        mission_claims=every(partial(mission_repository.member_claims, member_id)),
+        purchases=every(partial(purchase_repository.list_for_member, member_id)),
         wallet=ledger.balance(wallet_account(member_id)),
         statement=statement,
         names=names,
@@ -109,11 +109,11 @@ def gather(member_id: str) -> MemberData:
 
 
 def _conversations(member_id: str) -> list[Conversation]:
-    entries = _every(partial(conversation_repository.inbox, member_id))
+    entries = every(partial(conversation_repository.inbox, member_id))
     return [
         Conversation(
             entry,
-            _every(partial(conversation_repository.messages, entry.conversation_id))[::-1],
+            every(partial(conversation_repository.messages, entry.conversation_id))[::-1],
         )
         for entry in entries
     ]
@@ -125,7 +125,7 @@ def _votes(member_id: str) -> list[RollEntry]:
     ballot_ids = [
         ballot.ballot_id
         for state in BallotState
-        for ballot in _every(partial(governance_repository.ballots, state.value))
+        for ballot in every(partial(governance_repository.ballots, state.value))
     ]
     entries = governance_repository.roll_entries_of(member_id, ballot_ids) if ballot_ids else {}
     return [entries[ballot_id] for ballot_id in ballot_ids if ballot_id in entries]

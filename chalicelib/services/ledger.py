@@ -1,7 +1,7 @@
 """The ledger: the one place that builds transfer records and the balance updates that go with them.
 
 Its contributions (`add_transfer`, `add_hold`, `add_hold_post`, `add_hold_void`, `add_reversal`,
-`add_settlement`, `add_wallet`) add typed actions to the unit of work of the
+`add_settlement`, `add_forfeit`, `add_wallet`) add typed actions to the unit of work of the
 use case that calls them, and say what each refusal means; they never commit. The plain ledger use
 cases (a transfer, a hold and its settlement, the expiry sweeper) are those contributions run alone
 through the runner. Reads: balances, holds and statements."""
@@ -201,6 +201,15 @@ def add_settlement(uow: UnitOfWork, wallet: Balance, settlement_id: str, refs: d
     _flush(uow, posting, clock.now_iso(), record_refused=already_done())
 
 
+def add_forfeit(uow: UnitOfWork, request: TransferRequest) -> None:
+    """Empties a wallet into a platform account (an erased member's credits into the rewards pool):
+    applies only while the wallet holds exactly `request.amount` and nothing held; anything else is
+    stale, so the caller reads the wallet again and decides again."""
+    posting = Posting()
+    posting.empty(request, request.payer, _items(request.payee, request.transfer_id)[0])
+    _flush(uow, posting, clock.now_iso())
+
+
 def add_wallet(uow: UnitOfWork, account_id: str, created_at: str) -> None:
     repository.add_account(uow, account_id, created_at)
 
@@ -215,7 +224,7 @@ def _flush(
 
 
 def _refusal(change: BalanceChange, notes: dict[str, object], note: str | None) -> Refusal:
-    if change.standing is not None:
+    if change.standing is not None or change.empties:
         return stale  # the wallet's money or standing changed since it was read
     if change.debit:
         return lambda: _refuse_debit(change, notes, note)

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import member_repository as repository
-from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, stale
+from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, already_done, raises, stale
 from chalicelib.auth import Principal
 from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.ledger import wallet_account
@@ -17,19 +17,30 @@ from chalicelib.domain.reviews import Summary
 from chalicelib.services import auto_rewards, ledger, reviews, transaction
 
 
-def ensure_member(principal: Principal) -> None:
-    _ensure(principal.member_id, principal.name, clock.day(clock.now()))
+def ensure_member(principal: Principal, *, erased_may_call: bool = False) -> None:
+    """The caller's profile and wallet, created on their first call. An erased member's token (valid
+    until it expires) is refused, and never creates a profile again; only their erasure's retry passes."""
+    if _ensure(principal.member_id, principal.name, clock.day(clock.now())) and not erased_may_call:
+        raise erased()
+
+
+def erased() -> errors.Forbidden:
+    return errors.Forbidden("This account was erased.", code="member-erased")
 
 
 @lru_cache(maxsize=8192)
-def _ensure(member_id: str, claimed_name: str | None, day: str) -> None:
-    """Cached per container and day: a known member costs no read on later calls that day."""
+def _ensure(member_id: str, claimed_name: str | None, day: str) -> bool:
+    """Cached per container and day: a known member costs no read on later calls that day. True when
+    the member is erased."""
     week = active_week(day)
     member = repository.get(member_id) or provision(
         Member(member_id, default_display_name(member_id, claimed_name), clock.now_iso(), active_day=week)
     )
+    if member.erased_at is not None:
+        return True
     if member.active_day is None or member.active_day < week:
         _mark_active(member, week)
+    return False
 
 
 def _mark_active(member: Member, week: str) -> None:
@@ -74,7 +85,7 @@ def get_own_profile(member_id: str) -> Member:
 
 def update_own_profile(member_id: str, changes: dict[str, Any]) -> Member:
     updated = apply_profile_changes(get_own_profile(member_id), changes)
-    transaction.run(lambda uow: repository.add_profile(uow, updated))
+    transaction.run(lambda uow: repository.add_profile(uow, updated, raises(erased())))
     if auto_rewards.profile_complete(updated):
         auto_rewards.grant(RewardRule.COMPLETE_PROFILE, member_id, "profile")
     return updated

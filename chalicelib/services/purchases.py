@@ -88,6 +88,16 @@ def _still_pending(entries: frozenset[str], cap: int) -> frozenset[str]:
     return frozenset(entry for purchase_id, entry in ids.items() if purchase_id in waiting)
 
 
+def waiting(member_id: str) -> list[Purchase]:
+    """The member's purchases still waiting for their payment, started within the pending window."""
+    since = clock.iso(clock.now() - PENDING_WINDOW)
+    return [
+        p
+        for p in repository.member_purchases(member_id)
+        if p.status is PurchaseStatus.PENDING and p.created_at >= since
+    ]
+
+
 def my_purchases(member_id: str, cursor: str | None, limit: int) -> tuple[list[Purchase], str | None]:
     return repository.list_for_member(member_id, cursor, limit)
 

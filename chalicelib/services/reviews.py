@@ -152,6 +152,22 @@ def moderate(moderator: Principal, exchange_id: str, author_id: str, hide: bool,
     return transaction.run(build, keeps_changing=_changing())
 
 
+def hide_about(member_id: str, exchange_ids: list[str]) -> None:
+    """An erased member's reviews leave public view: each review about them in these exchanges' rounds,
+    sealed or published, is hidden (a published one leaves their reputation in the same unit of work);
+    the reviews they wrote stay. Idempotent: a hidden review is left as it is."""
+    for exchange_id in exchange_ids:
+
+        def build(uow: UnitOfWork, exchange_id: str = exchange_id) -> None:
+            _, reviews = repository.load(exchange_id)
+            about = [r for r in reviews.values() if r.subject_id == member_id and r.state is not ReviewState.HIDDEN]
+            for review in about:
+                repository.add_review(uow, hidden(review), review)
+            _count(uow, [r for r in about if r.state is ReviewState.PUBLISHED], clock.now_iso(), sign=-1)
+
+        transaction.run(build, keeps_changing=_changing())
+
+
 def reports_queue(
     moderator: Principal, community_id: str, cursor: str | None, limit: int
 ) -> tuple[list[ReviewReport], str | None]:

@@ -129,6 +129,11 @@ def reads_secrets_from_ssm() -> bool:
     return "parameters.get_parameter(parameter, decrypt=True" in (REPO_ROOT / "chalicelib" / "config.py").read_text()
 
 
+def deletes_cognito_users() -> bool:
+    """An erased member's Cognito user is deleted (adapters.identity_provider)."""
+    return ".admin_delete_user(" in (REPO_ROOT / "chalicelib" / "adapters" / "identity_provider.py").read_text()
+
+
 def expected(stage: str) -> set[str]:
     actions = dynamodb_actions(dynamodb_operations())
     actions |= {"logs:CreateLogStream", "logs:PutLogEvents"}  # Lambda writes the function's output
@@ -136,6 +141,8 @@ def expected(stage: str) -> set[str]:
         actions |= {f"dynamodb:{a}" for a in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")}
     if reads_secrets_from_ssm():
         actions |= {"ssm:GetParameter", "kms:Decrypt"}
+    if deletes_cognito_users():
+        actions.add("cognito-idp:AdminDeleteUser")
     if CHALICE["stages"][stage].get("xray"):
         actions |= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     return actions
@@ -203,6 +210,8 @@ def test_the_policy_names_only_its_stages_resources(stage):
             assert parameters and all(p.startswith(f"/pwiic/{stage}/") for p in parameters)
         elif services == {"logs"}:
             assert resources == [f"arn:aws:logs:*:*:log-group:/aws/lambda/pwiic-{stage}*"]
+        elif services == {"cognito-idp"}:
+            assert resources == ["arn:aws:cognito-idp:*:*:userpool/*"]  # the pool is the issuer's, any stage's
         elif services == {"kms"}:
             assert statement["Condition"] == {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
         else:

@@ -73,6 +73,15 @@ def _put_message(uow: UnitOfWork, conversation: Conversation, message: Message) 
     )
 
 
+def add_body_erased(uow: UnitOfWork, conversation_id: str, message: Message) -> None:
+    """The message stays (its time, its sender's id), its body goes."""
+    uow.update(
+        MessageItem(keys.conversation_pk(conversation_id), keys.message_sk(message.at, message.message_id)),
+        [MessageItem.body.set("")],
+        condition=MessageItem.PK.exists(),
+    )
+
+
 def get(conversation_id: str) -> Conversation | None:
     found = reads.get_item(keys.conversation_pk(conversation_id), keys.CONVERSATION_SK, consistent_read=True)
     return None if found is None else from_item(ConversationItem, found, Conversation)

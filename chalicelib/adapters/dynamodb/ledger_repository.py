@@ -91,9 +91,10 @@ def add_account_check(uow: UnitOfWork, account_id: str, refused: Refusal) -> Non
 
 def add_balance_change(uow: UnitOfWork, change: BalanceChange, at: str, refused: Refusal) -> None:
     """One update of a balance item. The funds check (`available >= debit`) and the frozen check are
-    in its condition; a change of standing (owed, open disputes) applies only if the standing is
-    still what was read, and spending stays frozen while credits are owed or a dispute is open. `at`,
-    the contribution's time (its records' too), lets the reconciliation pair the change with them."""
+    in its condition (an emptying change: the item holds exactly what it moves, nothing held); a change
+    of standing (owed, open disputes) applies only if the standing is still what was read, and spending
+    stays frozen while credits are owed or a dispute is open. `at`, the contribution's time (its
+    records' too), lets the reconciliation pair the change with them."""
     actions: list[Action] = [AccountItem.moved_at.set(at)]
     if change.posted:
         actions.append(AccountItem.posted.add(change.posted))
@@ -106,6 +107,8 @@ def add_balance_change(uow: UnitOfWork, change: BalanceChange, at: str, refused:
         condition &= AccountItem.available >= change.debit
     if change.spends:
         condition &= AccountItem.frozen == False  # noqa: E712 - a condition expression, not a comparison
+    if change.empties:
+        condition &= (AccountItem.posted == -change.posted) & (AccountItem.held == 0)
     if change.standing is not None:
         owed, disputes = change.standing.owed + change.owed, change.standing.open_disputes + change.disputes
         actions += [

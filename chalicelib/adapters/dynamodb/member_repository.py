@@ -27,6 +27,8 @@ def _to_domain(item: reads.RawItem) -> Member:
         location=values.get("location"),
         community_ids=tuple(sorted(values["community_ids"])),
         active_day=values.get("active_day"),
+        erased_at=values.get("erased_at"),
+        erasure_step=values.get("erasure_step"),
     )
 
 
@@ -44,6 +46,8 @@ def _to_item(member: Member) -> MemberItem:
         location=member.location,
         community_ids=set(member.community_ids) or None,
         active_day=member.active_day,
+        erased_at=member.erased_at,
+        erasure_step=member.erasure_step,
     )
 
 
@@ -62,20 +66,49 @@ def add_member(uow: UnitOfWork, member: Member, exists: Refusal) -> None:
     uow.put(_to_item(member), condition=MemberItem.PK.does_not_exist(), refused=exists)
 
 
-def add_profile(uow: UnitOfWork, member: Member) -> None:
-    """Profile fields only: memberships are changed with the communities' own writes."""
+def add_profile(uow: UnitOfWork, member: Member, erased: Refusal) -> None:
+    """Profile fields only: memberships are changed with the communities' own writes. An erased
+    member's pseudonym never changes (`erased`)."""
     uow.update(
-        MemberItem(keys.member_pk(member.member_id), keys.PROFILE_SK),
-        [
-            MemberItem.display_name.set(member.display_name),
-            MemberItem.bio.set(member.bio),
-            MemberItem.languages.set(list[Any](member.languages)),
-            MemberItem.skills.set(list[Any](member.skills)),
-            _set_or_remove(MemberItem.home_community_id, member.home_community_id),
-            _set_or_remove(MemberItem.location, member.location),
-        ],
-        condition=MemberItem.PK.exists(),
+        _ref(member.member_id),
+        _profile_actions(member),
+        condition=MemberItem.PK.exists() & MemberItem.erased_at.does_not_exist(),
+        refused=erased,
     )
+
+
+def add_erasure(uow: UnitOfWork, erased: Member) -> None:
+    """The profile becomes its pseudonym, once: refused (stale) when it already is."""
+    assert erased.erased_at is not None and erased.erasure_step is not None
+    uow.update(
+        _ref(erased.member_id),
+        [
+            *_profile_actions(erased),
+            MemberItem.erased_at.set(erased.erased_at),
+            MemberItem.erasure_step.set(erased.erasure_step),
+        ],
+        condition=MemberItem.PK.exists() & MemberItem.erased_at.does_not_exist(),
+    )
+
+
+def add_erasure_step(uow: UnitOfWork, member_id: str, step: str) -> None:
+    """A step of the erasure is done (the steps are idempotent: a repeated one finds nothing to do)."""
+    uow.update(_ref(member_id), [MemberItem.erasure_step.set(step)], condition=MemberItem.erased_at.exists())
+
+
+def _ref(member_id: str) -> MemberItem:
+    return MemberItem(keys.member_pk(member_id), keys.PROFILE_SK)
+
+
+def _profile_actions(member: Member) -> list[Action]:
+    return [
+        MemberItem.display_name.set(member.display_name),
+        MemberItem.bio.set(member.bio),
+        MemberItem.languages.set(list[Any](member.languages)),
+        MemberItem.skills.set(list[Any](member.skills)),
+        _set_or_remove(MemberItem.home_community_id, member.home_community_id),
+        _set_or_remove(MemberItem.location, member.location),
+    ]
 
 
 def add_active_membership(uow: UnitOfWork, community_id: str, member_id: str, week: str, refused: Refusal) -> None:

@@ -85,6 +85,8 @@ class MemberItem(TableItem):
     community_ids = UnicodeSetAttribute(default=set)
     active_day = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)
+    erasure_step = UnicodeAttribute(null=True)
 
 
 class CommunityItem(TableItem):

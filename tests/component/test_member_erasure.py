@@ -1,0 +1,115 @@
+"""DELETE /me: refused while something is open (each blocker listed), confirmed by `erase <id>`; a member
+who used many features is erased (credits forfeited to the rewards pool, profile a pseudonym, listings,
+message bodies and reviews about them gone from view, the reviews they wrote kept), a fault between
+steps is completed by the retried request, a repeated request answers the same, the books balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib import errors
+from chalicelib.adapters.dynamodb import member_repository
+from chalicelib.domain.erasure import FORMER_MEMBER, Step
+from chalicelib.domain.ledger import PlatformAccount
+from chalicelib.services import erasure, ledger
+from tests import books
+from tests.component.support import assert_problem
+from tests.component.test_reviews_flow import review, setup_community, trade
+from tests.component.test_stripe_webhooks import seed_purchase
+
+CONFIRMED = {"confirm": "erase ann"}
+
+
+def erase(api: Any, body: Any = CONFIRMED) -> Any:
+    return api.call("DELETE", "/me", body, as_="ann")
+
+
+def pool() -> int:
+    return ledger.balance(PlatformAccount.REWARDS_POOL.value).posted
+
+
+def test_erasure_is_confirmed_and_refused_while_anything_is_open(api):
+    community = setup_community(api, "ann", "ben")
+    open_trade = trade(api, community, owner="ben", buyer="ann", complete=False)  # ann's 30 credits held
+    purchase = seed_purchase(api, "ann")  # mission claims and the wallet's standing: tests/unit/test_domain_erasure.py
+
+    for wrong in ({"confirm": "erase my account"}, {"confirm": "erase ben"}):
+        assert_problem(erase(api, wrong), 422, "erasure-not-confirmed")
+    assert_problem(erase(api, None), 400)
+    refused = assert_problem(erase(api), 409, "erasure-blocked")
+    assert sorted((b["kind"], b["id"]) for b in refused["blockers"]) == [
+        ("exchange", open_trade),
+        ("held_credits", "member:ann"),
+        ("purchase", purchase.purchase_id),
+    ]
+    assert api.get("/me", as_="ann").json["display_name"] != FORMER_MEMBER  # nothing changed
+
+
+def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypatch):
+    community = setup_community(api, "ann", "ben", "cat")
+    bought = trade(api, community, owner="ben", buyer="ann")
+    sold = trade(api, community, owner="ann", buyer="ben")
+    assert review(api, bought, "ann", 5, comment="Great hedge").status_code == 200
+    assert review(api, bought, "ben", 4, comment="Paid on time").json["state"] == "published"
+    assert review(api, sold, "ben", 2, comment="Late").json["state"] == "sealed"
+    assert api.patch("/me", {"bio": "I live by the lake"}, as_="ann").status_code == 200
+    credits, pool_before = api.get("/me/wallet", as_="ann").json["posted"], pool()
+    assert credits == 100
+
+    def fails(member: Any) -> None:
+        raise errors.Busy("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(erasure.STEPS, Step.MESSAGES_ERASED, fails)
+        assert_problem(erase(api), 503)
+    # Interrupted after the reviews: credits and profile went together, the steps before it are done.
+    assert member_repository.get("ann").erasure_step == Step.REVIEWS_HIDDEN
+    assert api.get("/members/ann", as_="cat").json["display_name"] == FORMER_MEMBER
+    assert_problem(api.get("/me", as_="ann"), 403, "member-erased")
+
+    receipt = erase(api)
+    assert receipt.status_code == 200, receipt.body
+    assert receipt.json == {
+        "id": "ann",
+        "erased_at": receipt.json["erased_at"],
+        "forfeited_credits": credits,
+        "forfeit_transfer_id": "erasure:ann",
+        "identity_account": "delete-at-provider",  # the tests' provider is not Cognito
+    }
+    assert erase(api).json == receipt.json  # once done, the same answer
+    assert member_repository.get("ann").erasure_step == Step.IDENTITY_DELETED
+
+    # Credits: none left, all in the rewards pool, recorded as forfeited; the books balance.
+    assert (ledger.balance("member:ann").posted, pool()) == (0, pool_before + credits)
+    books.assert_reconciled()
+
+    # The profile is a pseudonym; the member's token opens nothing else, the export included.
+    profile = api.get("/members/ann", as_="cat").json
+    assert (profile["display_name"], profile["bio"], profile["reviews"]["count"]) == (FORMER_MEMBER, "", 0)
+    for path in ("/me", "/me/export", "/me/wallet"):
+        assert_problem(api.get(path, as_="ann"), 403, "member-erased")
+    assert_problem(api.patch("/me", {"bio": "back"}, as_="ann"), 403, "member-erased")
+
+    # Listings gone from browsing and from view; no community keeps the member.
+    assert api.get("/listings?owner=ann", as_="cat").json["items"] == []
+    members = api.get(f"/communities/{community}/members", as_="cat").json["items"]
+    assert "ann" not in {m["member_id"] for m in members} and len(members) == 2
+
+    # Message bodies erased, the other member's kept.
+    def messages(exchange_id: str) -> set[tuple[str, str]]:
+        found = api.get(f"/conversations/exchange-{exchange_id}/messages", as_="ben").json["items"]
+        return {(m["sender_id"], m["body"]) for m in found}
+
+    assert (messages(bought), messages(sold)) == ({("ann", "")}, {("ben", "Saturday?")})
+
+    # Reviews about the member hidden, sealed ones too; the review they wrote stays, under the pseudonym.
+    assert api.get("/members/ann/reviews", as_="cat").json["items"] == []
+    written = api.get("/members/ben/reviews", as_="cat").json["items"]
+    assert [(r["author_id"], r["comment"]) for r in written] == [("ann", "Great hedge")]
+
+
+@pytest.mark.parametrize("body", [{"confirm": "erase ann", "extra": 1}, {"confirm": 3}])
+def test_a_malformed_confirmation_is_a_422(api, body):
+    assert_problem(erase(api, body), 422)
