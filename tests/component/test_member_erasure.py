@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib import errors
 from chalicelib.adapters.dynamodb import member_repository
-from chalicelib.domain.erasure import FORMER_MEMBER, Step
-from chalicelib.domain.ledger import PlatformAccount
+from chalicelib.domain.erasure import FORMER_MEMBER, Step, forfeit
+from chalicelib.domain.ledger import Balance, PlatformAccount, TransferKind, TransferRequest
 from chalicelib.services import erasure, ledger
 from tests import books
 from tests.component.support import assert_problem
@@ -61,7 +61,17 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
     def fails(member: Any) -> None:
         raise errors.Busy("injected")
 
+    def credited_meanwhile(wallet: Balance, member_id: str) -> Any:
+        """A reward lands between the erasure's read of the wallet and its write: the emptying forfeit is
+        refused, read again, and takes it too."""
+        if wallet.posted == credits:
+            ledger.transfer(
+                TransferRequest("reward:late", PlatformAccount.REWARDS_POOL, "member:ann", 5, TransferKind.REWARD)
+            )
+        return forfeit(wallet, member_id)
+
     with monkeypatch.context() as patched:
+        patched.setattr(erasure, "forfeit", credited_meanwhile)
         patched.setitem(erasure.STEPS, Step.MESSAGES_ERASED, fails)
         assert_problem(erase(api), 503)
     # Interrupted after the reviews: credits and profile went together, the steps before it are done.
@@ -74,7 +84,7 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
     assert receipt.json == {
         "id": "ann",
         "erased_at": receipt.json["erased_at"],
-        "forfeited_credits": credits,
+        "forfeited_credits": credits + 5,
         "forfeit_transfer_id": "erasure:ann",
         "identity_account": "delete-at-provider",  # the tests' provider is not Cognito
     }
@@ -82,7 +92,7 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
     assert member_repository.get("ann").erasure_step == Step.IDENTITY_DELETED
 
     # Credits: none left, all in the rewards pool, recorded as forfeited; the books balance.
-    assert (ledger.balance("member:ann").posted, pool()) == (0, pool_before + credits)
+    assert (ledger.balance("member:ann").posted, pool()) == (0, pool_before + credits)  # the late 5 came from it
     books.assert_reconciled()
 
     # The profile is a pseudonym; the member's token opens nothing else, the export included.
