@@ -9,9 +9,17 @@ import msgspec
 import pytest
 
 from chalicelib.adapters.dynamodb import changes, keys, ledger_repository
-from chalicelib.adapters.dynamodb.models import AccountItem, CounterItem, DocumentItem, HoldItem, PurchaseItem
+from chalicelib.adapters.dynamodb.models import (
+    AccountItem,
+    CounterItem,
+    DocumentItem,
+    ExchangeItem,
+    HoldItem,
+    PurchaseItem,
+)
 from chalicelib.domain.changes import (
     BalanceMoved,
+    ExchangeMoved,
     HoldMoved,
     PurchaseMoved,
     RevenueCounted,
@@ -133,3 +141,28 @@ def test_items_no_consumer_follows_decode_to_nothing_and_a_malformed_record_rais
     for bad in ({"eventID": "x"}, broken):
         with pytest.raises((KeyError, ValueError, TypeError, AttributeError)):
             changes.decode(bad)
+
+
+def test_an_exchange_change_decodes_and_a_malformed_one_is_refused_with_a_value_error():
+    def exchange(state: str) -> ExchangeItem:
+        return ExchangeItem(
+            keys.exchange_pk("x1"),
+            keys.EXCHANGE_SK,
+            exchange_id="x1",
+            type="trade",
+            listing_id="l1",
+            owner_id="olga",
+            proposer_id="pete",
+            payer_id="pete",
+            payee_id="olga",
+            amount=30,
+            state=state,
+            created_at=AT,
+            updated_at=AT,
+        )
+
+    moved = changes.decode(record("MODIFY", exchange("proposed"), exchange("accepted"))).what
+    assert isinstance(moved, ExchangeMoved)
+    assert (moved.old.state, moved.new.state) == ("proposed", "accepted")
+    with pytest.raises(ValueError):  # the stream handler counts it as rejected (StreamRecordsRejected)
+        changes.decode(record("MODIFY", exchange("proposed"), exchange("bogus")))
