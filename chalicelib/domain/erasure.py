@@ -38,6 +38,7 @@ class Step(StrEnum):
     REVIEWS_HIDDEN = "reviews_hidden"  # reviews about the member leave public view and the reputation
     MESSAGES_ERASED = "messages_erased"
     COMMUNITIES_LEFT = "communities_left"
+    PROXIES_REVOKED = "proxies_revoked"  # given and held: nobody votes through a former member
     IDENTITY_DELETED = "identity_deleted"  # last: until then, the member's token can retry the request
 
 

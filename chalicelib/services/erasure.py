@@ -5,8 +5,8 @@ First, in one unit of work: the blockers are checked, the remaining credits go t
 commit on, the member's token is refused everywhere but here, so nothing new appears while the other
 steps run, each idempotent and recorded on the profile once done (`domain.erasure.Step`): listings
 removed (the most public), reviews about the member hidden, message bodies erased, communities left,
-and last the identity provider's account (until then, the member's token can retry a step that
-failed). Logs carry ids only."""
+proxies revoked, and last the identity provider's account (until then, the member's token can retry
+a step that failed). Logs carry ids only."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from chalicelib.domain.listings import Status
 from chalicelib.domain.members import Member
 from chalicelib.domain.reviews import REVIEWABLE
 from chalicelib.observability import logger
-from chalicelib.services import communities, ledger, members, purchases, reviews, transaction
+from chalicelib.services import communities, governance, ledger, members, purchases, reviews, transaction
 from chalicelib.services.export import every
 
 MESSAGES_PER_WRITE = 50  # message bodies erased per transaction (DynamoDB takes 100 items)
@@ -143,6 +143,10 @@ def _leave_communities(member: Member) -> None:
             continue  # left by an earlier try
 
 
+def _revoke_proxies(member: Member) -> None:
+    governance.revoke_all(member.member_id)
+
+
 def _delete_identity(member: Member) -> None:
     identity_provider.delete_account(settings().oidc_issuer, member.member_id)
 
@@ -152,6 +156,7 @@ STEPS: dict[Step, Callable[[Member], None]] = {
     Step.REVIEWS_HIDDEN: _hide_reviews,
     Step.MESSAGES_ERASED: _erase_messages,
     Step.COMMUNITIES_LEFT: _leave_communities,
+    Step.PROXIES_REVOKED: _revoke_proxies,
     Step.IDENTITY_DELETED: _delete_identity,
 }
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import governance_repository as repository
 from chalicelib.adapters.dynamodb import member_repository
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, raises
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done, raises
 from chalicelib.config import settings
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.conversations import Message, about_proposal
@@ -184,6 +185,13 @@ def revoke_proxy(principal_id: str, ballot_id: str | None) -> None:
         repository.add_proxy_revoked(uow, scope[0], gone=raises(errors.NotFound("The proxy")))
 
     transaction.run(build, keeps_changing=_changing("proxy"))
+
+
+def revoke_all(member_id: str) -> None:
+    """An erased member's proxies, given and held, are revoked: nobody votes through a former member,
+    and their givers may give them to someone else. One unit of work each (a revoked one is done)."""
+    for proxy in [*repository.proxies_given(member_id), *repository.proxies_held(member_id)]:
+        transaction.run(partial(repository.add_proxy_revoked, proxy=proxy, gone=already_done()))
 
 
 def proxies(member_id: str) -> tuple[list[Proxy], list[Proxy]]:

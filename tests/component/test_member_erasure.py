@@ -1,6 +1,6 @@
 """DELETE /me: refused while something is open (each blocker listed), confirmed by `erase <id>`; a member
 who used many features is erased (credits forfeited to the rewards pool, profile a pseudonym, listings,
-message bodies and reviews about them gone from view, the reviews they wrote kept), a fault between
+message bodies and reviews about them gone from view, the reviews they wrote kept, proxies revoked), a fault between
 steps is completed by the retried request, a repeated request answers the same, the books balance."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from chalicelib.domain.ledger import Balance, PlatformAccount, TransferKind, Tra
 from chalicelib.services import erasure, ledger
 from tests import books
 from tests.component.support import assert_problem
+from tests.component.test_governance_flow import cooperative  # noqa: F401
 from tests.component.test_reviews_flow import review, setup_community, trade
 from tests.component.test_stripe_webhooks import seed_purchase
 
@@ -47,8 +48,10 @@ def test_erasure_is_confirmed_and_refused_while_anything_is_open(api):
     assert api.get("/me", as_="ann").json["display_name"] != FORMER_MEMBER  # nothing changed
 
 
-def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypatch):
+def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypatch, cooperative):  # noqa: F811
     community = setup_community(api, "ann", "ben", "cat")
+    assert api.post("/me/proxies", {"holder_id": "ben"}, as_="ann").status_code == 201
+    assert api.post("/me/proxies", {"holder_id": "ann"}, as_="cat").status_code == 201
     bought = trade(api, community, owner="ben", buyer="ann")
     sold = trade(api, community, owner="ann", buyer="ben")
     assert review(api, bought, "ann", 5, comment="Great hedge").status_code == 200
@@ -113,6 +116,9 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
         return {(m["sender_id"], m["body"]) for m in found}
 
     assert (messages(bought), messages(sold)) == ({("ann", "")}, {("ben", "Saturday?")})
+
+    # No proxy given or held by a former member.
+    assert (api.get("/me/proxies", as_="ben").json["held"], api.get("/me/proxies", as_="cat").json["given"]) == ([], [])
 
     # Reviews about the member hidden, sealed ones too; the review they wrote stays, under the pseudonym.
     assert api.get("/members/ann/reviews", as_="cat").json["items"] == []

@@ -103,5 +103,5 @@ def test_the_forfeit_moves_every_posted_credit_to_the_rewards_pool_under_one_id(
 def test_steps_resume_after_the_last_one_done_and_the_identity_goes_last():
     assert remaining(None) == list(Step)
     assert remaining(Step.PSEUDONYMISED)[0] is Step.LISTINGS_REMOVED
-    assert remaining(Step.REVIEWS_HIDDEN) == [Step.MESSAGES_ERASED, Step.COMMUNITIES_LEFT, Step.IDENTITY_DELETED]
+    assert remaining(Step.COMMUNITIES_LEFT) == [Step.PROXIES_REVOKED, Step.IDENTITY_DELETED]
     assert remaining(Step.IDENTITY_DELETED) == []
