@@ -154,16 +154,30 @@ def moderate(moderator: Principal, exchange_id: str, author_id: str, hide: bool,
 
 def hide_about(member_id: str, exchange_ids: list[str]) -> None:
     """An erased member's reviews leave public view: each review about them in these exchanges' rounds,
-    sealed or published, is hidden (a published one leaves their reputation in the same unit of work);
-    the reviews they wrote stay. Idempotent: a hidden review is left as it is."""
+    sealed or published, is hidden (a published one leaves their reputation). A round still open closes
+    now, as its window's end would: what is sealed is published (the reviews the member wrote stay,
+    under the pseudonym) and nobody reviews a former member later. One unit of work per round;
+    idempotent."""
     for exchange_id in exchange_ids:
 
         def build(uow: UnitOfWork, exchange_id: str = exchange_id) -> None:
-            _, reviews = repository.load(exchange_id)
-            about = [r for r in reviews.values() if r.subject_id == member_id and r.state is not ReviewState.HIDDEN]
-            for review in about:
-                repository.add_review(uow, hidden(review), review)
-            _count(uow, [r for r in about if r.state is ReviewState.PUBLISHED], clock.now_iso(), sign=-1)
+            review_round, reviews = repository.load(exchange_id)
+            if review_round is None:
+                return
+            now = clock.now_iso()
+            closing = review_round.open
+            if closing:
+                repository.add_round_change(uow, review_round, close(review_round, now))
+            shown: list[Review] = []
+            for review in reviews.values():
+                if review.subject_id == member_id and review.state is not ReviewState.HIDDEN:
+                    repository.add_review(uow, hidden(review), review)
+                elif closing and review.state is ReviewState.SEALED:
+                    shown.append(published(review, now))
+                    repository.add_review(uow, shown[-1], review)
+            gone = [r for r in reviews.values() if r.subject_id == member_id and r.state is ReviewState.PUBLISHED]
+            _count(uow, shown, now)
+            _count(uow, gone, now, sign=-1)
 
         transaction.run(build, keeps_changing=_changing())
 
