@@ -16,6 +16,7 @@ from chalicelib.api.http import Call, Router
 from chalicelib.api.listings import listing_out
 from chalicelib.api.members import own_profile
 from chalicelib.api.missions import claim_out
+from chalicelib.api.notifications import notification_out, preferences_out
 from chalicelib.api.purchases import purchase_out
 from chalicelib.api.reviews import review_out
 from chalicelib.api.schemas import (
@@ -46,9 +47,10 @@ SINGLES = tuple(field.name for field in msgspec.structs.fields(ExportData) if fi
     "/me/export",
     summary="Everything the platform holds about you, as one JSON document (in parts when it is large)",
     description="Your profile, memberships, listings, exchanges, the messages of your conversations, the reviews "
-    "you wrote and those published about you, your votes and proxies, mission claims, purchases, wallet and "
-    "statement. A part stays under the deployment's `PWIIC_EXPORT_PART_BYTES`; `parts` says how many there are "
-    "(each request gathers the export again: ask for the parts in a row). A part beyond the last is a 404.",
+    "you wrote and those published about you, your votes and proxies, mission claims, purchases, wallet, "
+    "statement, notifications and their preferences. A part stays under the deployment's "
+    "`PWIIC_EXPORT_PART_BYTES`; `parts` says how many there are (each request gathers the "
+    "export again: ask for the parts in a row). A part beyond the last is a 404.",
     tag="members",
     query=ExportQuery,
     response=ExportOut,
@@ -89,6 +91,8 @@ def export_data(found: MemberData) -> ExportData:
         mission_claims=[claim_out(claim) for claim in found.mission_claims],
         purchases=[purchase_out(purchase) for purchase in found.purchases],
         statement=statement_page(found.statement, found.names, None).items,
+        notification_preferences=preferences_out(found.inbox.preferences),
+        notifications=[notification_out(stored, stored.read(found.inbox.until)) for stored in found.notifications],
     )
 
 

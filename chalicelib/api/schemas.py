@@ -1235,6 +1235,7 @@ class ExportData(Struct):
     profile: MemberProfile | None = None
     wallet: Wallet | None = None
     cooperator: CooperatorOut | None = None
+    notification_preferences: NotificationPreferences | None = None
     memberships: list[MembershipOut] = field(default_factory=list)
     listings: Annotated[list[ListingOut], Meta(description="All of them, hidden or removed ones too")] = field(
         default_factory=list
@@ -1260,6 +1261,9 @@ class ExportData(Struct):
     mission_claims: list[ClaimOut] = field(default_factory=list)
     purchases: list[PurchaseOut] = field(default_factory=list)
     statement: Annotated[list[StatementEntry], Meta(description="Your wallet's entries, newest first")] = field(
+        default_factory=list
+    )
+    notifications: Annotated[list[NotificationOut], Meta(description="Those kept (90 days), newest first")] = field(
         default_factory=list
     )
 

@@ -17,6 +17,7 @@ from chalicelib.adapters.dynamodb import (
     governance_repository,
     listing_repository,
     mission_repository,
+    notification_repository,
     purchase_repository,
     review_repository,
 )
@@ -28,6 +29,7 @@ from chalicelib.domain.ledger import Balance, StatementLine, wallet_account
 from chalicelib.domain.listings import Listing
 from chalicelib.domain.members import Member
 from chalicelib.domain.missions import Claim
+from chalicelib.domain.notifications import Inbox, Stored
 from chalicelib.domain.purchases import Purchase
 from chalicelib.domain.reviews import Review
 from chalicelib.services import ledger, members
@@ -61,6 +63,8 @@ class MemberData:
     wallet: Balance
     statement: list[StatementLine]
     names: dict[str, str]  # display names of the statement's counterparties
+    notifications: list[Stored]  # the kept ones (90 days), newest first
+    inbox: Inbox  # the read mark and the kinds turned off
 
 
 def every(read: Callable[[str | None, int], tuple[list[T], str | None]]) -> list[T]:
@@ -105,6 +109,8 @@ def gather(member_id: str) -> MemberData:
         wallet=ledger.balance(wallet_account(member_id)),
         statement=statement,
         names=names,
+        notifications=every(partial(notification_repository.page, member_id)),
+        inbox=notification_repository.inbox(member_id),
     )
 
 

@@ -8,7 +8,10 @@ from typing import Any
 import msgspec
 import pytest
 
+from chalicelib import clock
 from chalicelib.api.export import LISTS, SINGLES
+from chalicelib.domain import notifications as rules
+from chalicelib.services import notifications
 from tests.component import support
 from tests.component.support import assert_problem
 from tests.component.test_governance_flow import cooperative, open_now, schedule, vote  # noqa: F401
@@ -40,7 +43,8 @@ def every_page(api: Any, path: str, who: str = "ann") -> list[dict[str, Any]]:
 @pytest.fixture
 def active_member(api: Any, cooperative: None) -> str:  # noqa: F811
     """ann has used every feature: joined, published, bought and sold, written, reviewed and been
-    reviewed, given and held a proxy, voted on a named ballot, claimed a mission, bought credits."""
+    reviewed, given and held a proxy, voted on a named ballot, claimed a mission, bought credits, was
+    notified and chose which notifications to get."""
     community = setup_community(api, "ann", "ben", "cat")
     bought = trade(api, community, owner="ben", buyer="ann")
     trade(api, community, owner="ann", buyer="ben", complete=False)
@@ -55,6 +59,10 @@ def active_member(api: Any, cooperative: None) -> str:  # noqa: F811
     assert mission.status_code == 201, mission.body
     assert api.post(f"/missions/{mission.json['mission_id']}/claims", as_="ann").status_code == 201
     seed_purchase(api, "ann")
+    # A reminder stored as the reminders job stores it (the stream's notifications need the stream).
+    assert notifications.deliver(rules.ballot_reminders(ballot_id, clock.now_iso(), ["ann"])) == 0
+    off = {"off": ["credits_received"]}
+    assert api.put("/me/notification-preferences", off, as_="ann").status_code == 200
     return community
 
 
@@ -83,6 +91,8 @@ def test_the_export_holds_everything_about_a_member_who_used_every_feature(api, 
     assert [(v["voted"], v["choice"]["options"]) for v in data["votes"]] == [(True, ["yes"])]
     assert data["cooperator"] == api.get("/me/cooperator", as_="ann").json
     assert data["memberships"][0]["member_id"] == "ann"
+    assert data["notifications"] == every_page(api, "/me/notifications") and len(data["notifications"]) == 1
+    assert data["notification_preferences"] == api.get("/me/notification-preferences", as_="ann").json
 
 
 def test_the_export_reads_without_writing_and_shows_no_one_else(api, active_member, commits):
