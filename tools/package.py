@@ -50,6 +50,7 @@ BOTOCORE_SERVICES = frozenset(
     {
         "dynamodb",  # PynamoDB
         "ssm",  # secrets read through Powertools parameters (chalicelib/config.py)
+        "cognito-idp",  # AdminDeleteUser when a member erases their account (adapters/identity_provider.py)
         "xray",  # the X-Ray SDK's sampling-rules client, on stages that trace
     }
 )
