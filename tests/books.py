@@ -24,7 +24,9 @@ _readers: dict[tuple[str, str], StreamReader] = {}
 def _reader() -> StreamReader:
     table = (os.environ["PWIIC_DYNAMODB_ENDPOINT"], os.environ["PWIIC_TABLE_NAME"])
     if table not in _readers:
-        _readers.clear()  # one table at a time: the previous test's is gone
+        # One reader per table for the process's life, as Lambda keeps one position per shard: a module's
+        # shared table, used again after other tests' tables, goes on where it stopped instead of being
+        # read again from its first record.
         _readers[table] = StreamReader(*table)
     return _readers[table]
 

@@ -148,3 +148,25 @@ def api(client: Client, mint: Mint) -> Api:
 
 
 OPERATOR = ("operators",)
+
+# The modules whose tests take tens of seconds each (subprocess benchmarks, property-based sequences, the
+# demo seed, thread races). Run first, so that the workers share them out early instead of one of them
+# finishing the suite alone with a long test picked up last.
+SLOW_FIRST = (
+    "tests/integration/test_ledger_properties.py",
+    "tests/integration/test_benchmarks_smoke.py",
+    "tests/integration/test_seed.py",
+    "tests/component/test_charge_facts_properties.py",
+    "tests/integration/test_review_races.py",
+    "tests/integration/test_fee_races.py",
+    "tests/integration/test_exchange_races.py",
+    "tests/integration/test_ledger_races.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return SLOW_FIRST.index(module) if module in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each module keeps its own order
