@@ -102,11 +102,15 @@ def create_listing(call: Call[NewListing, None]) -> ListingOut:
 @router.route(
     "GET",
     "/listings",
-    summary="Browse listings: by community (newest first, optionally by category, kind, "
-    "mode or tag), near a geohash, or by owner",
+    summary="Browse or search listings: by community (newest first, optionally by category, kind, "
+    "mode, tag or keywords), near a geohash (optionally by keywords), or by owner",
     description="Give exactly one way in: `community`, `near` or `owner` (none or several: a 422). Only a "
     "`community` is narrowed, by at most one of `category`, `kind`, `mode` or `tag`. Others see visible "
-    "listings only; an owner browsing their own listings sees them all.",
+    "listings only; an owner browsing their own listings sees them all. With `q`, a keyword search in the "
+    "`community` or `near` the place: the words of titles, tags and category labels (French and English), "
+    "accents and case ignored, plurals folded, the last word as a prefix while it is typed; listings holding "
+    "every word first, then fewer, newest first; at most the 100 newest per word (per area cell `near`) are "
+    "ranked. A `q` without a word of two letters is a 422.",
     tag="listings",
     query=ListingSearch,
     response=Page[ListingOut],
@@ -114,15 +118,26 @@ def create_listing(call: Call[NewListing, None]) -> ListingOut:
 )
 def browse_listings(call: Call[None, ListingSearch]) -> Page[ListingOut]:
     query = call.query
+    if query.q is not None:
+        found = listings.search(
+            query.q,
+            community=query.community,
+            near=query.near,
+            narrowing=query.narrowing(),
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+        return listing_page(found)
     if query.near is not None:
         return listing_page(listings.browse_near(query.near, query.cursor, query.limit))
     if query.owner is not None:
         return listing_page(listings.by_owner(call.member.member_id, query.owner, query.cursor, query.limit))
     assert query.community is not None, "the query schema requires one way to browse"
     facet: tuple[str, ...] = ("community", query.community)
-    for name, value in (("category", query.category), ("kind", query.kind), ("mode", query.mode), ("tag", query.tag)):
-        if value is not None:
-            facet = (name, query.community, value.lower() if name == "tag" else value)
+    narrowing = query.narrowing()
+    if narrowing is not None:
+        name, value = narrowing
+        facet = (name, query.community, value.lower() if name == "tag" else value)
     return listing_page(listings.browse(facet, query.cursor, query.limit))
 
 

@@ -526,6 +526,19 @@ class ListingOut(Struct):
     owner_reviews: ReviewSummaryOut | None = None  # in browsing results: the owner's reputation
 
 
+SearchText = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=100,
+        pattern=LINE,
+        description="Keywords (title, tags, category labels), accents and case ignored, plurals folded; the last "
+        "word matches as a prefix unless followed by a space",
+        examples=["perceuse", "velo enf"],
+    ),
+]
+
+
 class ListingSearch(Struct, forbid_unknown_fields=True):
     """Exactly one way to browse: a community (optionally narrowed by ONE of category, kind, mode or
     tag), an area (`near`, a geohash of 4-5 characters: its cell and neighbours), or an owner."""
@@ -537,6 +550,7 @@ class ListingSearch(Struct, forbid_unknown_fields=True):
     tag: Tag | None = None
     near: Annotated[str, Meta(min_length=4, max_length=5, pattern=GEOHASH_PATTERN)] | None = None
     owner: Identifier | None = None
+    q: SearchText | None = None
     cursor: Cursor | None = None
     limit: PageLimit = 20
 
@@ -547,6 +561,16 @@ class ListingSearch(Struct, forbid_unknown_fields=True):
             raise ValueError("Give exactly one of 'community', 'near' or 'owner'.")
         if len(narrowing) > 1 or (narrowing and self.community is None):
             raise ValueError("Narrow a community by at most one of 'category', 'kind', 'mode' or 'tag'.")
+        if self.q is not None and self.owner is not None:
+            raise ValueError("Search words ('q') in a 'community' or 'near' a place, not by 'owner'.")
+
+    def narrowing(self) -> tuple[str, str] | None:
+        """The one narrowing of a community browse, if any: (name, value)."""
+        for name in ("category", "kind", "mode", "tag"):
+            value = getattr(self, name)
+            if value is not None:
+                return name, value
+        return None
 
 
 class Reason(Struct, forbid_unknown_fields=True):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 import msgspec
 from msgspec import Struct
 
 from chalicelib import errors
+from chalicelib.domain.search import SearchTerms, listing_words
 from chalicelib.errors import FieldError
 
 
@@ -151,7 +153,8 @@ def check_listing(listing: Listing) -> None:
 
 
 def facets(listing: Listing) -> dict[str, tuple[str, ...]]:
-    """The ways a visible listing is found, each one index key: name -> key parts."""
+    """The ways a visible listing is found, each one index key: name -> key parts. Keyword entries share
+    their partition (the community's, the area cell's) and sort by their word first (`facet_word`)."""
     if not listing.visible:
         return {}
     community = listing.community_id
@@ -162,9 +165,41 @@ def facets(listing: Listing) -> dict[str, tuple[str, ...]]:
         "mode": ("mode", community, listing.mode.value),
     }
     found.update({f"tag:{tag}": ("tag", community, tag) for tag in listing.tags})
+    found_by = listing_words(listing.title, listing.tags, listing.category)
+    found.update({WORD_FACET + word: ("words", community) for word in found_by})
     if listing.location and len(listing.location) >= GEO_INDEX_PRECISION:
-        found["geo"] = ("geo", listing.location[:GEO_INDEX_PRECISION])
+        cell = listing.location[:GEO_INDEX_PRECISION]
+        found["geo"] = ("geo", cell)
+        found.update({AREA_WORD_FACET + word: ("area-words", cell) for word in found_by})
     return found
 
 
+def facet_word(name: str) -> str | None:
+    """The word a keyword entry is found by (its index sort key starts with it); None for other entries."""
+    for prefix in (WORD_FACET, AREA_WORD_FACET):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return None
+
+
+WORD_FACET = "word:"  # keyword entries in the community: one per word the listing is found by
+AREA_WORD_FACET = "area-word:"  # and in its area cell, for keyword searches `near` a place
 GEO_INDEX_PRECISION = 4  # ~20 km cells: a search looks at the cell and its 8 neighbours
+
+
+def narrowed(listing: Listing, narrowing: tuple[str, str] | None) -> bool:
+    """Whether a listing is in a community browse's narrowing: ("category" | "kind" | "mode" | "tag", value)."""
+    if narrowing is None:
+        return True
+    name, value = narrowing
+    if name == "tag":
+        return value.lower() in listing.tags
+    return str(getattr(listing, name)) == value
+
+
+def ranked(found: Iterable[Listing], terms: SearchTerms) -> list[Listing]:
+    """The listings holding at least one term: those holding the most first, then the newest."""
+    scored = [(terms.matched(listing_words(lst.title, lst.tags, lst.category)), lst) for lst in found]
+    hits = [(score, lst) for score, lst in scored if score]
+    hits.sort(key=lambda pair: (pair[0], pair[1].created_at, pair[1].listing_id), reverse=True)
+    return [lst for _, lst in hits]

@@ -12,6 +12,7 @@ from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import community_repository, listing_repository, pages
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork
 from chalicelib.auth import Principal
+from chalicelib.domain import search as keywords
 from chalicelib.domain.audit import AuditAction
 from chalicelib.domain.economy import ContributionKind, RewardRule, featured_until
 from chalicelib.domain.geo import neighbourhood
@@ -22,9 +23,12 @@ from chalicelib.domain.listings import (
     ListingReport,
     Status,
     check_listing,
+    narrowed,
     new_listing,
+    ranked,
 )
 from chalicelib.domain.reviews import Summary
+from chalicelib.errors import FieldError
 from chalicelib.services import audit, auto_rewards, communities, fees, reviews, transaction, value_sharing
 
 
@@ -195,6 +199,32 @@ def browse_near(cell: str, cursor: str | None, limit: int) -> ListingPage:
     return _with_owners(
         [listing for listing in found if listing.location and _close(listing.location, cell)], next_cursor
     )
+
+
+def search(
+    typed: str,
+    *,
+    community: str | None,
+    near: str | None,
+    narrowing: tuple[str, str] | None,
+    cursor: str | None,
+    limit: int,
+) -> ListingPage:
+    """Listings by keywords, in a community (one Query per word) or near a cell (one Query per cell of the
+    area, for the most selective word); ranked by the words they hold, then newest first."""
+    terms = keywords.parse(typed)
+    if terms is None:
+        raise errors.Invalid([FieldError("q", "Type at least one word of two letters or more.")])
+    if near is not None:
+        area = {cell[:GEO_INDEX_PRECISION] for cell in neighbourhood(near[:GEO_INDEX_PRECISION])}
+        found = listing_repository.by_words([("area-words", cell) for cell in area], [terms.most_selective()])
+        found = [listing for listing in found if listing.location and _close(listing.location, near)]
+    else:
+        assert community is not None, "a keyword search is in a community or near a place"
+        found = listing_repository.by_words([("words", community)], terms.lookups())
+    results = ranked((listing for listing in found if narrowed(listing, narrowing)), terms)
+    scope = f"listings-search:{community}:{near}:{narrowing}:{terms}"
+    return _with_owners(*pages.offset_page(results, scope=scope, cursor=cursor, limit=limit))
 
 
 def _close(location: str, cell: str) -> bool:

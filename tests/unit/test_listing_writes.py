@@ -14,6 +14,7 @@ from chalicelib.adapters.dynamodb import listing_repository
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
 from chalicelib.auth import Principal
 from chalicelib.domain.listings import Kind, Listing, Mode, Status
+from chalicelib.domain.search import listing_words
 from chalicelib.services import listings, transaction
 
 LISTING = Listing(
@@ -34,7 +35,15 @@ LISTING = Listing(
     published_at="2030-01-01T00:00:00.000000Z",
 )
 ENTRIES = {"FACET#community", "FACET#category", "FACET#kind", "FACET#mode", "FACET#tag:garden", "FACET#tag:hedges"}
-ENTRIES |= {"FACET#geo"}
+WORDS = ("garden", "help", "hedge", "jardinage", "gardening")  # title, tags, the category's labels
+
+
+def keyword_entries(*words: str, area: bool = True) -> set[str]:
+    return {f"FACET#word:{word}" for word in words} | ({f"FACET#area-word:{word}" for word in words} if area else set())
+
+
+AREA = {"FACET#geo"} | {f"FACET#area-word:{word}" for word in WORDS}
+ENTRIES |= AREA | keyword_entries(*WORDS)
 
 
 def written(before: Listing, **changes: Any) -> dict[str, Any]:
@@ -53,19 +62,30 @@ def written(before: Listing, **changes: Any) -> dict[str, Any]:
 
 
 def test_the_sort_keys_of_the_entries_are_the_facets():
+    assert listing_words(LISTING.title, LISTING.tags, LISTING.category) == WORDS
     assert written(LISTING, status=Status.PAUSED)["deleted"] == ENTRIES
 
 
 @pytest.mark.parametrize(
     ("changes", "listing", "put", "deleted"),
     [
-        pytest.param({"title": "Garden help on Saturdays"}, {"title"}, ENTRIES, set(), id="title: every copy"),
+        pytest.param(
+            {"title": "Garden help on Saturdays"},
+            {"title"},
+            ENTRIES | keyword_entries("saturday"),
+            set(),
+            id="title: every copy",
+        ),
         pytest.param({"price": 25}, {"price"}, ENTRIES, set(), id="price: every copy"),
         pytest.param({"status": Status.PAUSED}, {"status"}, set(), ENTRIES, id="paused: found no more"),
         pytest.param(
-            {"tags": ("garden",)}, {"tags"}, ENTRIES - {"FACET#tag:hedges"}, {"FACET#tag:hedges"}, id="a tag removed"
+            {"tags": ("garden",)},
+            {"tags"},
+            ENTRIES - {"FACET#tag:hedges"} - keyword_entries("hedge"),
+            {"FACET#tag:hedges"} | keyword_entries("hedge"),
+            id="a tag removed",
         ),
-        pytest.param({"location": None}, {"location"}, ENTRIES - {"FACET#geo"}, {"FACET#geo"}, id="no more area"),
+        pytest.param({"location": None}, {"location"}, ENTRIES - AREA, AREA, id="no more area"),
         pytest.param({}, set(), set(), set(), id="the version alone: no entry"),
         pytest.param({"published_at": "2030-02-01T00:00:00.000000Z"}, {"published_at"}, set(), set(), id="not shown"),
     ],

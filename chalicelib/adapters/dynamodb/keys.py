@@ -344,6 +344,16 @@ def browse_sk(created_at: str, listing_id: str, featured_until: str | None) -> s
     return newest_sk(created_at, listing_id)
 
 
+def word_sk(word: str, created_at: str, listing_id: str) -> str:
+    """A keyword entry's sort key: its word, then newest first (a Query reads one word, or a prefix)."""
+    return key(word, created_at, listing_id)
+
+
+def word_lookup(word: str, prefix: bool) -> str:
+    """The sort key prefix of the entries of a whole word, or of every word starting with `word`."""
+    return word if prefix else word + SEP
+
+
 def owner_listings_pk(owner_id: str) -> str:
     return key(Prefix.OWNER_LISTINGS, owner_id)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -14,11 +16,12 @@ from chalicelib.adapters.dynamodb import keys, pages, reads
 from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
-from chalicelib.domain.listings import Listing, ListingReport, Status, facets
+from chalicelib.domain.listings import Listing, ListingReport, Status, facet_word, facets
 
 # Changed by ADD (a seat taken or given back) without rewriting the copy the item carries: read from their
 # own attributes, left at zero in the copy.
 _COUNTERS = ("seats_taken", "version")
+WORD_CANDIDATES = 100  # a keyword search ranks at most this many listings per word (and per area cell)
 
 
 def _listing(item: reads.RawItem) -> Listing:
@@ -67,14 +70,17 @@ def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None
     summary = _summary(listing)
     featured = listing.featured_until if listing.featured(clock.now_iso()) else None
     for name in names:
+        word = facet_word(name)
+        if word is not None:
+            sort_key = keys.word_sk(word, listing.created_at, listing.listing_id)
+        else:
+            sort_key = keys.browse_sk(listing.created_at, listing.listing_id, featured if name == "community" else None)
         uow.put(
             FacetItem(
                 keys.listing_pk(listing.listing_id),
                 keys.facet_sk(name),
                 GSI1PK=keys.browse_pk(*found[name]),
-                GSI1SK=keys.browse_sk(
-                    listing.created_at, listing.listing_id, featured if name == "community" else None
-                ),
+                GSI1SK=sort_key,
                 listing_id=listing.listing_id,
                 summary=summary,
             ),
@@ -167,6 +173,24 @@ def browse_cells(cells: set[str], before: str | None, limit: int) -> list[tuple[
     partitions = (keys.browse_pk("geo", cell) for cell in cells)
     found = reads.newest_first(partitions, index=FacetItem.gsi1, below=before, limit=limit)
     return [(sort_key, _from_summary(item)) for sort_key, item in found]
+
+
+def by_words(facets: Iterable[tuple[str, ...]], lookups: Iterable[tuple[str, bool]]) -> list[Listing]:
+    """The listings of keyword entries: for each partition (`facets`' key parts) and each (word, prefix?)
+    lookup, one Query of at most WORD_CANDIDATES entries, newest first, all at once; each listing once."""
+
+    def entries(partition: str, word: str, prefix: bool) -> list[reads.RawItem]:
+        lookup = keys.word_lookup(word, prefix)
+        query = reads.query(partition, index=FacetItem.gsi1, prefix=lookup, forward=False, limit=WORD_CANDIDATES)
+        return list(query)
+
+    partitions = [keys.browse_pk(*facet) for facet in facets]
+    runs = [partial(entries, partition, word, prefix) for partition in partitions for word, prefix in lookups]
+    found: dict[str, Listing] = {}
+    for item in itertools.chain.from_iterable(reads.at_once(runs)):
+        listing = _from_summary(item)
+        found.setdefault(listing.listing_id, listing)
+    return list(found.values())
 
 
 def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:

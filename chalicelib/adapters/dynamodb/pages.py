@@ -92,3 +92,12 @@ def newest_page(
     found = fetch(below, limit + 1)
     next_cursor = encode_cursor(scope, {"before": found[limit - 1][0]}) if len(found) > limit else None
     return [item for _, item in found[:limit]], next_cursor
+
+
+def offset_page(ranked: Sequence[T], *, scope: str, cursor: str | None, limit: int) -> tuple[list[T], str | None]:
+    """A page of results ranked in memory (a keyword search's): the cursor carries where the next page starts."""
+    start = decode_cursor(scope, cursor).get("offset") if cursor else 0
+    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise errors.InvalidCursor()
+    end = start + limit
+    return list(ranked[start:end]), (encode_cursor(scope, {"offset": end}) if end < len(ranked) else None)
