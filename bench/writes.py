@@ -191,6 +191,65 @@ def measure_thread_reads(meter: Meter, admin: Any, community_id: str) -> dict[st
     }
 
 
+# e: keyword search.
+
+SEARCH_TITLES = (
+    "Perceuse à percussion",
+    "Vélo d'enfant 20 pouces",
+    "Cours de guitare pour débutants",
+    "Scie sauteuse et ponceuse",
+    "Tondeuse à gazon électrique",
+    "Poussette et siège auto",
+)
+
+
+def measure_search(meter: Meter, admin: Any, community_id: str, listings_count: int) -> dict[str, Any]:
+    """A listing's publication with its keyword entries against the same publication without them (in the same
+    run), then keyword searches over `listings_count` listings: in the community (two words, the last one a
+    prefix) and near the place (one word)."""
+    from unittest import mock
+
+    from chalicelib.domain import listings as listing_rules
+    from chalicelib.domain.listings import Kind, ListingDraft, Mode, Status
+    from chalicelib.services import listings
+
+    owner = member_of([community_id], "Searched")
+
+    def draft(sequence: int) -> ListingDraft:
+        title = f"{SEARCH_TITLES[sequence % len(SEARCH_TITLES)]} n°{sequence}"
+        return ListingDraft(
+            Kind.OFFER, "goods.tools", Mode.CREDITS, title, "Disponible le samedi.", community_id, Status.ACTIVE,
+            price=5, tags=("bricolage", "jardin"), location=HOME,
+        )  # fmt: skip
+
+    publish = [functools.partial(listings.create_listing, owner, draft(n)) for n in range(listings_count)]
+    with_words = [measure(meter, call) for call in publish[: listings_count // 2]]
+    with mock.patch.object(listing_rules, "listing_words", lambda *_: ()):
+        without_words = [measure(meter, call) for call in publish[listings_count // 2 :]]
+    searches = {
+        "community_two_words": ("perceuse ponc", {"community": community_id}),
+        "near_one_word": ("perceuse", {"near": HOME}),
+    }
+    found: dict[str, Any] = {}
+    for name, (typed, where) in searches.items():
+        where_to = where.get("community"), where.get("near")
+        call = functools.partial(
+            listings.search, typed, community=where_to[0], near=where_to[1], narrowing=None, cursor=None, limit=20
+        )
+        samples = [measure(meter, call) for _ in range(3)]
+        found[name] = summary(samples, "search", admin) | {
+            "queries": harness_summary(samples, "search", admin)["requests_by_operation"].get("Query", 0.0),
+            "listings_found": len(call().listings),
+        }
+    published, plain = summary(with_words, "publication", admin), summary(without_words, "publication", admin)
+    return {
+        "publication_with_keywords": published,
+        "publication_without_keywords": plain,
+        "keyword_write_units_per_publication": published["write_units"] - plain["write_units"],
+        "searches": found,
+    }
+
+
 # d: an app's opening.
 
 REPLACED = (  # and the home community's page
@@ -302,15 +361,16 @@ def run_all(quick: bool, admin: Any, table_name: str) -> dict[str, Any]:
             }
             edits = measure_edits(meter, admin, created[0])
             reads = measure_thread_reads(meter, admin, created[0])
+            search = measure_search(meter, admin, created[1], 12 if quick else 60)
             api = Api(test_client, secrets_root())
             opener = opening_member(api, created[0], 4 if quick else 12)
             opening = measure_opening(meter, admin, api, opener, created[0], 1 if quick else 5)
         opening["time"] = time_opening(api, opener, created[0], 2 if quick else 21)
-    return report(marks, edits, reads, opening)
+    return report(marks, edits, reads, opening, search)
 
 
 def report(
-    marks: dict[str, Any], edits: dict[str, Any], reads: dict[str, Any], opening: dict[str, Any]
+    marks: dict[str, Any], edits: dict[str, Any], reads: dict[str, Any], opening: dict[str, Any], search: dict[str, Any]
 ) -> dict[str, Any]:
     home, separate = opening["home"], opening["separate_calls"]
     return {
@@ -325,6 +385,13 @@ def report(
         "opening_dynamodb_requests": {"home": home["requests"], "separate_calls": separate["requests"]},
         "opening_read_units": {"home": home["read_units"], "separate_calls": separate["read_units"]},
         "opening_time_ratio_home_vs_separate_calls": opening["time"]["ratio_home_vs_separate_calls"],
+        "publication_write_units": {
+            "with_keyword_entries": search["publication_with_keywords"]["write_units"],
+            "without_keyword_entries": search["publication_without_keywords"]["write_units"],
+        },
+        "keyword_write_units_per_publication": search["keyword_write_units_per_publication"],
+        "search_queries": {name: figure["queries"] for name, figure in search["searches"].items()},
+        "search_read_units": {name: figure["read_units"] for name, figure in search["searches"].items()},
         "goals": {
             "mark_write_units_per_active_day_one_community": GOAL_MARK_UNITS_PER_ACTIVE_DAY,
             "unchanged_edit_write_units": GOAL_UNCHANGED_EDIT_UNITS,
@@ -344,6 +411,7 @@ def report(
         "edits": edits,
         "thread_reads": reads,
         "opening": opening,
+        "search": search,
         "dynamodb": "DynamoDB Local (one JVM on this machine)",
         "python": sys.version.split()[0],
     }

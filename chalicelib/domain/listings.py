@@ -187,19 +187,46 @@ AREA_WORD_FACET = "area-word:"  # and in its area cell, for keyword searches `ne
 GEO_INDEX_PRECISION = 4  # ~20 km cells: a search looks at the cell and its 8 neighbours
 
 
-def narrowed(listing: Listing, narrowing: tuple[str, str] | None) -> bool:
+class KeywordEntry(Struct, frozen=True):
+    """What a keyword index entry carries: enough to filter and rank a listing, not to show it. An edit that
+    leaves it the same (a price, a description) leaves the listing's keyword entries as they are."""
+
+    listing_id: str
+    created_at: str
+    words: tuple[str, ...]
+    category: str
+    kind: str
+    mode: str
+    tags: tuple[str, ...]
+    location: str | None
+
+
+def keyword_entry(listing: Listing) -> KeywordEntry:
+    return KeywordEntry(
+        listing.listing_id,
+        listing.created_at,
+        listing_words(listing.title, listing.tags, listing.category),
+        listing.category,
+        listing.kind.value,
+        listing.mode.value,
+        listing.tags,
+        listing.location,
+    )
+
+
+def narrowed(entry: KeywordEntry, narrowing: tuple[str, str] | None) -> bool:
     """Whether a listing is in a community browse's narrowing: ("category" | "kind" | "mode" | "tag", value)."""
     if narrowing is None:
         return True
     name, value = narrowing
     if name == "tag":
-        return value.lower() in listing.tags
-    return str(getattr(listing, name)) == value
+        return value.lower() in entry.tags
+    return str(getattr(entry, name)) == value
 
 
-def ranked(found: Iterable[Listing], terms: SearchTerms) -> list[Listing]:
+def ranked(found: Iterable[KeywordEntry], terms: SearchTerms) -> list[KeywordEntry]:
     """The listings holding at least one term: those holding the most first, then the newest."""
-    scored = [(terms.matched(listing_words(lst.title, lst.tags, lst.category)), lst) for lst in found]
-    hits = [(score, lst) for score, lst in scored if score]
+    scored = [(terms.matched(entry.words), entry) for entry in found]
+    hits = [(score, entry) for score, entry in scored if score]
     hits.sort(key=lambda pair: (pair[0], pair[1].created_at, pair[1].listing_id), reverse=True)
-    return [lst for _, lst in hits]
+    return [entry for _, entry in hits]

@@ -218,13 +218,14 @@ def search(
     if near is not None:
         area = {cell[:GEO_INDEX_PRECISION] for cell in neighbourhood(near[:GEO_INDEX_PRECISION])}
         found = listing_repository.by_words([("area-words", cell) for cell in area], [terms.most_selective()])
-        found = [listing for listing in found if listing.location and _close(listing.location, near)]
+        found = [entry for entry in found if entry.location and _close(entry.location, near)]
     else:
         assert community is not None, "a keyword search is in a community or near a place"
         found = listing_repository.by_words([("words", community)], terms.lookups())
-    results = ranked((listing for listing in found if narrowed(listing, narrowing)), terms)
+    results = ranked((entry for entry in found if narrowed(entry, narrowing)), terms)
     scope = f"listings-search:{community}:{near}:{narrowing}:{terms}"
-    return _with_owners(*pages.offset_page(results, scope=scope, cursor=cursor, limit=limit))
+    page, next_cursor = pages.offset_page(results, scope=scope, cursor=cursor, limit=limit)
+    return _with_owners(listing_repository.shown([entry.listing_id for entry in page]), next_cursor)
 
 
 def _close(location: str, cell: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -16,7 +16,15 @@ from chalicelib.adapters.dynamodb import keys, pages, reads
 from chalicelib.adapters.dynamodb.mapping import from_packed, packed, to_attributes
 from chalicelib.adapters.dynamodb.models import FacetItem, ListingItem, ListingReportItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork, stale
-from chalicelib.domain.listings import Listing, ListingReport, Status, facet_word, facets
+from chalicelib.domain.listings import (
+    KeywordEntry,
+    Listing,
+    ListingReport,
+    Status,
+    facet_word,
+    facets,
+    keyword_entry,
+)
 
 # Changed by ADD (a seat taken or given back) without rewriting the copy the item carries: read from their
 # own attributes, left at zero in the copy.
@@ -36,6 +44,11 @@ def _summary(listing: Listing) -> str:
     """The copy a browse entry carries: what browsing shows, so neither the version nor the publication
     time, which change without changing what is shown (an edit leaves the entries whose copy is the same)."""
     return msgspec.json.encode(replace(listing, version=0, published_at=None)).decode()
+
+
+def _keywords(listing: Listing) -> str:
+    """The copy a keyword entry carries (KeywordEntry)."""
+    return msgspec.json.encode(keyword_entry(listing)).decode()
 
 
 def _from_summary(item: reads.RawItem) -> Listing:
@@ -67,13 +80,14 @@ def _featured_keys(listing: Listing) -> tuple[str | None, str | None]:
 def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None:
     """The browse entries; a featured listing's community entry sorts first while its featuring lasts."""
     found = facets(listing)
-    summary = _summary(listing)
+    summary, keywords = _summary(listing), _keywords(listing)
     featured = listing.featured_until if listing.featured(clock.now_iso()) else None
     for name in names:
         word = facet_word(name)
         if word is not None:
-            sort_key = keys.word_sk(word, listing.created_at, listing.listing_id)
+            sort_key, copy = keys.word_sk(word, listing.created_at, listing.listing_id), keywords
         else:
+            copy = summary
             sort_key = keys.browse_sk(listing.created_at, listing.listing_id, featured if name == "community" else None)
         uow.put(
             FacetItem(
@@ -82,7 +96,7 @@ def _put_facets(uow: UnitOfWork, listing: Listing, names: Iterable[str]) -> None
                 GSI1PK=keys.browse_pk(*found[name]),
                 GSI1SK=sort_key,
                 listing_id=listing.listing_id,
-                summary=summary,
+                summary=copy,
             ),
         )
 
@@ -119,9 +133,12 @@ def add_replacement(uow: UnitOfWork, before: Listing, after: Listing) -> None:
     old, new = facets(before), facets(after)
     for name in old.keys() - new.keys():
         uow.delete(FacetItem(keys.listing_pk(before.listing_id), keys.facet_sk(name)))
-    copy_changed = _summary(before) != _summary(after)
     moved = {name for name, parts in new.items() if old.get(name) != parts or (name == "community" and timed)}
-    _put_facets(uow, after, new.keys() if copy_changed else moved)
+    if _summary(before) != _summary(after):
+        moved |= {name for name in new if facet_word(name) is None}
+    if _keywords(before) != _keywords(after):
+        moved |= {name for name in new if facet_word(name) is not None}
+    _put_facets(uow, after, moved)
 
 
 def featuring_ended(now: str, limit: int) -> list[Listing]:
@@ -175,9 +192,9 @@ def browse_cells(cells: set[str], before: str | None, limit: int) -> list[tuple[
     return [(sort_key, _from_summary(item)) for sort_key, item in found]
 
 
-def by_words(facets: Iterable[tuple[str, ...]], lookups: Iterable[tuple[str, bool]]) -> list[Listing]:
-    """The listings of keyword entries: for each partition (`facets`' key parts) and each (word, prefix?)
-    lookup, one Query of at most WORD_CANDIDATES entries, newest first, all at once; each listing once."""
+def by_words(facets: Iterable[tuple[str, ...]], lookups: Iterable[tuple[str, bool]]) -> list[KeywordEntry]:
+    """The keyword entries: for each partition (`facets`' key parts) and each (word, prefix?) lookup, one
+    Query of at most WORD_CANDIDATES entries, newest first, all at once; each listing once."""
 
     def entries(partition: str, word: str, prefix: bool) -> list[reads.RawItem]:
         lookup = keys.word_lookup(word, prefix)
@@ -186,11 +203,19 @@ def by_words(facets: Iterable[tuple[str, ...]], lookups: Iterable[tuple[str, boo
 
     partitions = [keys.browse_pk(*facet) for facet in facets]
     runs = [partial(entries, partition, word, prefix) for partition in partitions for word, prefix in lookups]
-    found: dict[str, Listing] = {}
+    found: dict[str, KeywordEntry] = {}
     for item in itertools.chain.from_iterable(reads.at_once(runs)):
-        listing = _from_summary(item)
-        found.setdefault(listing.listing_id, listing)
+        entry = msgspec.json.decode(item["summary"]["S"], type=KeywordEntry)
+        found.setdefault(entry.listing_id, entry)
     return list(found.values())
+
+
+def shown(listing_ids: Sequence[str]) -> list[Listing]:
+    """The visible listings of these ids as browsing shows them (their community entries, one batch read),
+    in the order given; those no longer visible are left out."""
+    wanted = [(keys.listing_pk(listing_id), keys.facet_sk("community")) for listing_id in listing_ids]
+    found = {listing.listing_id: listing for listing in map(_from_summary, reads.batch_get_items(wanted))}
+    return [found[listing_id] for listing_id in listing_ids if listing_id in found]
 
 
 def by_owner(owner_id: str, only_visible: bool, cursor: str | None, limit: int) -> tuple[list[Listing], str | None]:
