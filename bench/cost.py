@@ -86,8 +86,8 @@ ACTIVE_DAYS = 20
 PROFILE: dict[str, float] = {
     "app_open": APP_OPENS,  # what the app shows on opening: see app_open_requests
     "listing_view": 120,
-    "browse_page": 20 * 2 / 3,  # a community's pages by category, tag, kind or mode
-    "near_page": 20 / 3,
+    "browse_page": 20 * 2 / 3,  # a community's pages by category, tag, kind, mode or keywords
+    "near_page": 20 / 3,  # half of them by keywords
     "profile_view": 2,
     "statement_view": 2,
     "exchange_transition": 8,  # 2 exchanges: proposed, accepted, confirmed by each side
@@ -520,7 +520,12 @@ def app_open_requests(player: Player) -> list[str]:
 
 def browse_paths(player: Player) -> list[str]:
     community = f"/listings?community={player.community_id}"
-    return [f"{community}&category=goods.tools", f"{community}&tag=jardin", f"{community}&kind=request"]
+    return [
+        f"{community}&category=goods.tools",
+        f"{community}&tag=jardin",
+        f"{community}&kind=request",
+        f"{community}&q=outils%20jar",  # keywords: a whole word and one being typed
+    ]
 
 
 @contextlib.contextmanager
@@ -557,8 +562,9 @@ def play_member(options: Options, bench: Bench, world: World, player: Player, in
     paths = browse_paths(player)
     for n in times("browse_page"):
         bench.ok("browse_page", member, "GET", paths[n % len(paths)], member)
-    for _ in times("near_page"):
-        bench.ok("near_page", member, "GET", f"/listings?near={CELLS[index % len(CELLS)]}", member)
+    for n in times("near_page"):
+        words = "&q=partager" if n % 2 else ""  # every other one a keyword search
+        bench.ok("near_page", member, "GET", f"/listings?near={CELLS[index % len(CELLS)]}{words}", member)
     for _ in times("profile_view"):
         bench.ok("profile_view", member, "GET", f"/members/{seller}", member)
     for _ in times("statement_view"):

@@ -382,3 +382,26 @@ def test_reconciliation_benchmark(dynamodb_endpoint):
         "audits_balanced": True,
         "incremental_balanced": True,
     }
+
+
+def test_writes_benchmark(dynamodb_endpoint):
+    figures = run_bench("bench.writes", "--quick", "--endpoint", dynamodb_endpoint, timeout=180)
+
+    within = figures["within_goals"]
+    assert within["unchanged_edit_write_units"] and within["mark_write_units_per_active_day_one_community"]
+    assert within["read_thread_write_units_nothing_unread"] and within["opening_api_requests"]
+    # A price edit rewrites the listing and its seven browse copies, not its keyword entries; a title edit does.
+    items = figures["edit_items_written"]
+    assert items["price"] == 1 + 7 < items["title"]
+    publication = figures["publication_write_units"]
+    assert 0 < publication["without_keyword_entries"] < publication["with_keyword_entries"]
+    assert figures["keyword_write_units_per_publication"] == (
+        publication["with_keyword_entries"] - publication["without_keyword_entries"]
+    )
+    # One Query per word in a community (two words), one per area cell near a place (nine), and found.
+    assert figures["search_queries"] == {"community_two_words": 2, "near_one_word": 9}
+    assert {name: search["listings_found"] for name, search in figures["search"]["searches"].items()} == {
+        "community_two_words": 2,
+        "near_one_word": 1,
+    }
+    assert all(units > 0 for units in figures["search_read_units"].values())
