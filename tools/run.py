@@ -67,7 +67,10 @@ def main() -> None:
                 operator = devkeys.mint_token(OPERATOR_ID, groups=[devkeys.OPERATOR_GROUP], name="Demo operator")
                 print(f"Demo operator:\n  export OPERATOR_TOKEN={operator}")
                 print(f"\nScheduled jobs on local timers: {jobs.describe(tasks)} (log: .local/logs/jobs.log)")
-                print('\nTry: curl -H "Authorization: Bearer $TOKEN" ' + f"{api}/me/wallet\nCtrl-C stops everything.")
+                home = f"{api}/listings?near={member.location}&q=perceuse"
+                print('\nTry: curl -H "Authorization: Bearer $TOKEN" ' + f"{api}/me/wallet")
+                print(f'     curl -H "Authorization: Bearer $TOKEN" "{home}"   (keyword search)')
+                print("Ctrl-C stops everything.")
                 sys.stdout.flush()
                 signal.pause()
     except KeyboardInterrupt:

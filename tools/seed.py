@@ -148,6 +148,12 @@ DEMO_LISTINGS: tuple[tuple[str, str, str, str, int, dict[str, Any]], ...] = (
     ("demo-jules", "knowledge.cooking", "gift", "Vegan cooking tips", 0, {}),
     ("demo-jules", "knowledge.other", "credits", "Sourdough workshop", 8, {}),
     ("demo-hugo", "pro.other", "credits", "Translation FR-NL (professional)", 60, {}),
+    # French titles, to search (GET /listings?community=...&q=perceuse)
+    ("demo-amelie", "goods.tools", "loan", "Perceuse à percussion", 2, {"deposit": 40}),
+    ("demo-bastien", "goods.toys", "gift", "Vélo d'enfant 16 pouces", 0, {}),
+    ("demo-chloe", "goods.books", "swap", "Romans policiers et bandes dessinées", 0, {}),
+    ("demo-farid", "goods.tools", "credits", "Tondeuse à gazon électrique", 4, {}),
+    ("demo-gaelle", "services.gardening", "credits", "Taille de haies et désherbage", 18, {}),
 )
 DEMO_REQUESTS = (
     ("demo-amelie", "services.other", "credits", "Looking for help to paint a room", 35),
@@ -166,6 +172,8 @@ def seed_listings() -> dict[str, str]:
         for demo in DEMO_MEMBERS
         for listing in listings.by_owner(demo.member_id, demo.member_id, None, 100)[0]
     }
+    for listing_id in existing.values():  # published before keyword search, by an earlier run
+        listings.index_listing_keywords(listing_id)
     created: dict[str, str] = {}
     for owner, category, mode, title, price, extra in DEMO_LISTINGS:
         created[title] = existing.get(title) or _listing(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from msgspec.structs import replace
 
@@ -226,6 +226,25 @@ def search(
     scope = f"listings-search:{community}:{near}:{narrowing}:{terms}"
     page, next_cursor = pages.offset_page(results, scope=scope, cursor=cursor, limit=limit)
     return _with_owners(listing_repository.shown([entry.listing_id for entry in page]), next_cursor)
+
+
+def index_keywords(start: dict[str, Any] | None, limit: int) -> tuple[int, dict[str, Any] | None]:
+    """Writes the keyword entries of the visible listings of one page of the table (listings published
+    before keyword search, or entries to repair); returns how many listings and where the next page starts."""
+    found, next_start = listing_repository.scan_listings(start, limit)
+    return sum(index_listing_keywords(listing.listing_id) for listing in found), next_start
+
+
+def index_listing_keywords(listing_id: str) -> bool:
+    """Writes a listing's keyword entries again, if it is visible (whether it was)."""
+
+    def build(uow: UnitOfWork) -> bool:
+        listing = _load(listing_id)
+        if listing.visible:
+            listing_repository.add_keyword_entries(uow, listing)
+        return listing.visible
+
+    return transaction.run(build, keeps_changing=_keeps_changing())
 
 
 def _close(location: str, cell: str) -> bool:

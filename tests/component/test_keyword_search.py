@@ -4,6 +4,7 @@ a listing's edits and visibility."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pytest
@@ -128,3 +129,29 @@ def test_near_a_place_and_a_bounded_number_of_queries(shared_api, monkeypatch):
     everywhere = search(scene, "perceuse sans fil outil", f"community={scene.community}")
     assert everywhere == [neighbour, nowhere, faraway, here]  # three words, then two, newest first
     assert len(queries) == 3 * 2  # a Query per word ("sans" is a stop word), on each of the two pages
+
+
+def test_listings_published_before_keyword_search_are_indexed_by_the_operators_command(scene, capsys):
+    from chalicelib.adapters.dynamodb import keys, listing_repository
+    from chalicelib.adapters.dynamodb.models import FacetItem
+    from chalicelib.domain.listings import facet_word, facets
+    from tools import reindex_listings
+
+    olga = scene.member("olga", 0)
+    lid = scene.listing(olga, category="goods.tools", title="Perceuse d'avant", location="u0hqe")["id"]
+    paused = scene.listing(olga, category="goods.tools", title="Perceuse en pause")["id"]
+    assert scene.api.patch(f"/listings/{paused}", {"status": "paused"}, as_=olga).status_code == 200
+    listing = listing_repository.get(lid)
+    assert listing is not None
+    for name in facets(listing):  # as a listing published before keyword search: no keyword entry
+        if facet_word(name) is not None:
+            FacetItem(keys.listing_pk(lid), keys.facet_sk(name)).delete()
+    assert search(scene, "perceuse") == []
+
+    reindex_listings.main(["--page-size", "50"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["listings_indexed"] >= 1 and report["scan_pages"] >= 1
+    assert search(scene, "perceuse") == [lid]  # and not the paused one
+    assert search(scene, "perceuse", "near=u0hq") == [lid]
+    reindex_listings.main([])  # again: the same entries
+    assert search(scene, "perceuse") == [lid]

@@ -162,6 +162,20 @@ def add_seat_change(uow: UnitOfWork, listing_id: str, delta: int, refused: Refus
     )
 
 
+def add_keyword_entries(uow: UnitOfWork, listing: Listing) -> None:
+    """A visible listing's keyword entries (written again whole), over the version that was read."""
+    uow.check(ListingItem, keys.listing_pk(listing.listing_id), keys.LISTING_SK, ListingItem.version == listing.version)
+    _put_facets(uow, listing, [name for name in facets(listing) if facet_word(name) is not None])
+
+
+def scan_listings(start: dict[str, Any] | None, limit: int) -> tuple[list[Listing], dict[str, Any] | None]:
+    """One page of a Scan of the whole table (`limit` items read, every one paid for), its listings, and
+    where the next page starts (None: the end). For one-off operator jobs, never a request."""
+    connection = ListingItem._get_connection()
+    found = connection.scan(filter_condition=ListingItem.SK == keys.LISTING_SK, limit=limit, exclusive_start_key=start)  # type: ignore[arg-type]  # a key, typed as str by PynamoDB
+    return [_listing(item) for item in found.get("Items", [])], found.get("LastEvaluatedKey")
+
+
 def add_visible_check(uow: UnitOfWork, listing: Listing) -> None:
     """The listing is still active and not hidden when the exchange is written."""
     uow.check(
