@@ -101,6 +101,16 @@ class RollEntered(Struct, frozen=True):
     closes_at: str
 
 
+class ResultStored(Struct, frozen=True):
+    """A ballot's result, written once at its close: `adopted` on a yes/no ballot (None otherwise);
+    `withheld` when a secret ballot had too few voters (then nothing but participation is published)."""
+
+    ballot_id: str
+    closed_at: str
+    adopted: bool | None
+    withheld: bool
+
+
 TableChange = (
     TransferRecorded
     | TransferRewritten
@@ -115,6 +125,7 @@ TableChange = (
     | ReviewWritten
     | RoundMoved
     | RollEntered
+    | ResultStored
 )
 
 

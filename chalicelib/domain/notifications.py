@@ -1,5 +1,7 @@
 """Notifications: which change of the table tells which member what, and a member's preferences. No I/O:
-`services/notifications.py` feeds the stream's typed changes in and stores what comes out.
+`services/notifications.py` feeds the stream's typed changes in and stores what comes out. Most kinds
+come from one change alone (`for_change`); a ballot's result goes to everyone on its roll, which the
+service reads (`ballot_results`); reminders come from a scheduled job (`*_reminders`).
 
 A notification is a `kind` and structured parameters, never a text: the API renders the text from one
 table of templates (a catalogue per language can take it over)."""
@@ -19,6 +21,7 @@ from chalicelib.domain.changes import (
     ExchangeMoved,
     InboxMoved,
     PurchaseMoved,
+    ResultStored,
     ReviewWritten,
     RollEntered,
     RoundMoved,
@@ -54,6 +57,7 @@ class Kind(StrEnum):
     REVIEWS_PUBLISHED = "reviews_published"
     MISSION_APPROVED = "mission_approved"
     BALLOT_OPENED = "ballot_opened"
+    BALLOT_RESULT = "ballot_result"  # to everyone on the roll (`ballot_results`)
     # reminders, a day before (services/reminders.py)
     EXCHANGE_TO_CONFIRM = "exchange_to_confirm"  # before it completes without you
     LOAN_DUE_SOON = "loan_due_soon"
@@ -126,6 +130,7 @@ def for_changes(changes: Iterable[Change]) -> list[Notification]:
 
 
 def for_change(change: Change) -> list[Notification]:
+    """What one change tells, from the change alone (a stored result needs its roll: `ballot_results`)."""
     what = change.what
     if isinstance(what, ExchangeMoved):
         return _exchange(what)
@@ -248,6 +253,23 @@ def _purchase(moved: PurchaseMoved) -> list[Notification]:
 
 def _n(credits: int) -> Params:
     return {"credits": credits}
+
+
+def ballot_results(stored: ResultStored, members: Iterable[str]) -> list[Notification]:
+    """A ballot's result, to every member on its roll (read by the service), at the time it closed. The
+    params say `withheld` ("yes": a secret ballot with too few voters, nothing but its close is told) and,
+    on a yes/no ballot's published result, `adopted` ("yes"/"no")."""
+    params: Params = {"withheld": _yes(stored.withheld)}
+    if not stored.withheld and stored.adopted is not None:
+        params["adopted"] = _yes(stored.adopted)
+    return [
+        Notification(member, Kind.BALLOT_RESULT, stored.ballot_id, stored.closed_at, params)
+        for member in sorted(set(members))
+    ]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 # Reminders: made by a scheduled job from the due dates it finds in the indexes; each is keyed by the due

@@ -11,11 +11,11 @@ from typing import NamedTuple
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import clock, errors
+from chalicelib.adapters.dynamodb import governance_repository, reads
 from chalicelib.adapters.dynamodb import notification_repository as repository
-from chalicelib.adapters.dynamodb import reads
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done, raises
 from chalicelib.domain import notifications as rules
-from chalicelib.domain.changes import Change
+from chalicelib.domain.changes import Change, ResultStored
 from chalicelib.domain.notifications import Kind, Notification, Preferences, Stored
 from chalicelib.observability import logger, metrics
 from chalicelib.services import transaction
@@ -26,8 +26,25 @@ from chalicelib.services import transaction
 def observe(changes: Sequence[Change]) -> None:
     """Stores the batch's notifications for the members who want them, each once. Never raises: a
     notification that cannot be stored is counted and logged (`deliver`), and the shard moves on (a lost
-    notification costs less than a blocked stream)."""
-    deliver(rules.for_changes(changes))
+    notification costs less than a blocked stream). A ballot's stored result reads its roll (one Query)
+    to tell every member on it."""
+    made = rules.for_changes(changes)
+    for change in changes:
+        if isinstance(change.what, ResultStored):
+            made.extend(_ballot_results(change.what))
+    deliver(made)
+
+
+def _ballot_results(stored: ResultStored) -> list[Notification]:
+    """Everyone on the ballot's roll hears of its result; a roll that cannot be read loses them (counted
+    once in `NotificationsFailed`, logged by the ballot's id)."""
+    try:
+        members = governance_repository.roll_members(stored.ballot_id)
+    except Exception as error:  # the shard must not block on a failed read
+        logger.error("ballot results not told", extra={"ballot_id": stored.ballot_id, "error": type(error).__name__})
+        _count(1)
+        return []
+    return rules.ballot_results(stored, members)
 
 
 def deliver(made: Sequence[Notification]) -> int:

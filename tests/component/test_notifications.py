@@ -1,5 +1,6 @@
 """The notifications inbox over HTTP: what a trade and its messages tell each side once the table's stream
-reaches the handler, pages, marking read (one, everything up to a time), preferences."""
+reaches the handler, pages, marking read (one, everything up to a time), preferences; a ballot's result
+told to everyone on its roll."""
 
 from __future__ import annotations
 
@@ -7,13 +8,26 @@ from typing import Any
 
 import pytest
 
+import app
+from chalicelib.adapters.dynamodb import governance_repository
+from chalicelib.domain.notifications import Kind
+from chalicelib.services import notifications
 from tests import books
 from tests.component import support
+from tests.component import test_governance_flow as governance
 from tests.component.support import assert_problem
 from tests.component.test_listings_exchanges import Scene
+from tests.integration.test_notifications import emitted
+from tools.jobs import LambdaContext
 
 shared_api = support.shared_api
 mint = support.mint
+cooperative = governance.cooperative  # its members and colleges, on this module's table (`api` below)
+
+
+@pytest.fixture
+def api(shared_api) -> Any:
+    return shared_api
 
 
 @pytest.fixture
@@ -104,3 +118,42 @@ def test_pages_marking_read_and_preferences(scene):
 
 def inbox_response(api: Any, member_id: str, query: str) -> Any:
     return api.get(f"/me/notifications{query}", as_=member_id)
+
+
+def results_told(member_id: str) -> list[dict[str, str | int]]:
+    found = notifications.page(member_id, None, 100).items
+    return [stored.params for stored, _ in found if stored.kind is Kind.BALLOT_RESULT]
+
+
+def test_a_ballot_result_tells_everyone_on_the_roll_once(api, cooperative, capsys, caplog):
+    assert api.put("/me/notification-preferences", {"off": ["ballot_result"]}, as_="fay").status_code == 200
+    ballot_id = governance.schedule(api)
+    governance.open_now(ballot_id)
+    for who, choice in [("ann", "yes"), ("dan", "yes"), ("fay", "no")]:
+        assert governance.vote(api, ballot_id, who, choice).status_code == 200
+    books.feed_stream()  # the roll: each one's ballot_opened
+    result = governance.close_now(ballot_id)
+    assert result is not None and result.adopted is True
+
+    events = books._reader().batches()  # the close's records, the result's INSERT among them
+    for _ in range(2):  # Lambda delivers a batch at least once
+        for event in events:
+            app.table_changes(event, LambdaContext(aws_request_id="r"))
+    told = {member: results_told(member) for member in governance.PLACES}
+    adopted = {"withheld": "no", "adopted": "yes"}
+    assert told == {"ann": [adopted], "ben": [adopted], "cat": [adopted], "dan": [adopted], "eve": [adopted], "fay": []}
+    (stored,) = [item for item, _ in notifications.page("ben", None, 100).items if item.kind is Kind.BALLOT_RESULT]
+    assert (stored.ref, stored.at) == (ballot_id, result.closed_at)
+    capsys.readouterr()
+
+    def unreadable(ballot_id: str) -> list[str]:
+        raise RuntimeError("throttled")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(governance_repository, "roll_members", unreadable)
+        for event in events:
+            app.table_changes(event, LambdaContext(aws_request_id="r"))  # never raises
+    assert emitted(capsys.readouterr().out) == {"NotificationsFailed": [1.0]}, "counted once for the ballot"
+    (logged,) = [record for record in caplog.records if record.getMessage() == "ballot results not told"]
+    assert (logged.ballot_id, logged.error) == (ballot_id, "RuntimeError")  # type: ignore[attr-defined]
+    assert results_told("ann") == [adopted], "what was told stays"

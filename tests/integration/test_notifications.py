@@ -1,7 +1,7 @@
 """Notifications from the real stream handler (`app.table_changes`) fed with the real stream records of
-DynamoDB Local: one item of each followed kind written by its own repository, every kind of notification
-made once for the members concerned even when the batches come twice, a bad record or a failing write
-counted, never raised."""
+DynamoDB Local: one item of each followed kind written by its own repository (a ballot's result told to
+its roll), every kind of notification made once for the members concerned even when the batches come
+twice, a bad record or a failing write counted, never raised."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from chalicelib.adapters.dynamodb import (
     review_repository,
 )
 from chalicelib.adapters.dynamodb.models import PurchaseItem
-from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
+from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.domain import notifications as rules
 from chalicelib.domain.conversations import Conversation, Message
 from chalicelib.domain.exchanges import Exchange, ExchangeType, State
-from chalicelib.domain.governance import Ballot, BallotKind, BallotState, RollEntry, Rules
+from chalicelib.domain.governance import Ballot, BallotKind, BallotState, Result, RollEntry, Rules
 from chalicelib.domain.ledger import TransferKind, TransferRequest
 from chalicelib.domain.missions import Claim, ClaimState
 from chalicelib.domain.notifications import Kind
@@ -97,6 +97,8 @@ def every_followed_change() -> None:
     approved = replace(claim, state=ClaimState.APPROVED, updated_at=clock.now_iso())
     run(lambda uow: mission_repository.add_claim(uow, approved, claim))
     governance_repository.write_roll([RollEntry("ballot-1", OWNER, "c", now)])
+    result = Result("ballot-1", 1, 1, True, (), {}, {}, adopted=True, closed_at=clock.now_iso())
+    run(lambda uow: governance_repository.add_result(uow, result, already_done()))
 
 
 EXPECTED = {
@@ -123,6 +125,7 @@ EXPECTED = {
     (PROPOSER, Kind.REVIEWS_PUBLISHED): 1,
     (PROPOSER, Kind.MISSION_APPROVED): 1,
     (OWNER, Kind.BALLOT_OPENED): 1,
+    (OWNER, Kind.BALLOT_RESULT): 1,
 }
 
 

@@ -15,6 +15,7 @@ from chalicelib.domain.changes import (
     ExchangeMoved,
     InboxMoved,
     PurchaseMoved,
+    ResultStored,
     ReviewWritten,
     RollEntered,
     RoundMoved,
@@ -158,6 +159,28 @@ def test_reviews_missions_and_ballots():
     assert told(BalanceMoved(None, None, T0)) == []
 
 
+@pytest.mark.parametrize(
+    ("adopted", "withheld", "params"),
+    [
+        (True, False, {"withheld": "no", "adopted": "yes"}),
+        (False, False, {"withheld": "no", "adopted": "no"}),  # rejected, or no quorum
+        (None, False, {"withheld": "no"}),  # an election, a budget...: winners, not adoption
+        (None, True, {"withheld": "yes"}),  # a secret ballot with too few voters: only that it closed
+        (True, True, {"withheld": "yes"}),  # withheld says nothing of the outcome, whatever it holds
+    ],
+)
+def test_a_ballot_result_tells_everyone_on_the_roll_what_a_client_shows(adopted, withheld, params):
+    stored = ResultStored("b1", T1, adopted, withheld)
+    made = rules.ballot_results(stored, [PROPOSER, OWNER, PROPOSER])
+    assert [(n.member_id, n.kind, n.ref, n.at) for n in made] == [
+        (OWNER, Kind.BALLOT_RESULT, "b1", T1),
+        (PROPOSER, Kind.BALLOT_RESULT, "b1", T1),
+    ]
+    assert all(n.params == params for n in made)
+    assert rules.ballot_results(stored, []) == []
+    assert told(stored) == [], "the change alone names nobody: the service reads the roll"
+
+
 def test_preferences_and_read_state():
     assert Preferences().wants(Kind.MESSAGE)
     assert not Preferences(frozenset({Kind.MESSAGE})).wants(Kind.MESSAGE)
@@ -199,7 +222,9 @@ def every_notification() -> list[Notification]:
         *rules.review_reminders(review_round),
         *rules.ballot_reminders("b1", T1, [OWNER]),
     ]
-    return rules.for_changes(change(what) for what in changes) + reminders
+    outcomes = [(True, False), (False, False), (None, False), (None, True)]  # a template fills each one
+    results = [n for o in outcomes for n in rules.ballot_results(ResultStored("b1", T1, *o), [OWNER])]
+    return rules.for_changes(change(what) for what in changes) + results + reminders
 
 
 def test_every_kind_is_made_and_has_an_english_text_its_parameters_fill():

@@ -14,6 +14,7 @@ from pynamodb.models import Model
 from chalicelib import clock
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.economy_repository import value_share_of
+from chalicelib.adapters.dynamodb.governance_repository import result_of
 from chalicelib.adapters.dynamodb.ledger_repository import balance_of, hold_of, transfer_of
 from chalicelib.adapters.dynamodb.mapping import from_item, values_of
 from chalicelib.adapters.dynamodb.models import (
@@ -39,6 +40,7 @@ from chalicelib.domain.changes import (
     HoldMoved,
     InboxMoved,
     PurchaseMoved,
+    ResultStored,
     RevenueCounted,
     ReviewWritten,
     RollEntered,
@@ -100,11 +102,12 @@ def _what(pk: str, sk: str, old: Image, new: Image, time: str) -> TableChange | 
         statements = _items(DocumentItem, old, new)
         written, now_paid = (_maybe(value_share_of, item) for item in statements)
         return StatementWritten(written, now_paid)
-    return _followed(pk, sk, old, new)
+    return _followed(pk, sk, old, new, time)
 
 
-def _followed(pk: str, sk: str, old: Image, new: Image) -> TableChange | None:
-    """Items the notifications follow: exchanges, inbox entries, claims, reviews and their rounds, rolls."""
+def _followed(pk: str, sk: str, old: Image, new: Image, time: str) -> TableChange | None:
+    """Items the notifications follow: exchanges, inbox entries, claims, reviews and their rounds, rolls,
+    ballots' results."""
     if sk == keys.EXCHANGE_SK and pk.startswith(keys.exchange_pk("")):
         return ExchangeMoved(*_structs(ExchangeItem, Exchange, old, new))
     if sk.startswith(keys.participant_sk("")) and pk.startswith(keys.conversation_pk("")):
@@ -118,6 +121,9 @@ def _followed(pk: str, sk: str, old: Image, new: Image) -> TableChange | None:
     if sk.startswith(keys.ROLL_SK_PREFIX) and old is None and new is not None:
         values = values_of(RollEntryItem, new)
         return RollEntered(values["ballot_id"], values["member_id"], values["closes_at"])
+    if sk == keys.RESULT_SK and pk.startswith(keys.ballot_pk("")) and old is None and new is not None:
+        result = result_of(DocumentItem.from_raw_data(dict(new)))
+        return ResultStored(result.ballot_id, result.closed_at or time, result.adopted, result.withheld)
     return None
 
 

@@ -303,6 +303,14 @@ def not_voted(ballot_id: str) -> list[str]:
     return [str(item.member_id) for item in found]
 
 
+def roll_members(ballot_id: str) -> list[str]:
+    """Every member on the roll: one Query of the roll (page after page), projecting the member id only."""
+    prefix = RollEntryItem.SK.startswith(keys.ROLL_SK_PREFIX)
+    member = RollEntryItem.member_id.attr_name
+    found = RollEntryItem.query(keys.ballot_pk(ballot_id), prefix, attributes_to_get=[member])
+    return [str(item.member_id) for item in found]
+
+
 def write_roll(entries: list[RollEntry]) -> None:
     """The roll, written in batches before the ballot opens (nobody votes yet: rewriting is harmless)."""
     with RollEntryItem.batch_write() as batch:
@@ -429,6 +437,11 @@ def all_votes(ballot_id: str) -> list[RollEntry]:
 def result(ballot_id: str) -> Result | None:
     found, _ = _document(keys.ballot_pk(ballot_id), keys.RESULT_SK, Result, consistent=False)
     return found
+
+
+def result_of(item: DocumentItem) -> Result:
+    """A result item as read or as the stream hands it over."""
+    return _decoded(item, Result)
 
 
 def add_result(uow: UnitOfWork, value: Result, refused: Refusal) -> None:
