@@ -29,14 +29,15 @@ KEYS_LIFESPAN_SECONDS = 3600.0
 # A token naming a key the set lacks (the provider rotated its keys) refetches the set at most this often.
 KEY_REFRESH_COOLDOWN_SECONDS = 30.0
 
-_UNKNOWN_KEY = "The bearer token is not valid: unknown signing key."
-_UNUSABLE_SUBJECT = "The bearer token's subject cannot be a member id: 1 to 64 of A-Z a-z 0-9 _ . : | -."
+_UNKNOWN_KEY = "auth.unknown-signing-key"
+_UNUSABLE_SUBJECT = "auth.unusable-subject"
 
 
 class Principal(Struct, frozen=True):
     member_id: str
     groups: frozenset[str]
     name: str | None = None
+    locale: str | None = None  # the member's language, as their identity provider holds it (OIDC `locale`)
 
     @property
     def is_operator(self) -> bool:
@@ -91,7 +92,7 @@ def _remote_keys(url: str) -> _Keys:
 
 def _unavailable(what: str, cause: Exception) -> errors.IdentityProviderUnavailable:
     logger.warning("identity provider unavailable", extra={"what": what, "cause": repr(cause)[:300]})
-    return errors.IdentityProviderUnavailable("The identity provider cannot be reached; retry shortly.")
+    return errors.IdentityProviderUnavailable("auth.identity-provider-cannot-reached")
 
 
 def _discovered_jwks_uri(issuer: str) -> str:
@@ -122,13 +123,13 @@ def _keys(issuer: str, jwks_url: str | None) -> _Keys:
 def verify_bearer(authorization: str | None) -> Principal:
     """Check signature, issuer, audience, expiry; read the member id and groups."""
     if not authorization:
-        raise errors.Unauthenticated("An 'Authorization: Bearer <token>' header is required.")
+        raise errors.Unauthenticated("auth.authorization-bearer-token-header")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise errors.Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+        raise errors.Unauthenticated("auth.authorization-header-must-bearer")
     principal, expires_at = _verified(token.strip())
     if expires_at <= time.time():
-        raise errors.Unauthenticated("The bearer token is not valid: Signature has expired.")
+        raise errors.Unauthenticated("auth.token-expired")
     return principal
 
 
@@ -142,7 +143,7 @@ def _verified(token: str) -> tuple[Principal, float]:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except (jwt.PyJWTError, ValueError) as exc:
-        raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
+        raise errors.Unauthenticated("auth.token-invalid", params={"reason": str(exc)}) from None
     if not kid:  # never a key set refresh for a token that names no key
         raise errors.Unauthenticated(_UNKNOWN_KEY)
     key = _keys(config.oidc_issuer, config.oidc_jwks_url).key(kid)
@@ -156,9 +157,9 @@ def _verified(token: str) -> tuple[Principal, float]:
             options={"require": required, "verify_aud": False},
         )
     except (jwt.PyJWTError, ValueError) as exc:
-        raise errors.Unauthenticated(f"The bearer token is not valid: {exc}.") from None
+        raise errors.Unauthenticated("auth.token-invalid", params={"reason": str(exc)}) from None
     if not issued_for(claims, config.oidc_audience, config.oidc_audience_claim):
-        raise errors.Unauthenticated("The bearer token was not issued for this API.")
+        raise errors.Unauthenticated("auth.bearer-token-was-issued")
     subject = str(claims["sub"])
     if not re.match(IDENTIFIER_PATTERN, subject):
         raise errors.Unauthenticated(_UNUSABLE_SUBJECT)
@@ -167,6 +168,7 @@ def _verified(token: str) -> tuple[Principal, float]:
         member_id=subject,
         groups=_groups(claim_at(claims, config.oidc_groups_claim)),
         name=name if isinstance(name, str) else None,
+        locale=locale if isinstance(locale := claims.get("locale"), str) else None,
     )
     return principal, float(claims["exp"])
 

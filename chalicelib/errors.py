@@ -1,19 +1,32 @@
 """Typed application errors: one class per meaning, raised by the domain, the services and the adapters.
 
-They carry no HTTP status: the API edge (`chalicelib.api.problems`) maps each class to a problem+json
-response in one place. `code` names the stable problem type a client may branch on; `extra` adds the
-facts a client can act on (the current `state` of a conflict, the credits `available`)."""
+They carry no HTTP status and no text: the API edge (`chalicelib.api.problems`) maps each class to a
+problem+json response in one place, its detail rendered from the catalogue (`chalicelib.i18n`) in the
+request's language. `code` names the stable problem type a client may branch on; `message` the
+catalogue's message id; `extra` adds the facts a client can act on (the current `state` of a conflict,
+the credits `available`), which the message may show too, as may `params` (shown, not sent as facts)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import msgspec
 from msgspec import Struct
+
+from chalicelib import i18n
 
 PROBLEM_BASE = "https://pwiic.coop/problems/"
 
 
 class FieldError(Struct, frozen=True):
+    """One field's problem: a catalogue message id and what it shows."""
+
     field: str
     message: str
+    params: dict[str, str | int] = msgspec.field(default_factory=dict)
+
+    def text(self, language: i18n.Language = i18n.DEFAULT) -> str:
+        return i18n.text(self.message, language, self.params)
 
 
 class AppError(Exception):
@@ -21,15 +34,21 @@ class AppError(Exception):
 
     code = "bad-request"
 
-    def __init__(self, detail: str, *, code: str | None = None, **extra: object) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(
+        self, message: str, *, code: str | None = None, params: Mapping[str, object] | None = None, **extra: object
+    ) -> None:
+        super().__init__(message)
+        self.message = message
         if code is not None:
             self.code = code
         self.extra = extra
+        self.params = {**extra, **(params or {})}
+
+    def detail(self, language: i18n.Language = i18n.DEFAULT) -> str:
+        return i18n.text(self.message, language, self.params)
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.detail}"
+        return f"{self.code}: {self.detail()}"
 
 
 class Malformed(AppError):
@@ -42,7 +61,7 @@ class InvalidCursor(Malformed):
     code = "invalid-cursor"
 
     def __init__(self) -> None:
-        super().__init__("The cursor is not valid for this listing; start again without it.")
+        super().__init__("request.invalid-cursor")
 
 
 class InvalidSignature(Malformed):
@@ -74,22 +93,19 @@ class Forbidden(AppError):
 class NotFound(AppError):
     code = "not-found"
 
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} was not found.")
-
 
 class UnknownAccount(NotFound):
     code = "unknown-account"
 
     def __init__(self, account_id: str) -> None:
-        AppError.__init__(self, f"Account '{account_id}' does not exist.")
+        super().__init__("ledger.unknown-account", params={"account_id": account_id})
 
 
 class UnknownPack(NotFound):
     code = "unknown-pack"
 
     def __init__(self, pack_id: str) -> None:
-        AppError.__init__(self, f"There is no credit pack '{pack_id}'.")
+        super().__init__("purchases.unknown-pack", params={"pack_id": pack_id})
 
 
 class Conflict(AppError):
@@ -108,7 +124,7 @@ class InsufficientCredits(Conflict):
     def __init__(self, needed: int, available: int) -> None:
         shown = max(available, 0)
         super().__init__(
-            f"Insufficient credits: {needed} needed, {shown} available. Credit packs: GET /credit-packs.",
+            "ledger.insufficient-credits",
             available=shown,
             needed=needed,
             credit_packs="/credit-packs",
@@ -119,7 +135,7 @@ class WalletFrozen(Conflict):
     code = "wallet-frozen"
 
     def __init__(self) -> None:
-        super().__init__("This wallet's spending is frozen until what it owes is settled.")
+        super().__init__("ledger.wallet-frozen")
 
 
 class IdReused(Conflict):
@@ -132,14 +148,14 @@ class HoldSettled(Conflict):
     code = "hold-settled"
 
     def __init__(self, status: str) -> None:
-        super().__init__(f"The hold is already {status}.", state=status)
+        super().__init__("ledger.hold-settled", state=status)
 
 
 class HoldExpired(Conflict):
     code = "hold-expired"
 
     def __init__(self) -> None:
-        super().__init__("The hold has expired and can no longer be posted.", state="expired")
+        super().__init__("ledger.hold-expired", state="expired")
 
 
 class Invalid(AppError):
@@ -147,8 +163,8 @@ class Invalid(AppError):
 
     code = "validation-failed"
 
-    def __init__(self, errors: list[FieldError], detail: str = "The request is not valid.") -> None:
-        super().__init__(detail)
+    def __init__(self, errors: list[FieldError], message: str = "request.invalid") -> None:
+        super().__init__(message)
         self.errors = errors
 
 
@@ -161,8 +177,10 @@ class RateLimited(AppError):
 
     code = "rate-limited"
 
-    def __init__(self, detail: str, *, retry_after: int, action: str, limit: int, window_seconds: int) -> None:
-        super().__init__(detail, retry_after=retry_after, action=action, limit=limit, window_seconds=window_seconds)
+    def __init__(self, *, retry_after: int, action: str, limit: int, window_seconds: int) -> None:
+        super().__init__(
+            "limits.rate-limited", retry_after=retry_after, action=action, limit=limit, window_seconds=window_seconds
+        )
         self.retry_after = retry_after
 
 

@@ -187,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     mint.add_argument("--group", action="append", default=[], help="a group such as 'operators'; repeatable")
     mint.add_argument("--name", help="display name claim")
     mint.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default: 12 hours)")
+    mint.add_argument("--locale", help="the member's language claim, such as 'fr-CH' (else Accept-Language counts)")
     args = parser.parse_args(argv)
-    print(mint_token(args.sub, groups=args.group, name=args.name, ttl_seconds=args.ttl))
+    claims = {"locale": args.locale} if args.locale else None
+    print(mint_token(args.sub, groups=args.group, name=args.name, ttl_seconds=args.ttl, claims=claims))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def demo_notifications(member_id: str, api: str) -> list[str]:
     return [
         f"  {found.unread} unread notifications; the latest:",
         *(f"    - {text(stored.kind, stored.params)}" for stored, _ in found.items),
-        f'  curl -H "Authorization: Bearer $TOKEN" {api}/me/notifications',
+        f'  curl -H "Authorization: Bearer $TOKEN" -H "Accept-Language: fr" {api}/me/notifications',
     ]
 
 

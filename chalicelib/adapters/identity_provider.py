@@ -33,9 +33,7 @@ def delete_account(issuer: str, member_id: str) -> bool:
     except client.exceptions.UserNotFoundException:
         pass  # deleted by an earlier try
     except Exception as error:  # unreachable, throttled or refused: the erasure's retry calls again
-        raise errors.IdentityProviderUnavailable(
-            "The identity provider could not delete the account; retry shortly."
-        ) from error
+        raise errors.IdentityProviderUnavailable("identity.identity-provider-could-delete") from error
     return True
 
 

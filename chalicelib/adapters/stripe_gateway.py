@@ -47,9 +47,9 @@ def create_payment_intent(
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as error:
-        raise errors.UpstreamFailed(
-            f"The payment provider refused the payment: {error.user_message or 'try again later'}."
-        ) from None
+        if error.user_message:
+            raise errors.UpstreamFailed("payments.refused-because", params={"reason": error.user_message}) from None
+        raise errors.UpstreamFailed("payments.refused") from None
     return CreatedIntent(intent.id, intent.client_secret or "")
 
 
@@ -58,16 +58,16 @@ def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any
     import stripe
 
     if not signature_header:
-        raise errors.InvalidSignature("A Stripe-Signature header is required.")
+        raise errors.InvalidSignature("webhook.stripe-signature-header-required")
     try:
         stripe.WebhookSignature.verify_header(
             raw_body.decode("utf-8"), signature_header, secret("stripe_webhook_secret"), SIGNATURE_TOLERANCE_SECONDS
         )
         event = msgspec.json.decode(raw_body)  # strict JSON: no NaN, no lone surrogate (the edge caps nesting)
     except (ValueError, msgspec.DecodeError):
-        raise errors.Malformed("The webhook body is not a Stripe event.") from None
+        raise errors.Malformed("webhook.webhook-body-stripe-event") from None
     except stripe.SignatureVerificationError:
-        raise errors.InvalidSignature("The Stripe signature does not match, or is too old.") from None
+        raise errors.InvalidSignature("webhook.signature-mismatch") from None
     data = event.get("data") if isinstance(event, dict) else None
     if not (
         isinstance(data, dict)
@@ -75,7 +75,7 @@ def verify_event(raw_body: bytes, signature_header: str | None) -> dict[str, Any
         and isinstance(event.get("id"), str)
         and isinstance(event.get("type"), str)
     ):  # a signed body of another shape must be a 400, never a crash (500) nor a remembered "None" event id
-        raise errors.Malformed("The webhook body is not a Stripe event.")
+        raise errors.Malformed("webhook.webhook-body-stripe-event")
     checked: dict[str, Any] = event
     return checked
 

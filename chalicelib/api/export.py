@@ -33,6 +33,7 @@ from chalicelib.api.schemas import (
 )
 from chalicelib.api.wallet import statement_page, wallet_out
 from chalicelib.config import settings
+from chalicelib.i18n import Language
 from chalicelib.services import export
 from chalicelib.services.export import MemberData
 
@@ -58,15 +59,15 @@ SINGLES = tuple(field.name for field in msgspec.structs.fields(ExportData) if fi
 )
 def get_export(call: Call[None, ExportQuery]) -> ExportOut:
     found = export.gather(call.member.member_id)
-    parts = split(export_data(found), settings().export_part_bytes)
+    parts = split(export_data(found, call.language), settings().export_part_bytes)
     if call.query.part > len(parts):
-        raise errors.NotFound(f"Part {call.query.part} of the export ({len(parts)} in all)")
+        raise errors.NotFound("not-found.export-part", params={"part": call.query.part, "parts": len(parts)})
     return ExportOut(
         found.member.member_id, found.generated_at, call.query.part, len(parts), parts[call.query.part - 1]
     )
 
 
-def export_data(found: MemberData) -> ExportData:
+def export_data(found: MemberData, language: Language) -> ExportData:
     return ExportData(
         profile=own_profile(found.member),
         wallet=wallet_out(found.wallet),
@@ -92,7 +93,9 @@ def export_data(found: MemberData) -> ExportData:
         purchases=[purchase_out(purchase) for purchase in found.purchases],
         statement=statement_page(found.statement, found.names, None).items,
         notification_preferences=preferences_out(found.inbox.preferences),
-        notifications=[notification_out(stored, stored.read(found.inbox.until)) for stored in found.notifications],
+        notifications=[
+            notification_out(stored, stored.read(found.inbox.until), language) for stored in found.notifications
+        ],
     )
 
 

@@ -12,13 +12,14 @@ import msgspec
 from chalice.app import Blueprint, MultiDict, Request, Response
 from msgspec import Struct, field
 
-from chalicelib import errors, observability
+from chalicelib import errors, i18n, observability
 from chalicelib.adapters.dynamodb import store
 from chalicelib.api import problems
 from chalicelib.api.schemas import CONTROL, IDEMPOTENCY_KEY, Header
 from chalicelib.auth import Principal, verify_bearer
 from chalicelib.domain.limits import Action as LimitedAction
 from chalicelib.errors import AppError, FieldError
+from chalicelib.i18n import Language
 from chalicelib.observability import logger
 from chalicelib.services import idempotency, limits, members
 
@@ -66,13 +67,14 @@ OPERATIONS: list[Operation] = []
 
 
 class Call(Struct, Generic[Body, Query], frozen=True):
-    """What a view receives: the caller, the validated body and query, and the path parameters."""
+    """What a view receives: the caller, the validated body and query, the path parameters and the language."""
 
     principal: Principal | None
     body: Body
     query: Query
     params: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # the declared headers sent, by lower-case name
+    language: Language = i18n.DEFAULT  # of the texts the response shows
 
     @property
     def member(self) -> Principal:
@@ -148,16 +150,21 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
     started = time.perf_counter()
     principal: Principal | None = None
     status, body = problems.internal()
+    language = i18n.DEFAULT
     problem_headers: dict[str, str] = {}
     request_id = (request.context or {}).get("requestId") or getattr(request.lambda_context, "aws_request_id", None)
     with observability.invocation(f"{operation.method} {operation.path}", request_id, request.lambda_context):
         try:
             store.bind()
+            language = language_of(None, request)
             principal = _authenticate(operation, request)
+            if principal is not None and principal.locale:
+                language = language_of(principal, request)
             if any(len(value) > MAX_PATH_PARAM or _UNREADABLE.search(value) for value in params.values()):
-                raise errors.NotFound("The resource")  # no id is that long or holds a control character
+                raise errors.NotFound("not-found.resource")  # no id is that long or holds a control character
             headers = _parse_headers(operation, request)
-            call = Call(principal, _parse_body(operation, request), _parse_query(operation, request), params, headers)
+            request_body, query = _parse_body(operation, request), _parse_query(operation, request)
+            call = Call(principal, request_body, query, params, headers, language)
             replay_key = headers.get(IDEMPOTENCY_KEY.name.lower())
             if replay_key is not None:
                 status, body = idempotency.run(
@@ -169,12 +176,13 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
             else:
                 status, body = _execute(operation, view, call)
         except AppError as error:
-            status, body = problems.problem(error)
+            status, body = problems.problem(error, language)
             problem_headers = problems.headers(error)
         except Exception as error:
             if store.is_contention(error):  # a read that timed out or was throttled: nothing changed
-                status, body = problems.problem(errors.Busy("The service is busy; retry shortly."))
+                status, body = problems.problem(errors.Busy("request.busy"), language)
             else:
+                status, body = problems.internal(language)
                 logger.exception("unhandled error", extra={"route": operation.name})
         finally:
             observability.access(
@@ -196,8 +204,13 @@ def _execute(operation: Operation, view: View, call: Call[Any, Any]) -> tuple[in
     try:
         result = view(call)
     except AppError as error:
-        return problems.problem(error)
+        return problems.problem(error, call.language)
     return operation.status, (b"" if result is None else msgspec.json.encode(result))
+
+
+def language_of(principal: Principal | None, request: Request) -> Language:
+    """The member's own language (their token's `locale`), else the best of Accept-Language we speak."""
+    return i18n.language_of(principal.locale if principal else None, request.headers.get("accept-language"))
 
 
 def _authenticate(operation: Operation, request: Request) -> Principal | None:
@@ -205,7 +218,7 @@ def _authenticate(operation: Operation, request: Request) -> Principal | None:
         return None
     principal = verify_bearer(request.headers.get("authorization"))
     if operation.access == "operator" and not principal.is_operator:
-        raise errors.Forbidden("This operation is reserved to operators.")
+        raise errors.Forbidden("request.operation-reserved-operators")
     members.ensure_member(principal, erased_may_call=operation.erased_may_call)
     return principal
 
@@ -216,12 +229,14 @@ def _parse_headers(operation: Operation, request: Request) -> dict[str, str]:
         value = request.headers.get(header.name)
         if value is None:
             if header.required:
-                raise header.refusal(f"A {header.name} header is required.")
+                raise header.refusal("request.header-required", params={"header": header.name})
             continue
         try:
             found[header.name.lower()] = msgspec.convert(value, type=header.type)
         except msgspec.ValidationError as error:
-            raise header.refusal(f"The {header.name} header is not valid: {error}.") from None
+            raise header.refusal(
+                "request.header-invalid", params={"header": header.name, "reason": str(error)}
+            ) from None
     return found
 
 
@@ -229,22 +244,22 @@ def _parse_body(operation: Operation, request: Request) -> Any:
     raw = cast(bytes, request.raw_body or b"")  # typed str | bytes; Chalice always hands bytes
     if operation.body is None and not operation.raw_body:
         if raw.strip():
-            raise errors.Malformed("This operation takes no request body.")
+            raise errors.Malformed("request.operation-takes-request-body")
         return None
     if len(raw) > operation.max_body_bytes:
-        raise errors.TooLarge(f"The request body is over {operation.max_body_bytes // 1024} KiB.")
+        raise errors.TooLarge("request.too-large", params={"kib": operation.max_body_bytes // 1024})
     _check_depth(raw)
     if operation.raw_body:
         return raw
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != JSON:
-        raise errors.UnsupportedMediaType("Send the body as application/json.")
+        raise errors.UnsupportedMediaType("request.send-body-as-application")
     if not raw.strip():
-        raise errors.Malformed("A JSON request body is required.")
+        raise errors.Malformed("request.json-request-body-required")
     try:
         data = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError):
-        raise errors.Malformed("The request body is not valid JSON in UTF-8.") from None
+        raise errors.Malformed("request.request-body-valid-json") from None
     return _convert(operation.body, _whole_numbers(data), location="body")
 
 
@@ -262,7 +277,7 @@ def _check_depth(raw: bytes) -> None:
         elif token in (b"[", b"{"):
             depth += 1
             if depth > MAX_JSON_DEPTH:
-                raise errors.Malformed(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+                raise errors.Malformed("request.too-deep", params={"depth": MAX_JSON_DEPTH})
         else:
             depth -= 1
 
@@ -285,15 +300,15 @@ def _parse_query(operation: Operation, request: Request) -> Any:
     for name in sent:
         values = sent.getlist(name)
         if _UNREADABLE.search(name) or any(_UNREADABLE.search(value) for value in values):
-            raise errors.Malformed("The query string holds control characters or is not percent-encoded UTF-8.")
+            raise errors.Malformed("request.query-string-holds-control")
         if len(values) > 1:
-            repeated.append(FieldError(name, "Give this parameter once."))
+            repeated.append(FieldError(name, "request.give-parameter-once"))
         given[name] = values[-1]
     if repeated:
         raise errors.Invalid(repeated)
     if operation.query is None:
         if given:
-            raise errors.Invalid([FieldError(name, "Unknown query parameter.") for name in given])
+            raise errors.Invalid([FieldError(name, "request.unknown-query-parameter") for name in given])
         return None
     return _convert(operation.query, given, location="query", strict=False)
 
@@ -308,22 +323,52 @@ def _convert(target: Any, data: Any, *, location: str, strict: bool = True) -> A
 def field_errors(target: Any, data: Any, *, strict: bool = True) -> list[FieldError]:
     """Every problem of a JSON object against a struct, field by field (msgspec stops at the first)."""
     if not isinstance(data, dict):
-        return [FieldError("$", "Expected a JSON object.")]
+        return [FieldError("$", "request.expected-json-object")]
     fields = {info.encode_name: info for info in msgspec.structs.fields(target)}
-    found = [FieldError(name, "Unknown field.") for name in data if name not in fields]
+    found = [FieldError(name, "request.unknown-field") for name in data if name not in fields]
     for name, info in fields.items():
         if name not in data:
             if info.required:
-                found.append(FieldError(name, "This field is required."))
+                found.append(FieldError(name, "request.field-required"))
             continue
         try:
             msgspec.convert(data[name], type=info.type, strict=strict)
         except msgspec.ValidationError as error:
-            found.append(FieldError(name, str(error).split(" - at ")[0]))
-    if not found:  # a rule spanning several fields (the struct's __post_init__)
+            found.append(validation_error(name, str(error).split(" - at ")[0]))
+    if not found:  # a rule spanning several fields (the struct's __post_init__ raises a message id)
         try:
             msgspec.convert(data, type=target, strict=strict)
         except msgspec.ValidationError as error:
             message, _, where = str(error).partition(" - at ")
-            found.append(FieldError(where.removeprefix("`$.").rstrip("`") or "$", message))
+            found.append(validation_error(where.removeprefix("`$.").rstrip("`") or "$", message))
     return found
+
+
+# msgspec's messages, as catalogue messages with their parts as parameters (their English is msgspec's own)
+_VALIDATION_MESSAGES = [
+    (re.compile(pattern), message_id)
+    for pattern, message_id in (
+        (r"Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`", "validation.type"),
+        (r"Expected `(?P<expected>[^`]+)` of length (?P<op>[<>]=) (?P<n>\d+)", "validation.length"),
+        (r"Expected `(?P<expected>[^`]+)` (?P<op>[<>]=?) (?P<n>\S+)", "validation.bound"),
+        (r"Expected `str` matching regex (?P<pattern>.+)", "validation.pattern"),
+        (r"Expected `(?P<expected>[^`]+)` with a timezone component", "validation.timezone"),
+        (r"Invalid enum value (?P<value>.+)", "validation.enum"),
+        (r"Invalid RFC3339 encoded (?P<expected>\w+)", "validation.rfc3339"),
+        (r"Object missing required field `(?P<name>[^`]+)`", "validation.missing-field"),
+        (r"Object contains unknown field `(?P<name>[^`]+)`", "validation.unknown-field"),
+        (r"(?:Integer value|Number) out of range", "validation.out-of-range"),
+        (r"Invalid value (?P<value>.+)", "validation.value"),
+    )
+]
+
+
+def validation_error(field: str, message: str) -> FieldError:
+    """A field's problem from msgspec's message, or from the message id a struct's own rule raised."""
+    if i18n.has(message):
+        return FieldError(field, message)
+    for pattern, message_id in _VALIDATION_MESSAGES:
+        match = pattern.fullmatch(message)
+        if match is not None:
+            return FieldError(field, message_id, match.groupdict())
+    return FieldError(field, "validation.other", {"text": message})

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib import clock
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
+    CategoryOut,
     FeatureIn,
     ListingChanges,
     ListingOut,
@@ -22,7 +23,8 @@ from chalicelib.api.schemas import (
     project,
     project_each,
 )
-from chalicelib.domain.listings import Kind, Listing, ListingDraft, Mode, Status
+from chalicelib.domain.listings import CATEGORIES, Kind, Listing, ListingDraft, Mode, Status
+from chalicelib.i18n import labelled
 from chalicelib.services import listings
 
 router = Router("listings")
@@ -65,6 +67,23 @@ def listing_page(found: listings.ListingPage) -> Page[ListingOut]:
     for out in shown:
         out.owner_reviews = owners[out.owner_id]
     return Page(shown, found.next_cursor)
+
+
+@router.route(
+    "GET",
+    "/categories",
+    summary="The taxonomy's categories, with their label in your language and in each language",
+    description="The label follows your `locale` (the token's claim), else `Accept-Language` (French or English), "
+    "else English.",
+    tag="listings",
+    access="public",
+    response=list[CategoryOut],
+)
+def list_categories(call: Call[None, None]) -> list[CategoryOut]:
+    return [
+        CategoryOut(category, family.value, *labelled(f"category.{category}", call.language))
+        for category, family in CATEGORIES.items()
+    ]
 
 
 @router.route(

@@ -71,7 +71,10 @@ def document() -> dict[str, Any]:
             "title": "Pwiic API",
             "version": "1.0.0",
             "description": "The cooperative exchange platform's API. Errors are application/problem+json. "
-            "POST requests honour an Idempotency-Key header (same key and body replay the first response).",
+            "POST requests honour an Idempotency-Key header (same key and body replay the first response). "
+            "Texts a person reads (problem titles, details and field messages, notification texts, labels) are "
+            "in French or English: the token's `locale` claim, else the best of Accept-Language, else English; "
+            "types, codes, field names and enum values never change with the language.",
         },
         "servers": [{"url": "/"}],
         "paths": paths,

@@ -19,7 +19,8 @@ from chalicelib.api.schemas import (
     TallyOut,
     project,
 )
-from chalicelib.domain.reviews import KIND_WORD_LABELS, Draft, KindWord, Prior, Review, Tally
+from chalicelib.domain.reviews import Draft, KindWord, Prior, Review, Tally
+from chalicelib.i18n import labelled
 from chalicelib.services import reviews
 
 router = Router("reviews")
@@ -40,16 +41,13 @@ def tally_out(tally: Tally, prior: Prior) -> TallyOut:
 @router.route(
     "GET",
     "/review-kind-words",
-    summary="The kind words a review may carry, with their French and English labels",
+    summary="The kind words a review may carry, with their label in your language and in each language",
     tag="reviews",
     access="public",
     response=list[KindWordOut],
 )
 def list_kind_words(call: Call[None, None]) -> list[KindWordOut]:
-    return [
-        KindWordOut(word.value, {language: labels[word] for language, labels in KIND_WORD_LABELS.items()})
-        for word in KindWord
-    ]
+    return [KindWordOut(word.value, *labelled(f"kind-word.{word.value}", call.language)) for word in KindWord]
 
 
 @router.route(

@@ -186,7 +186,7 @@ class CommunitySearch(Struct, forbid_unknown_fields=True):
 
     def __post_init__(self) -> None:
         if (self.name is None) == (self.near is None):
-            raise ValueError("Give exactly one of 'name' or 'near'.")
+            raise ValueError("communities.give-exactly-one-name")
 
 
 class MembershipOut(Struct):
@@ -558,11 +558,11 @@ class ListingSearch(Struct, forbid_unknown_fields=True):
         narrowing = [v for v in (self.category, self.kind, self.mode, self.tag) if v is not None]
         ways = [v for v in (self.community, self.near, self.owner) if v is not None]
         if len(ways) != 1:
-            raise ValueError("Give exactly one of 'community', 'near' or 'owner'.")
+            raise ValueError("listings.give-exactly-one-community")
         if len(narrowing) > 1 or (narrowing and self.community is None):
-            raise ValueError("Narrow a community by at most one of 'category', 'kind', 'mode' or 'tag'.")
+            raise ValueError("listings.narrow-community-most-one")
         if self.q is not None and self.owner is not None:
-            raise ValueError("Search words ('q') in a 'community' or 'near' a place, not by 'owner'.")
+            raise ValueError("listings.search-words-q-community")
 
     def narrowing(self) -> tuple[str, str] | None:
         """The one narrowing of a community browse, if any: (name, value)."""
@@ -755,7 +755,15 @@ class ReviewSummaryOut(Struct):
 
 class KindWordOut(Struct):
     id: str
-    labels: dict[str, str]
+    label: Annotated[str, Meta(description="In the request's language")]
+    labels: Annotated[dict[str, str], Meta(description="By language: `fr`, `en`")]
+
+
+class CategoryOut(Struct):
+    id: str
+    family: str
+    label: Annotated[str, Meta(description="In the request's language")]
+    labels: Annotated[dict[str, str], Meta(description="By language: `fr`, `en`")]
 
 
 class ReviewReportOut(Struct):
@@ -1321,7 +1329,7 @@ class NotificationOut(Struct):
     at: Timestamp
     read: bool
     params: Annotated[dict[str, str | int], Meta(description="The facts the text is made of, by name, per kind")]
-    text: Annotated[str, Meta(description="In English (other languages will follow)")]
+    text: Annotated[str, Meta(description="In the request's language (French or English), made of `params`")]
 
 
 class NotificationPage(Struct):

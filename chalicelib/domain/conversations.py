@@ -46,4 +46,4 @@ def about_proposal(proposal_id: str) -> str:
 def check_participant(conversation: Conversation, member_id: str) -> None:
     """Only participants read a conversation; to anyone else it does not exist."""
     if member_id not in conversation.participants:
-        raise errors.NotFound("The conversation")
+        raise errors.NotFound("not-found.conversation")

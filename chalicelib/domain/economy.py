@@ -66,9 +66,7 @@ def publication_quote(fees: FeeVersion, professional: bool, published_this_month
 def check_expected(quote: Quote, expected: int | None) -> None:
     """The fee the member was shown, if the client sends it, must still be the price."""
     if expected is not None and expected != quote.price:
-        raise errors.Conflict(
-            f"The fee is now {quote.price} credits.", code="fee-changed", price=quote.price, schedule=quote.schedule
-        )
+        raise errors.Conflict("economy.fee-changed", code="fee-changed", price=quote.price, schedule=quote.schedule)
 
 
 def changed(
@@ -84,9 +82,9 @@ def changed(
     """The schedule with a new version; it applies no sooner than `notice` from now, after every other."""
     problems: list[FieldError] = []
     if effective_at < now + notice:
-        problems.append(FieldError("effective_at", f"A change applies at least {notice} ahead."))
+        problems.append(FieldError("effective_at", "economy.notice", {"notice": str(notice)}))
     if versions and clock.iso(effective_at) <= versions[-1].effective_at:
-        problems.append(FieldError("effective_at", "A change applies after the last one scheduled."))
+        problems.append(FieldError("effective_at", "economy.change-applies-after-last"))
     if problems:
         raise errors.Invalid(problems)
     version = FeeVersion(

@@ -25,9 +25,7 @@ FORMER_MEMBER = "former member"
 def check_confirmed(member_id: str, confirmation: str) -> None:
     """The member types `erase <their id>`: no stray or replayed request from another account erases one."""
     if confirmation != f"erase {member_id}":
-        raise errors.Unprocessable(
-            "Confirm the erasure with `erase ` followed by your member id.", code="erasure-not-confirmed"
-        )
+        raise errors.Unprocessable("erasure.confirm-erasure-erase-followed", code="erasure-not-confirmed")
 
 
 class Step(StrEnum):

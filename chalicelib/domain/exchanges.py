@@ -130,8 +130,7 @@ class Decision(Struct, frozen=True):
 
 def _illegal(exchange: Exchange, action: Action) -> errors.AppError:
     return errors.IllegalTransition(
-        f"Cannot {action.value.replace('_', ' ')} an exchange that is {exchange.state.value}.",
-        state=exchange.state.value,
+        "exchanges.illegal-action", params={"action": action.value}, state=exchange.state.value
     )
 
 
@@ -150,14 +149,14 @@ def decide(
         return Decision(updated, _money(exchange, effect), post)
 
     if role is Role.OPERATOR:
-        raise errors.Forbidden("Operators settle disputes with the resolve operation.")
+        raise errors.Forbidden("exchanges.operators-settle-disputes-resolve")
     if action is Action.ACCEPT:
-        _require(role is Role.OWNER, "Only the listing's owner accepts a proposal.")
+        _require(role is Role.OWNER, "exchanges.owner-accepts")
         if state is not State.PROPOSED:
             raise _illegal(exchange, action)
         return moved(State.ACCEPTED, Effect.HOLD)
     if action is Action.DECLINE:
-        _require(role is Role.OWNER, "Only the listing's owner declines a proposal.")
+        _require(role is Role.OWNER, "exchanges.owner-declines")
         if state is not State.PROPOSED:
             raise _illegal(exchange, action)
         return moved(State.DECLINED, Effect.NONE)
@@ -166,24 +165,22 @@ def decide(
     if action is Action.CONFIRM:
         return _confirm(exchange, role, actor_id, now, moved)
     if action is Action.CONFIRM_RETURN:
-        _require(kind is ExchangeType.LOAN and role is Role.OWNER, "Only the lender confirms a loan's return.")
+        _require(kind is ExchangeType.LOAN and role is Role.OWNER, "exchanges.lender-confirms-return")
         if state is not State.ACCEPTED:
             raise _illegal(exchange, action)
         return moved(
             State.COMPLETED, Effect.POST if exchange.fee else Effect.VOID, exchange.fee, posted_amount=exchange.fee
         )
     if action is Action.CLAIM_DAMAGE:
-        _require(kind is ExchangeType.LOAN and role is Role.OWNER, "Only the lender claims damage on a loan.")
+        _require(kind is ExchangeType.LOAN and role is Role.OWNER, "exchanges.lender-claims-damage")
         if state is not State.ACCEPTED:
             raise _illegal(exchange, action)
         deposit = exchange.amount - exchange.fee
         if amount is None or not 0 < amount <= deposit:
-            raise errors.Unprocessable(
-                f"A damage claim is 1 to {deposit} credits (the deposit).", code="invalid-amount"
-            )
+            raise errors.Unprocessable("exchanges.damage-claim", code="invalid-amount", params={"deposit": deposit})
         return moved(State.DAMAGE_CLAIMED, Effect.NONE, claimed_damage=amount)
     if action is Action.ACCEPT_CLAIM:
-        _require(kind is ExchangeType.LOAN and role is Role.PROPOSER, "Only the borrower accepts a damage claim.")
+        _require(kind is ExchangeType.LOAN and role is Role.PROPOSER, "exchanges.borrower-accepts-claim")
         if state is not State.DAMAGE_CLAIMED:
             raise _illegal(exchange, action)
         total = exchange.fee + exchange.claimed_damage
@@ -191,7 +188,7 @@ def decide(
     if action is Action.DISPUTE:
         if kind is ExchangeType.LOAN:
             if state is State.DAMAGE_CLAIMED:
-                _require(role is Role.PROPOSER, "Only the borrower disputes a damage claim.")
+                _require(role is Role.PROPOSER, "exchanges.borrower-disputes-claim")
             allowed = state is State.DAMAGE_CLAIMED
         else:
             allowed = state is State.ACCEPTED
@@ -209,16 +206,14 @@ def _cancel(exchange: Exchange, role: Role, now: str, moved: _Mover) -> Decision
         raise _illegal(exchange, Action.CANCEL)
     if kind is ExchangeType.LOAN:
         raise errors.IllegalTransition(
-            "A loan in progress ends with the object's return (or a damage claim).",
+            "exchanges.loan-progress-ends-object",
             state=state.value,
         )
     if kind in (ExchangeType.SHARE, ExchangeType.BOOKING):
-        _require(role is Role.PROPOSER, "Only the participant cancels a seat or a booking.")
+        _require(role is Role.PROPOSER, "exchanges.participant-cancels")
         begins = exchange.starts_at or exchange.due_at
         if begins is not None and now >= begins:
-            raise errors.Conflict(
-                "It has already started: it can no longer be cancelled.", code="too-late", state=state.value
-            )
+            raise errors.Conflict("exchanges.already-started-longer-cancelled", code="too-late", state=state.value)
     return moved(State.CANCELLED, Effect.VOID)
 
 
@@ -226,13 +221,13 @@ def _confirm(exchange: Exchange, role: Role, actor_id: str, now: str, moved: _Mo
     if exchange.state is not State.ACCEPTED or exchange.type is ExchangeType.LOAN:
         raise _illegal(exchange, Action.CONFIRM)
     if exchange.type is not ExchangeType.TRADE:
-        _require(role is Role.OWNER, "The organiser or the object's owner confirms it happened.")
+        _require(role is Role.OWNER, "exchanges.owner-confirms-happened")
         if exchange.due_at is not None and now < exchange.due_at:
-            raise errors.Conflict("It has not happened yet.", code="too-early", state=exchange.state.value)
+            raise errors.Conflict("exchanges.not-happened-yet", code="too-early", state=exchange.state.value)
         return moved(State.COMPLETED, Effect.POST, exchange.amount, posted_amount=exchange.amount)
     if actor_id in exchange.confirmed_by:  # a repeat would push back the silent completion (and past the hold)
         raise errors.Conflict(
-            "You have already confirmed; the other side has not yet.",
+            "exchanges.already-confirmed-other-side",
             code="already-confirmed",
             state=exchange.state.value,
         )
@@ -264,12 +259,9 @@ def awaited_from(exchange: Exchange, member_id: str, now: str) -> tuple[Action, 
 def resolve(exchange: Exchange, payee_share: int, now: str) -> Decision:
     """An operator settles a dispute: post all (to the payee), none (back to the payer) or a split."""
     if exchange.state is not State.DISPUTED:
-        raise errors.IllegalTransition(
-            f"Only a disputed exchange is resolved; this one is {exchange.state.value}.",
-            state=exchange.state.value,
-        )
+        raise errors.IllegalTransition("exchanges.resolve-only-disputed", state=exchange.state.value)
     if not 0 <= payee_share <= exchange.amount:
-        raise errors.Unprocessable(f"The payee's share is 0 to {exchange.amount} credits.", code="invalid-amount")
+        raise errors.Unprocessable("exchanges.payee-share", params={"amount": exchange.amount}, code="invalid-amount")
     effect = Effect.POST if payee_share else Effect.VOID
     updated = replace(
         exchange, state=State.RESOLVED, updated_at=now, version=exchange.version + 1, posted_amount=payee_share
@@ -326,9 +318,9 @@ def _scheduled(exchange: Exchange, state: State, effect: Effect, post: int, now:
     return Decision(updated, _money(exchange, effect), post)
 
 
-def _require(allowed: bool, detail: str) -> None:
+def _require(allowed: bool, message: str) -> None:
     if not allowed:
-        raise errors.Forbidden(detail)
+        raise errors.Forbidden(message)
 
 
 class _Mover(Protocol):

@@ -40,20 +40,21 @@ def check_colleges(colleges: Sequence[College], rules: CollegeRules) -> None:
     problems: list[FieldError] = []
     if not rules.min_colleges <= len(colleges) <= rules.max_colleges:
         problems.append(
-            FieldError("colleges", f"Between {rules.min_colleges} and {rules.max_colleges} colleges are needed.")
+            FieldError("colleges", "governance.college-count", {"min": rules.min_colleges, "max": rules.max_colleges})
         )
     if len({college.college_id for college in colleges}) != len(colleges):
-        problems.append(FieldError("colleges", "Each college needs its own id."))
+        problems.append(FieldError("colleges", "governance.each-college-needs-own"))
     outside = [college.college_id for college in colleges if not rules.min_weight <= college.weight <= rules.max_weight]
     if outside:
         problems.append(
             FieldError(
                 "colleges",
-                f"A college weighs between {rules.min_weight}% and {rules.max_weight}%: not {', '.join(outside)}.",
+                "governance.college-weight",
+                {"min": rules.min_weight, "max": rules.max_weight, "outside": ", ".join(outside)},
             )
         )
     if sum(college.weight for college in colleges) != 100:
-        problems.append(FieldError("colleges", "The colleges' weights must sum to 100."))
+        problems.append(FieldError("colleges", "governance.colleges-weights-must-sum"))
     if problems:
         raise errors.Invalid(problems)
 
@@ -204,22 +205,22 @@ def check_rules(rules: Rules, opens_at: str, closes_at: str) -> None:
     problems: list[FieldError] = []
     ids = [option.option_id for option in rules.options]
     if len(set(ids)) != len(ids):
-        problems.append(FieldError("options", "Each option needs its own id."))
+        problems.append(FieldError("options", "governance.each-option-needs-own"))
     if rules.kind is BallotKind.YES_NO and rules.options:
-        problems.append(FieldError("options", "A yes/no ballot has no options: yes, no and abstain."))
+        problems.append(FieldError("options", "governance.yes-ballot-options-yes"))
     if rules.kind not in (BallotKind.YES_NO, BallotKind.ELECTION) and len(rules.options) < 2:
-        problems.append(FieldError("options", "At least two options are needed."))
+        problems.append(FieldError("options", "governance.least-two-options-needed"))
     if rules.kind is BallotKind.ELECTION and rules.options:
-        problems.append(FieldError("options", "An election's options are the cooperators who stand."))
+        problems.append(FieldError("options", "governance.election-options-cooperators-who"))
     if rules.kind is BallotKind.BUDGET:
         if rules.budget <= 0:
-            problems.append(FieldError("budget", "A budget allocation needs a budget in credits."))
+            problems.append(FieldError("budget", "governance.budget-allocation-needs-budget"))
         if any(option.cost <= 0 for option in rules.options):
-            problems.append(FieldError("options", "Every project of a budget has a cost in credits."))
+            problems.append(FieldError("options", "governance.every-project-budget-cost"))
     if rules.max_selected and rules.min_selected > rules.max_selected:
-        problems.append(FieldError("min_selected", "At most `max_selected`."))
+        problems.append(FieldError("min_selected", "governance.most-max-selected"))
     if closes_at <= opens_at:
-        problems.append(FieldError("closes_at", "A ballot closes after it opens."))
+        problems.append(FieldError("closes_at", "governance.ballot-closes-after-opens"))
     problems.extend(_decision_problems(rules))
     if problems:
         raise errors.Invalid(problems)
@@ -232,22 +233,30 @@ def _decision_problems(rules: Rules) -> list[FieldError]:
     if decision.parameter is not None:
         low, high = GOVERNED_BOUNDS[decision.parameter]
         if rules.kind is not BallotKind.YES_NO or decision.value is None or not low <= decision.value <= high:
-            return [FieldError("decision", f"A yes/no ballot sets `{decision.parameter}` between {low} and {high}.")]
+            return [
+                FieldError(
+                    "decision",
+                    "governance.parameter-bounds",
+                    {"parameter": decision.parameter, "low": low, "high": high},
+                )
+            ]
         return []
     if decision.funding_account is not None:
-        return [] if rules.kind is BallotKind.BUDGET else [FieldError("decision", "Only a budget funds projects.")]
+        return (
+            [] if rules.kind is BallotKind.BUDGET else [FieldError("decision", "governance.only-budget-funds-projects")]
+        )
     if decision.term_days is not None:
         ok = rules.kind is BallotKind.ELECTION and decision.term_days > 0
-        return [] if ok else [FieldError("decision", "Only an election gives a term in days.")]
-    return [FieldError("decision", "A decision sets a parameter, funds projects or gives a term.")]
+        return [] if ok else [FieldError("decision", "governance.only-election-gives-term")]
+    return [FieldError("decision", "governance.decision-sets-parameter-funds")]
 
 
 def stand(ballot: Ballot, member_id: str, display_name: str) -> Ballot:
     """A cooperator stands as a candidate in a scheduled election."""
     if ballot.rules.kind is not BallotKind.ELECTION:
-        raise errors.Conflict("Only an election has candidates.", code="not-an-election")
+        raise errors.Conflict("governance.only-election-candidates", code="not-an-election")
     if ballot.state is not BallotState.SCHEDULED:
-        raise errors.Conflict("Candidates stand before the election opens.", code="ballot-not-scheduled")
+        raise errors.Conflict("governance.candidates-stand-before-election", code="ballot-not-scheduled")
     if member_id in ballot.option_ids():
         return ballot
     options = (*ballot.rules.options, Option(member_id, display_name))
@@ -278,31 +287,33 @@ def check_choice(ballot: Ballot, choice: Choice) -> Choice:
     """The choice, normalised (options sorted, without repeats), or `Invalid`."""
     rules, known = ballot.rules, set(ballot.option_ids())
     picked = tuple(sorted(set(choice.options)))
-    problem: str | None = None
+    problem: FieldError | None = None
     if rules.kind is BallotKind.SCORE:
         if choice.options or set(choice.scores) != known:
-            problem = "Score every option, and only the options."
+            problem = FieldError("choice", "governance.score-every-option")
         elif any(not 0 <= score <= MAX_SCORE for score in choice.scores.values()):
-            problem = f"Scores go from 0 to {MAX_SCORE}."
+            problem = FieldError("choice", "governance.score-range", {"max": MAX_SCORE})
         return _checked(Choice(scores=dict(sorted(choice.scores.items()))), problem)
     if choice.scores or not set(picked) <= known:
-        problem = "Choose among the ballot's options."
+        problem = FieldError("choice", "governance.choose-among-options")
     elif rules.kind in (BallotKind.YES_NO, BallotKind.SINGLE) and len(picked) != 1:
-        problem = "Choose exactly one option."
+        problem = FieldError("choice", "governance.choose-one")
     elif rules.kind in (BallotKind.APPROVAL, BallotKind.BUDGET, BallotKind.ELECTION):
         most = rules.max_selected or (rules.seats if rules.kind is BallotKind.ELECTION else len(known))
         if not max(rules.min_selected, 1) <= len(picked) <= most:
-            problem = f"Choose between {max(rules.min_selected, 1)} and {most} options."
+            problem = FieldError(
+                "choice", "governance.choose-between", {"min": max(rules.min_selected, 1), "max": most}
+            )
         elif rules.kind is BallotKind.BUDGET:
             costs = {option.option_id: option.cost for option in rules.options}
             if sum(costs[option] for option in picked) > rules.budget:
-                problem = f"The projects chosen cost more than the budget of {rules.budget} credits."
+                problem = FieldError("choice", "governance.over-budget", {"budget": rules.budget or 0})
     return _checked(Choice(options=picked), problem)
 
 
-def _checked(choice: Choice, problem: str | None) -> Choice:
+def _checked(choice: Choice, problem: FieldError | None) -> Choice:
     if problem is not None:
-        raise errors.Invalid([FieldError("choice", problem)])
+        raise errors.Invalid([problem])
     return choice
 
 
@@ -346,15 +357,15 @@ class Vote(Struct, frozen=True):
 def vote(ballot: Ballot, entry: RollEntry, voter_id: str, proxy: Proxy | None, choice: Choice, now: str) -> Vote:
     """The roll entry once `voter_id` (the member, or their proxy holder) has voted."""
     if ballot.state is not BallotState.OPEN or now >= ballot.closes_at:
-        raise errors.Conflict("The ballot is not open for votes.", code="ballot-not-open", state=ballot.state.value)
+        raise errors.Conflict("governance.ballot-open-votes", code="ballot-not-open", state=ballot.state.value)
     choice = check_choice(ballot, choice)
     in_person = voter_id == entry.member_id
     if not in_person and not covers(proxy, voter_id, entry.member_id, ballot.ballot_id):
-        raise errors.Forbidden("You hold no proxy of this member for this ballot.")
+        raise errors.Forbidden("governance.hold-proxy-member-ballot")
     if entry.voted and ballot.rules.secret:
-        raise errors.Conflict("A secret vote is final.", code="already-voted")
+        raise errors.Conflict("governance.secret-vote-final", code="already-voted")
     if entry.voted and not in_person and entry.voted_by is None:
-        raise errors.Conflict("The member has voted in person.", code="voted-in-person")
+        raise errors.Conflict("governance.member-voted-person", code="voted-in-person")
     after = replace(
         entry,
         voted=True,
@@ -367,11 +378,11 @@ def vote(ballot: Ballot, entry: RollEntry, voter_id: str, proxy: Proxy | None, c
 
 def check_proxy(principal: Cooperator, holder: Cooperator, held: int, cap: int) -> None:
     if principal.member_id == holder.member_id:
-        raise errors.Conflict("A proxy goes to another cooperator.", code="proxy-to-self")
+        raise errors.Conflict("governance.proxy-goes-another-cooperator", code="proxy-to-self")
     if holder.status is not CooperatorStatus.ACTIVE or holder.college_id != principal.college_id:
-        raise errors.Conflict("A proxy goes to an active cooperator of your college.", code="proxy-other-college")
+        raise errors.Conflict("governance.proxy-goes-active-cooperator", code="proxy-other-college")
     if held >= cap:
-        raise errors.Conflict(f"This cooperator already holds {cap} proxies.", code="proxy-cap-reached", cap=cap)
+        raise errors.Conflict("governance.proxy-cap", code="proxy-cap-reached", cap=cap)
 
 
 def receipt_hash(token: str) -> str:
@@ -597,7 +608,7 @@ def support(proposal: Proposal, now: str) -> Proposal:
     current = proposal.seen_at(now)
     if current.state is not ProposalState.COLLECTING:
         raise errors.Conflict(
-            "The proposal no longer collects supports.", code="proposal-closed", state=current.state.value
+            "governance.proposal-longer-collects-supports", code="proposal-closed", state=current.state.value
         )
     supports = current.supports + 1
     state = ProposalState.QUALIFIED if supports >= current.needed else ProposalState.COLLECTING
@@ -607,6 +618,6 @@ def support(proposal: Proposal, now: str) -> Proposal:
 def scheduled(proposal: Proposal, ballot_id: str) -> Proposal:
     if proposal.state is not ProposalState.QUALIFIED:
         raise errors.Conflict(
-            "Only a qualified proposal becomes a ballot.", code="proposal-not-qualified", state=proposal.state.value
+            "governance.only-qualified-proposal-becomes", code="proposal-not-qualified", state=proposal.state.value
         )
     return replace(proposal, state=ProposalState.SCHEDULED, ballot_id=ballot_id, version=proposal.version + 1)

@@ -169,24 +169,25 @@ class Hold(Struct, frozen=True):
 def check_transfer(request: TransferRequest, max_amount: int) -> None:
     check_amount(request.amount, max_amount)
     if request.payer == request.payee or logical_account(request.payer) == logical_account(request.payee):
-        raise errors.Unprocessable("An account cannot pay itself.", code="self-transfer")
+        raise errors.Unprocessable("ledger.account-cannot-pay-itself", code="self-transfer")
 
 
 def check_hold(request: HoldRequest, max_amount: int) -> None:
     check_amount(request.amount, max_amount)
     if request.payer == request.payee:
-        raise errors.Unprocessable("An account cannot hold credits for itself.", code="self-transfer")
+        raise errors.Unprocessable("ledger.account-cannot-hold-credits", code="self-transfer")
 
 
 def check_amount(amount: int, max_amount: int) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= max_amount:
-        raise errors.Unprocessable(f"Amounts are whole credits from 1 to {max_amount}.", code="invalid-amount")
+        raise errors.Unprocessable("ledger.amount-range", code="invalid-amount", params={"max": max_amount})
 
 
 def check_post_amount(hold: Hold, amount: int) -> None:
     if not 0 < amount <= hold.request.amount:
         raise errors.Unprocessable(
-            f"A hold of {hold.request.amount} can be posted for 1 to {hold.request.amount} credits.",
+            "ledger.post-amount-range",
+            params={"amount": hold.request.amount},
             code="invalid-amount",
         )
 

@@ -51,7 +51,6 @@ def refusal(action: Action, rate: RateLimit, window: Window, moment: float) -> e
     """The window is full: retry once it ends (at least a second from now)."""
     retry_after = max(1, math.ceil(window.end - moment))
     return errors.RateLimited(
-        f"Too many {action} for now: at most {rate.limit} every {rate.window_seconds} s. Retry in {retry_after} s.",
         retry_after=retry_after,
         action=action,
         limit=rate.limit,

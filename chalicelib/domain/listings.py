@@ -123,31 +123,31 @@ class ListingReport(Struct, frozen=True):
 def check_listing(listing: Listing) -> None:
     """The rules that span several fields; each field's own type and bounds are the schema's."""
     if listing.category not in CATEGORIES:
-        raise errors.Invalid([FieldError("category", "Unknown category.")])
+        raise errors.Invalid([FieldError("category", "listings.unknown-category")])
     problems: list[FieldError] = []
     family = listing.family
     if listing.mode is Mode.GIFT and listing.price != 0:
-        problems.append(FieldError("price", "A gift has no price."))
+        problems.append(FieldError("price", "listings.gift-price"))
     if listing.mode in (Mode.CREDITS, Mode.CREDITS_SWAP) and listing.price <= 0:
-        problems.append(FieldError("price", "Set a price in credits for this mode."))
+        problems.append(FieldError("price", "listings.set-price-credits-mode"))
     if listing.mode is Mode.LOAN:
         if listing.deposit <= 0:
-            problems.append(FieldError("deposit", "A loan needs a deposit: the object's replacement cost."))
+            problems.append(FieldError("deposit", "listings.loan-needs-deposit-object"))
         if family not in (Family.GOODS, Family.POOLED):
-            problems.append(FieldError("mode", "Only objects can be lent."))
+            problems.append(FieldError("mode", "listings.only-objects-lent"))
         elif listing.kind is not Kind.OFFER:  # the loan's roles follow the listing: its owner is the lender
-            problems.append(FieldError("mode", "Only a lender offers a loan; to borrow, propose on a loan offer."))
+            problems.append(FieldError("mode", "listings.only-lender-offers-loan"))
     elif listing.deposit:
-        problems.append(FieldError("deposit", "Only loans carry a deposit."))
+        problems.append(FieldError("deposit", "listings.only-loans-carry-deposit"))
     if family is Family.COST_SHARING:
         if listing.seats <= 0 or listing.event_at is None or listing.kind is not Kind.OFFER:
-            problems.append(FieldError("seats", "Cost sharing is an offer with seats, a price per seat and a date."))
+            problems.append(FieldError("seats", "listings.cost-sharing-offer-seats"))
         elif listing.seats < listing.seats_taken:
-            problems.append(FieldError("seats", f"{listing.seats_taken} seats are taken already."))
+            problems.append(FieldError("seats", "listings.seats-taken", {"taken": listing.seats_taken}))
     elif listing.seats or listing.event_at:
-        problems.append(FieldError("seats", "Only cost sharing has seats and a date."))
+        problems.append(FieldError("seats", "listings.only-cost-sharing-seats"))
     if family is Family.POOLED and (listing.kind is not Kind.OFFER or listing.mode is not Mode.CREDITS):
-        problems.append(FieldError("mode", "A pooled object is offered for credits per hour."))
+        problems.append(FieldError("mode", "listings.pooled-object-offered-credits"))
     if problems:
         raise errors.Invalid(problems)
 

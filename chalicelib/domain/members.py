@@ -53,9 +53,7 @@ def apply_profile_changes(member: Member, changes: dict[str, Any]) -> Member:
     """Changes are already type-checked; this enforces the rules that depend on the member."""
     home = changes.get("home_community_id", member.home_community_id)
     if home is not None and home not in member.community_ids:
-        raise errors.Invalid(
-            [FieldError("home_community_id", "Join the community before making it your home community.")]
-        )
+        raise errors.Invalid([FieldError("home_community_id", "members.join-community-before-making")])
     normalized = dict(changes)
     for name in ("languages", "skills"):
         if name in normalized:

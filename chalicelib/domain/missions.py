@@ -104,18 +104,18 @@ def may_post(is_operator: bool, ambassador_of_community: bool, community_id: str
     if is_operator:
         return
     if community_id is None:
-        raise errors.Forbidden("Only operators post platform-wide missions.")
+        raise errors.Forbidden("missions.only-operators-post-platform")
     if not ambassador_of_community:
-        raise errors.Forbidden("Only the community's ambassadors and operators post its missions.")
+        raise errors.Forbidden("missions.posted-by-ambassadors")
 
 
 def may_decide(mission: Mission, decider_id: str, moderates: bool, claim: Claim) -> None:
     """The poster, the community's ambassadors (for a community mission) and operators decide; never on
     their own claim."""
     if claim.member_id == decider_id:
-        raise errors.Forbidden("Nobody approves or rejects their own claim.", code="own-claim")
+        raise errors.Forbidden("missions.nobody-approves-rejects-own", code="own-claim")
     if decider_id != mission.poster_id and not moderates:
-        raise errors.Forbidden("Only the mission's poster, its community's ambassadors and operators decide.")
+        raise errors.Forbidden("missions.decided-by-poster")
 
 
 # Rules
@@ -123,13 +123,13 @@ def may_decide(mission: Mission, decider_id: str, moderates: bool, claim: Claim)
 
 def new_mission(mission_id: str, poster_id: str, draft: MissionDraft, now: str) -> Mission:
     if draft.deadline <= now:
-        raise errors.Unprocessable("The deadline must be in the future.", code="invalid-deadline")
+        raise errors.Unprocessable("missions.deadline-must-future", code="invalid-deadline")
     if clock.parse(draft.deadline) > clock.parse(now) + timedelta(days=MAX_DAYS_AHEAD):
-        raise errors.Unprocessable(f"The deadline must be within {MAX_DAYS_AHEAD} days.", code="invalid-deadline")
+        raise errors.Unprocessable("missions.deadline-within", code="invalid-deadline", params={"days": MAX_DAYS_AHEAD})
     if not 1 <= draft.places <= MAX_PLACES:
-        raise errors.Unprocessable(f"A mission has 1 to {MAX_PLACES} places.", code="invalid-places")
+        raise errors.Unprocessable("missions.places-range", code="invalid-places", params={"max": MAX_PLACES})
     if draft.reward < 1:
-        raise errors.Unprocessable("A mission's reward is at least one credit.", code="invalid-amount")
+        raise errors.Unprocessable("missions.mission-reward-least-one", code="invalid-amount")
     return Mission(
         mission_id=mission_id,
         poster_id=poster_id,
@@ -147,15 +147,13 @@ def new_mission(mission_id: str, poster_id: str, draft: MissionDraft, now: str) 
 def claim(mission: Mission, member_id: str, existing: Claim | None, now: str) -> Decision:
     """A place for the member: once per mission, while it is open, not on their own mission."""
     if existing is not None:
-        raise errors.Conflict(
-            "You have already claimed this mission.", code="already-claimed", state=existing.state.value
-        )
+        raise errors.Conflict("missions.already-claimed-mission", code="already-claimed", state=existing.state.value)
     if not mission.open_at(now):
-        raise errors.Conflict("This mission is closed.", code="mission-closed", state=MissionState.EXPIRED.value)
+        raise errors.Conflict("missions.mission-closed", code="mission-closed", state=MissionState.EXPIRED.value)
     if member_id == mission.poster_id:
-        raise errors.Forbidden("You posted this mission.", code="own-mission")
+        raise errors.Forbidden("missions.posted-mission", code="own-mission")
     if mission.places_left <= 0:
-        raise errors.Conflict("Every place of this mission is taken.", code="mission-full", places=mission.places)
+        raise errors.Conflict("missions.every-place-mission-taken", code="mission-full", places=mission.places)
     taken = Claim(
         mission_id=mission.mission_id,
         member_id=member_id,
@@ -171,10 +169,10 @@ def claim(mission: Mission, member_id: str, existing: Claim | None, now: str) ->
 
 def submit(claim: Claim, text: str, now: str) -> Decision:
     if claim.state is ClaimState.SUBMITTED:
-        raise errors.Conflict("Your submission is already in.", code="already-submitted", state=claim.state.value)
+        raise errors.Conflict("missions.submission-already", code="already-submitted", state=claim.state.value)
     _must_be(claim, ClaimState.CLAIMED)
     if now >= claim.deadline:
-        raise errors.Conflict("The mission's deadline has passed.", code="mission-closed", state=claim.state.value)
+        raise errors.Conflict("missions.mission-deadline-passed", code="mission-closed", state=claim.state.value)
     return Decision(replace(claim, state=ClaimState.SUBMITTED, submission=text, submitted_at=now, updated_at=now))
 
 
@@ -186,10 +184,10 @@ def abandon(claim: Claim, now: str) -> Decision:
 
 def approve(claim: Claim, decider_id: str, now: str) -> Decision:
     if claim.state is ClaimState.APPROVED:
-        raise errors.Conflict("This claim is already approved.", code="already-approved", state=claim.state.value)
+        raise errors.Conflict("missions.claim-already-approved", code="already-approved", state=claim.state.value)
     if claim.state is ClaimState.CLAIMED:
         raise errors.Conflict(
-            "The member has not submitted what they did yet.", code="claim-not-submitted", state=claim.state.value
+            "missions.member-submitted-what-they", code="claim-not-submitted", state=claim.state.value
         )
     _must_be(claim, ClaimState.SUBMITTED)
     return Decision(replace(claim, state=ClaimState.APPROVED, decided_by=decider_id, updated_at=now))
@@ -198,7 +196,7 @@ def approve(claim: Claim, decider_id: str, now: str) -> Decision:
 def reject(claim: Claim, decider_id: str, reason: str, now: str) -> Decision:
     """A claimed or submitted claim is refused with a reason: the place is freed."""
     if claim.state is ClaimState.APPROVED:
-        raise errors.Conflict("This claim is already approved.", code="already-approved", state=claim.state.value)
+        raise errors.Conflict("missions.claim-already-approved", code="already-approved", state=claim.state.value)
     _must_be(claim, ClaimState.CLAIMED, ClaimState.SUBMITTED)
     after = replace(claim, state=ClaimState.REJECTED, decided_by=decider_id, reason=reason, updated_at=now)
     return Decision(after, places=-1)
@@ -225,6 +223,4 @@ def transfer_id(mission_id: str, member_id: str) -> str:
 
 def _must_be(claim: Claim, *states: ClaimState) -> None:
     if claim.state not in states:
-        raise errors.Conflict(
-            f"This claim is {claim.state.value}.", code=f"claim-{claim.state.value}", state=claim.state.value
-        )
+        raise errors.Conflict("missions.claim-state", code=f"claim-{claim.state.value}", state=claim.state.value)

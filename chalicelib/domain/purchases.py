@@ -76,7 +76,7 @@ def find_pack(packs: tuple[CreditPack, ...], pack_id: str) -> CreditPack:
     for pack in packs:
         if pack.pack_id == pack_id:
             if not pack.active:
-                raise errors.Unprocessable(f"The pack '{pack_id}' is no longer sold.", code="pack-inactive")
+                raise errors.Unprocessable("purchases.pack-inactive", code="pack-inactive", params={"pack_id": pack_id})
             return pack
     raise errors.UnknownPack(pack_id)
 

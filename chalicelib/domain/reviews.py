@@ -30,28 +30,6 @@ class KindWord(StrEnum):
     CAREFUL = "careful"
 
 
-KIND_WORD_LABELS: dict[str, dict[KindWord, str]] = {
-    "en": {
-        KindWord.PUNCTUAL: "Punctual",
-        KindWord.FRIENDLY: "Friendly",
-        KindWord.AS_DESCRIBED: "As described",
-        KindWord.GREAT_TEACHER: "Great teacher",
-        KindWord.RELIABLE: "Reliable",
-        KindWord.GENEROUS: "Generous",
-        KindWord.CAREFUL: "Took good care of it",
-    },
-    "fr": {
-        KindWord.PUNCTUAL: "Ponctuel·le",
-        KindWord.FRIENDLY: "Sympathique",
-        KindWord.AS_DESCRIBED: "Conforme à l'annonce",
-        KindWord.GREAT_TEACHER: "Super pédagogue",
-        KindWord.RELIABLE: "Fiable",
-        KindWord.GENEROUS: "Généreux·se",
-        KindWord.CAREFUL: "En a pris soin",
-    },
-}
-
-
 class Role(StrEnum):
     PROVIDER = "provider"  # gave the good, the service, the loan, the seat or the slot (the exchange's payee)
     RECEIVER = "receiver"
@@ -155,13 +133,13 @@ class Submission(Struct, frozen=True):
 def submit(review_round: ReviewRound, author_id: str, draft: Draft, existing: Review | None, now: str) -> Submission:
     """The author's review, new or edited while sealed; a third member is refused (as not found)."""
     if author_id not in review_round.parties:
-        raise errors.NotFound("The exchange's reviews")
+        raise errors.NotFound("not-found.exchange-reviews")
     if existing is not None and existing.state is not ReviewState.SEALED:
         raise errors.Conflict(
-            "A published review can no longer change.", code="review-published", state=existing.state.value
+            "reviews.published-review-longer-change", code="review-published", state=existing.state.value
         )
     if not review_round.open or now >= review_round.closes_at:
-        raise errors.Conflict("The review window has closed.", code="review-window-closed", state="closed")
+        raise errors.Conflict("reviews.review-window-closed", code="review-window-closed", state="closed")
     subject = review_round.other(author_id)
     review = Review(
         exchange_id=review_round.exchange_id,
@@ -200,13 +178,13 @@ def close(review_round: ReviewRound, now: str) -> ReviewRound:
 def reply(review: Review, member_id: str, text: str, window: timedelta, now: str) -> Review:
     """The reviewed member answers a published review once, within the window after publication."""
     if member_id != review.subject_id:
-        raise errors.Forbidden("Only the reviewed member replies to a review.")
+        raise errors.Forbidden("reviews.only-reviewed-member-replies")
     if review.state is not ReviewState.PUBLISHED or review.published_at is None:
-        raise errors.Conflict("Only a published review gets a reply.", code="review-not-published", state=review.state)
+        raise errors.Conflict("reviews.only-published-review-gets", code="review-not-published", state=review.state)
     if review.reply is not None:
-        raise errors.Conflict("This review already has its reply.", code="already-replied", state=review.state)
+        raise errors.Conflict("reviews.review-already-reply", code="already-replied", state=review.state)
     if now >= clock.iso(clock.parse(review.published_at) + window):
-        raise errors.Conflict("The time to reply has passed.", code="reply-window-closed", state=review.state)
+        raise errors.Conflict("reviews.time-reply-passed", code="reply-window-closed", state=review.state)
     return replace(review, reply=text, replied_at=now)
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from chalicelib import i18n
+from chalicelib.i18n import Language
+
 MAX_QUERY_WORDS = 4  # one index Query each, at most, in a community
 MAX_LISTING_WORDS = 16  # index entries per listing (and per area) at most
 MIN_PREFIX = 2
@@ -59,9 +62,15 @@ def stop_words() -> frozenset[str]:
 
 @cache
 def category_labels() -> dict[str, dict[str, str]]:
-    """Each category's label per language (the catalogue file)."""
-    labels: dict[str, dict[str, str]] = json.loads((_CATALOGUE / "categories.json").read_text(encoding="utf-8"))
-    return labels
+    """Each category's label per language (the catalogues' `category.*`), French first."""
+    prefix = "category."
+    categories = [
+        message_id.removeprefix(prefix) for message_id in i18n.catalogue(i18n.DEFAULT) if message_id.startswith(prefix)
+    ]
+    return {
+        category: {language.value: i18n.text(prefix + category, language) for language in Language}
+        for category in categories
+    }
 
 
 def listing_words(title: str, tags: Iterable[str], category: str) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ def grant(rule: RewardRule, member_id: str, subject: str) -> Transfer | None:
     )
     if ledger_repository.get_transfer(request.transfer_id) is not None:
         return None  # paid once already: no failed write
-    capped = raises(errors.Conflict("The member's automatic rewards reached their cap.", code="reward-cap-reached"))
+    capped = raises(errors.Conflict("rewards.member-automatic-rewards-reached", code="reward-cap-reached"))
     today = clock.now_iso()
 
     def build(uow: UnitOfWork) -> Transfer:

@@ -67,14 +67,14 @@ def create(operator_id: str, draft: BallotDraft, reason: str) -> Ballot:
     rules = draft.rules
     check_rules(rules, draft.opens_at, draft.closes_at)
     if draft.closes_at <= clock.now_iso():
-        raise errors.Invalid([FieldError("closes_at", "A ballot closes in the future.")])
+        raise errors.Invalid([FieldError("closes_at", "governance.ballot-closes-future")])
     funding = rules.decision.funding_account if rules.decision else None
     if funding is not None and funding not in FUNDING_ACCOUNTS:
         raise errors.Invalid(
-            [FieldError("decision", f"Projects are funded from {', '.join(sorted(FUNDING_ACCOUNTS))}.")]
+            [FieldError("decision", "governance.funding-accounts", {"accounts": ", ".join(sorted(FUNDING_ACCOUNTS))})]
         )
     if not governance.colleges():
-        raise errors.Conflict("Define the cooperative's colleges first.", code="no-colleges")
+        raise errors.Conflict("governance.define-cooperative-colleges-first", code="no-colleges")
     if rules.secret and not rules.min_secret_voters:
         rules = replace(rules, min_secret_voters=settings().secret_ballot_min_voters)
     ballot = Ballot(
@@ -103,7 +103,7 @@ def create(operator_id: str, draft: BallotDraft, reason: str) -> Ballot:
 def get(ballot_id: str) -> Ballot:
     found = repository.ballot(ballot_id)
     if found is None:
-        raise errors.NotFound("The ballot")
+        raise errors.NotFound("not-found.ballot")
     return found
 
 
@@ -162,8 +162,8 @@ def cast(voter_id: str, ballot_id: str, wanted: Choice, on_behalf_of: str | None
         entry = repository.roll_entries(ballot_id, [member_id]).get(member_id)
         if entry is None:
             if ballot.state is BallotState.OPEN:
-                raise errors.Forbidden("Only the cooperators on the ballot's roll vote (or their proxy holders).")
-            raise errors.Conflict("The ballot is not open for votes.", code="ballot-not-open", state=ballot.state.value)
+                raise errors.Forbidden("governance.only-cooperators-ballot-roll")
+            raise errors.Conflict("governance.ballot-open-votes", code="ballot-not-open", state=ballot.state.value)
         if (
             uow.attempt
             and ballot.rules.secret
@@ -200,7 +200,7 @@ def my_vote(member_id: str, ballot_id: str) -> RollEntry:
     get(ballot_id)
     entry = repository.roll_entries(ballot_id, [member_id]).get(member_id)
     if entry is None:
-        raise errors.NotFound("Your place on this ballot's roll")
+        raise errors.NotFound("not-found.place-ballot-roll")
     return entry
 
 
@@ -215,7 +215,7 @@ def result(ballot_id: str) -> Result:
     found = repository.result(ballot_id) if ballot.state is BallotState.CLOSED else None
     if found is None:
         raise errors.Conflict(
-            "Results are published when the ballot closes.", code="ballot-not-closed", state=ballot.state.value
+            "governance.results-published-when-ballot", code="ballot-not-closed", state=ballot.state.value
         )
     return found
 
@@ -230,15 +230,15 @@ def receipt(ballot_id: str, token_hash: str) -> SealedBallot:
     _published_secret(ballot_id)
     found = repository.sealed_ballot(ballot_id, token_hash)
     if found is None:
-        raise errors.NotFound("A ballot with this receipt")
+        raise errors.NotFound("not-found.ballot-receipt")
     return found
 
 
 def _published_secret(ballot_id: str) -> None:
     if not get(ballot_id).rules.secret:
-        raise errors.NotFound("The receipts of a secret ballot")
+        raise errors.NotFound("not-found.receipts-secret-ballot")
     if result(ballot_id).withheld:
-        raise errors.Conflict("Too few voted: this secret ballot's results are withheld.", code="results-withheld")
+        raise errors.Conflict("governance.too-few-voted-secret", code="results-withheld")
 
 
 # The scheduled job
@@ -278,7 +278,7 @@ def open_ballot(ballot: Ballot) -> Ballot:
     ]
     # each part of the roll lands only while the ballot is still the scheduled version read: a second
     # run that got past the check above as this one opened the ballot cannot erase the votes cast since
-    changed = raises(errors.Conflict("The ballot changed while opening.", code="ballot-changed"))
+    changed = raises(errors.Conflict("governance.ballot-changed-while-opening", code="ballot-changed"))
 
     def write(part: list[RollEntry]) -> None:
         transaction.run(lambda uow: repository.add_roll(uow, ballot, part, changed))
@@ -398,4 +398,4 @@ def _apply(uow: UnitOfWork, ballot: Ballot, counted: Result, now: str, earmarks:
 
 
 def _changing() -> errors.Conflict:
-    return errors.Conflict("The ballot kept changing; try again.", code="ballot-changed")
+    return errors.Conflict("governance.ballot-kept-changing-try", code="ballot-changed")

@@ -29,7 +29,7 @@ ACTIVE_WINDOW_DAYS = 30
 
 def create_community(created_by: str, name: str, slug: str, area: list[str], languages: list[str]) -> Community:
     if not normalize_name(name):  # e.g. only spaces or combining accents: nothing to find it by
-        raise errors.Invalid([FieldError("name", "The name needs at least one letter or digit.")])
+        raise errors.Invalid([FieldError("name", "communities.name-needs-least-one")])
     community = Community(
         community_id=uuid.uuid4().hex,
         name=" ".join(name.split()),
@@ -39,7 +39,7 @@ def create_community(created_by: str, name: str, slug: str, area: list[str], lan
         member_count=0,
         created_at=clock.now_iso(),
     )
-    slug_taken = raises(errors.Conflict(f"The slug '{slug}' is already taken.", code="slug-taken"))
+    slug_taken = raises(errors.Conflict("communities.slug-taken", code="slug-taken", params={"slug": slug}))
 
     def build(uow: UnitOfWork) -> Community:
         repository.add_community(uow, community, created_by, slug_taken)
@@ -52,7 +52,7 @@ def create_community(created_by: str, name: str, slug: str, area: list[str], lan
 def get_community(community_id: str) -> Community:
     community = repository.get(community_id)
     if community is None:
-        raise errors.NotFound("The community")
+        raise errors.NotFound("not-found.community")
     return community
 
 
@@ -68,7 +68,7 @@ def find_communities(
         return repository.near(neighbourhood(near)), None
     assert name is not None, "the query schema requires name or near"
     if not normalize_name(name):  # an empty prefix cannot be a DynamoDB key condition
-        raise errors.Invalid([FieldError("name", "Search with at least one letter or digit.")])
+        raise errors.Invalid([FieldError("name", "communities.search-least-one-letter")])
     return repository.search_by_name(name, cursor, limit)
 
 
@@ -83,10 +83,11 @@ def join(member_id: str, community_id: str) -> Membership:
             membership,
             clock.day(moment),
             already_member=lambda: _existing_membership(community_id, member_id),
-            no_community=raises(errors.NotFound("The community")),
+            no_community=raises(errors.NotFound("not-found.community")),
             too_many=raises(
                 errors.Conflict(
-                    f"A member can belong to at most {MAX_COMMUNITIES_PER_MEMBER} communities.",
+                    "communities.too-many",
+                    params={"max": MAX_COMMUNITIES_PER_MEMBER},
                     code="too-many-communities",
                 )
             ),
@@ -107,7 +108,7 @@ def leave(member_id: str, community_id: str) -> None:
     def build(uow: UnitOfWork) -> None:
         member = member_repository.get(member_id, consistent=True)
         clear_home = member is not None and member.home_community_id == community_id
-        not_member = raises(errors.NotFound("Your membership of this community"))
+        not_member = raises(errors.NotFound("not-found.membership-community"))
         repository.add_departure(uow, member_id, community_id, clear_home, not_member)
 
     transaction.run(build)
@@ -125,14 +126,16 @@ def list_members(
 def set_ambassador(operator_id: str, community_id: str, member_id: str, granted: bool) -> Membership:
     def build(uow: UnitOfWork) -> None:
         role = Role.AMBASSADOR if granted else Role.MEMBER
-        repository.add_role(uow, community_id, member_id, role, not_member=raises(errors.NotFound("The membership")))
+        repository.add_role(
+            uow, community_id, member_id, role, not_member=raises(errors.NotFound("not-found.membership"))
+        )
         action = AuditAction.GRANT_AMBASSADOR if granted else AuditAction.REVOKE_AMBASSADOR
         audit.record(uow, operator_id, action, member_id, f"community {community_id}")
 
     transaction.run(build)
     found = repository.get_membership(community_id, member_id)
     if found is None:  # left right after the change
-        raise errors.NotFound("The membership")
+        raise errors.NotFound("not-found.membership")
     return found
 
 

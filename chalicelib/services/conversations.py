@@ -34,7 +34,7 @@ def add_discussion(uow: UnitOfWork, conversation_id: str, subject: str, owner_id
 def post_to_discussion(member_id: str, conversation_id: str, body: str) -> Message:
     conversation = repository.get(conversation_id)
     if conversation is None:
-        raise errors.NotFound("The discussion")
+        raise errors.NotFound("not-found.discussion")
     message = new_message(member_id, body)
     transaction.run(lambda uow: repository.add_message(uow, conversation, message))
     return message
@@ -48,9 +48,9 @@ def message_listing_owner(member_id: str, listing_id: str, body: str) -> tuple[C
     """The first message starts the member's conversation about the listing; later ones add to it."""
     listing = listing_repository.get(listing_id)
     if listing is None or not listing.visible:
-        raise errors.NotFound("The listing")
+        raise errors.NotFound("not-found.listing")
     if listing.owner_id == member_id:
-        raise errors.Unprocessable("This is your own listing.", code="own-listing")
+        raise errors.Unprocessable("conversations.own-listing", code="own-listing")
     conversation_id = about_listing(listing_id, member_id)
 
     def build(uow: UnitOfWork) -> tuple[Conversation, Message]:
@@ -82,7 +82,7 @@ def read_messages(
     nothing was (the member's inbox entry, read first, also says whether they take part)."""
     unread = repository.unread_of(conversation_id, member_id)
     if unread is None:
-        raise errors.NotFound("The conversation")
+        raise errors.NotFound("not-found.conversation")
     found = repository.messages(conversation_id, cursor, limit)
     if unread:
         transaction.run(
@@ -98,6 +98,6 @@ def inbox(member_id: str, cursor: str | None, limit: int) -> tuple[list[InboxEnt
 def _participant_of(member_id: str, conversation_id: str) -> Conversation:
     conversation = repository.get(conversation_id)
     if conversation is None:
-        raise errors.NotFound("The conversation")
+        raise errors.NotFound("not-found.conversation")
     check_participant(conversation, member_id)
     return conversation

@@ -58,4 +58,4 @@ def spend(
 
 def _check(account_id: str) -> None:
     if not is_earmark(account_id):
-        raise errors.NotFound("The earmarked account")
+        raise errors.NotFound("not-found.earmarked-account")

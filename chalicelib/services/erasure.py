@@ -74,7 +74,7 @@ def _pseudonymise(member_id: str) -> Member:
         found = blockers(wallet, _exchanges(member_id), purchases.waiting(member_id), claims)
         if found:
             raise errors.Conflict(
-                "Your account cannot be erased while these are open; end them first.",
+                "erasure.account-cannot-erased-while",
                 code="erasure-blocked",
                 blockers=[{"kind": blocker.kind, "id": blocker.id} for blocker in found],
             )

@@ -54,12 +54,12 @@ def propose(
     def build(uow: UnitOfWork) -> Exchange:
         listing = _visible_listing(listing_id, proposer_id)
         if listing.family in (Family.COST_SHARING, Family.POOLED) and listing.mode is not Mode.LOAN:
-            raise errors.Unprocessable("Take a seat or book a slot on this listing instead.", code="wrong-flow")
+            raise errors.Unprocessable("exchanges.take-seat-book-slot", code="wrong-flow")
         credits, swap = _offer(listing, proposer_id, amount, swap_listing_id)
         now = clock.now_iso()
         is_loan = listing.mode is Mode.LOAN
         if is_loan and (return_by is None or return_by <= now):
-            raise errors.Invalid([FieldError("return_by", "A loan needs a return date in the future.")])
+            raise errors.Invalid([FieldError("return_by", "exchanges.loan-needs-return-date")])
         owner = listing.owner_id
         payer, payee = (proposer_id, owner) if listing.kind is Kind.OFFER else (owner, proposer_id)
         exchange = Exchange(
@@ -96,17 +96,17 @@ def _offer(
     mode = listing.mode
     problems: list[FieldError] = []
     if mode in (Mode.SWAP, Mode.CREDITS_SWAP) and not swap_listing_id:
-        problems.append(FieldError("swap_listing_id", "Offer one of your own listings in exchange."))
+        problems.append(FieldError("swap_listing_id", "exchanges.offer-one-own-listings"))
     if mode in (Mode.GIFT, Mode.LOAN, Mode.SWAP) and amount:
-        problems.append(FieldError("amount", f"A {mode.value} proposal carries no credits."))
+        problems.append(FieldError("amount", "exchanges.mode-no-credits", {"mode": mode.value}))
     if mode in (Mode.GIFT, Mode.LOAN, Mode.CREDITS) and swap_listing_id:
-        problems.append(FieldError("swap_listing_id", f"A {mode.value} proposal carries no swap."))
+        problems.append(FieldError("swap_listing_id", "exchanges.mode-no-swap", {"mode": mode.value}))
     if problems:
         raise errors.Invalid(problems)
     if swap_listing_id:
         swapped = listing_repository.get(swap_listing_id)
         if swapped is None or swapped.owner_id != proposer_id or not swapped.visible:
-            raise errors.Invalid([FieldError("swap_listing_id", "Offer one of your own active listings.")])
+            raise errors.Invalid([FieldError("swap_listing_id", "exchanges.offer-one-own-active")])
     credits = listing.price if amount is None and mode in (Mode.CREDITS, Mode.CREDITS_SWAP) else (amount or 0)
     return credits, swap_listing_id
 
@@ -118,7 +118,7 @@ def act(member: Principal, exchange_id: str, action: Action, amount: int | None 
         exchange = _load(exchange_id)
         role = exchange.role_of(member.member_id)
         if role is None:
-            raise errors.NotFound("The exchange")
+            raise errors.NotFound("not-found.exchange")
         decision = decide(exchange, action, role, member.member_id, clock.now_iso(), amount=amount)
         _save(uow, exchange, decision.exchange)
         _free_seat_or_hours(uow, exchange, decision.exchange)
@@ -159,20 +159,20 @@ def join_share(member_id: str, listing_id: str) -> Exchange:
     def build(uow: UnitOfWork) -> Exchange:
         listing = _visible_listing(listing_id, member_id)
         if listing.family is not Family.COST_SHARING or listing.event_at is None:
-            raise errors.Unprocessable("This listing has no seats.", code="wrong-flow")
+            raise errors.Unprocessable("exchanges.listing-seats", code="wrong-flow")
         now = clock.now_iso()
         if listing.event_at <= now:
-            raise errors.Conflict("The event has already happened.", code="too-late")
+            raise errors.Conflict("exchanges.event-already-happened", code="too-late")
         seat = _accepted(f"seat-{listing_id}-{member_id}", ExchangeType.SHARE, listing, member_id, listing.price, now)
         seat = replace(seat, due_at=listing.event_at)
         _save(
             uow,
             None,
             seat,
-            refused=raises(errors.Conflict("You already have a seat on this listing.", code="already-joined")),
+            refused=raises(errors.Conflict("exchanges.already-seat-listing", code="already-joined")),
         )
         listing_repository.add_seat_change(
-            uow, listing_id, 1, refused=raises(errors.Conflict("No seat is left.", code="no-seat-left"))
+            uow, listing_id, 1, refused=raises(errors.Conflict("exchanges.seat-left", code="no-seat-left"))
         )
         _move_credits(uow, Decision(seat, Effect.HOLD if seat.amount else Effect.NONE))
         return seat
@@ -184,7 +184,7 @@ def complete_event(owner_id: str, listing_id: str) -> list[Exchange]:
     """The organiser marks the shared event done: every seat still held is posted."""
     listing = listing_repository.get(listing_id)
     if listing is None or listing.owner_id != owner_id:
-        raise errors.NotFound("Your listing")
+        raise errors.NotFound("not-found.your-listing")
     owner = Principal(owner_id, frozenset())
     return [
         act(owner, share.exchange_id, Action.CONFIRM)
@@ -201,13 +201,13 @@ def book(member_id: str, listing_id: str, starts_at: datetime, ends_at: datetime
     def build(uow: UnitOfWork) -> Exchange:
         listing = _visible_listing(listing_id, member_id)
         if listing.family is not Family.POOLED:
-            raise errors.Unprocessable("Only pooled objects are booked.", code="wrong-flow")
+            raise errors.Unprocessable("exchanges.only-pooled-objects-booked", code="wrong-flow")
         hours = booking_hours(starts_at, ends_at)
         now = clock.now_iso()
         booking = _accepted(exchange_id, ExchangeType.BOOKING, listing, member_id, listing.price * len(hours), now)
         booking = replace(booking, starts_at=clock.iso(starts_at), due_at=clock.iso(ends_at))
         _save(uow, None, booking)
-        taken = raises(errors.Conflict("Some of these hours are already booked.", code="slot-taken"))
+        taken = raises(errors.Conflict("exchanges.some-these-hours-already", code="slot-taken"))
         repository.add_slots(uow, listing_id, hours, exchange_id, refused=taken)
         _move_credits(uow, Decision(booking, Effect.HOLD if booking.amount else Effect.NONE))
         return booking
@@ -218,12 +218,12 @@ def book(member_id: str, listing_id: str, starts_at: datetime, ends_at: datetime
 def booking_hours(starts_at: datetime, ends_at: datetime) -> list[str]:
     problems = []
     if starts_at.minute or starts_at.second or ends_at.minute or ends_at.second or starts_at.microsecond:
-        problems.append(FieldError("starts_at", "Bookings are whole hours (UTC)."))
+        problems.append(FieldError("starts_at", "exchanges.bookings-whole-hours-utc"))
     count = int((ends_at - starts_at).total_seconds() // 3600)
     if not 0 < count <= MAX_BOOKING_HOURS:
-        problems.append(FieldError("ends_at", f"A booking lasts 1 to {MAX_BOOKING_HOURS} hours."))
+        problems.append(FieldError("ends_at", "exchanges.booking-length", {"max": MAX_BOOKING_HOURS}))
     if starts_at <= clock.now():
-        problems.append(FieldError("starts_at", "A booking starts in the future."))
+        problems.append(FieldError("starts_at", "exchanges.booking-starts-future"))
     if problems:
         raise errors.Invalid(problems)
     return _hours(starts_at, ends_at)
@@ -232,7 +232,7 @@ def booking_hours(starts_at: datetime, ends_at: datetime) -> list[str]:
 def get_exchange(viewer: Principal, exchange_id: str) -> Exchange:
     exchange = _load(exchange_id)
     if exchange.role_of(viewer.member_id) is None and not viewer.is_operator:
-        raise errors.NotFound("The exchange")
+        raise errors.NotFound("not-found.exchange")
     return exchange
 
 
@@ -291,7 +291,7 @@ def _accepted(
 
 
 def _keeps_changing() -> errors.Conflict:
-    return errors.Conflict("The exchange keeps changing; retry.", code="exchange-changed")
+    return errors.Conflict("exchanges.exchange-keeps-changing-retry", code="exchange-changed")
 
 
 def _save(uow: UnitOfWork, before: Exchange | None, after: Exchange, refused: Refusal = stale) -> None:
@@ -363,14 +363,14 @@ def _hours(start: datetime, end: datetime) -> list[str]:
 def _visible_listing(listing_id: str, member_id: str) -> Listing:
     listing = listing_repository.get(listing_id)
     if listing is None or not listing.visible:
-        raise errors.NotFound("The listing")
+        raise errors.NotFound("not-found.listing")
     if listing.owner_id == member_id:
-        raise errors.Unprocessable("This is your own listing.", code="own-listing")
+        raise errors.Unprocessable("conversations.own-listing", code="own-listing")
     return listing
 
 
 def _load(exchange_id: str) -> Exchange:
     exchange = repository.get(exchange_id)
     if exchange is None:
-        raise errors.NotFound("The exchange")
+        raise errors.NotFound("not-found.exchange")
     return exchange

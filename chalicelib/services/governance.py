@@ -53,19 +53,19 @@ def set_colleges(operator_id: str, wanted: list[College], reason: str) -> list[C
         current, version = repository.colleges()
         dropped = {college.college_id for college in current} - {college.college_id for college in wanted}
         if dropped and any(c.college_id in dropped for c in repository.all_cooperators(CooperatorStatus.ACTIVE)):
-            raise errors.Conflict("A college with cooperators cannot be removed.", code="college-not-empty")
+            raise errors.Conflict("governance.college-cooperators-cannot-removed", code="college-not-empty")
         repository.add_colleges(uow, wanted, version)
         audit.record(uow, operator_id, AuditAction.SET_COLLEGES, "colleges", reason)
         return wanted
 
-    return transaction.run(build, keeps_changing=_changing("colleges"))
+    return transaction.run(build, keeps_changing=_changing("governance.colleges-changing"))
 
 
 def _college(college_id: str) -> College:
     for college in colleges():
         if college.college_id == college_id:
             return college
-    raise errors.Invalid([FieldError("college_id", "There is no such college.")])
+    raise errors.Invalid([FieldError("college_id", "governance.no-such-college")])
 
 
 # Cooperators
@@ -74,7 +74,7 @@ def _college(college_id: str) -> College:
 def cooperator(member_id: str) -> Cooperator:
     found = repository.cooperator(member_id)
     if found is None:
-        raise errors.NotFound("The cooperator")
+        raise errors.NotFound("not-found.cooperator")
     return found
 
 
@@ -85,19 +85,19 @@ def request_college(member_id: str, college_id: str) -> Cooperator:
     def build(uow: UnitOfWork) -> Cooperator:
         before = repository.cooperator(member_id)
         if before is not None and before.status is CooperatorStatus.ACTIVE:
-            raise errors.Conflict("You are a cooperator already.", code="already-cooperator")
+            raise errors.Conflict("governance.cooperator-already", code="already-cooperator")
         after = Cooperator(member_id, college_id, CooperatorStatus.REQUESTED, clock.now_iso())
         repository.add_cooperator(uow, after, before)
         return after
 
-    return transaction.run(build, keeps_changing=_changing("cooperator"))
+    return transaction.run(build, keeps_changing=_changing("governance.cooperator-changing"))
 
 
 def place(operator_id: str, member_id: str, college_id: str, reason: str) -> Cooperator:
     """An operator places a member in a college (approving a request, or moving a cooperator)."""
     _college(college_id)
     if member_repository.get(member_id) is None:
-        raise errors.NotFound("The member")
+        raise errors.NotFound("not-found.member")
 
     def build(uow: UnitOfWork) -> Cooperator:
         before = repository.cooperator(member_id)
@@ -106,7 +106,7 @@ def place(operator_id: str, member_id: str, college_id: str, reason: str) -> Coo
         audit.record(uow, operator_id, AuditAction.PLACE_COOPERATOR, member_id, reason, college_id=college_id)
         return after
 
-    return transaction.run(build, keeps_changing=_changing("cooperator"))
+    return transaction.run(build, keeps_changing=_changing("governance.cooperator-changing"))
 
 
 def cooperators(status: CooperatorStatus, cursor: str | None, limit: int) -> tuple[list[Cooperator], str | None]:
@@ -116,7 +116,7 @@ def cooperators(status: CooperatorStatus, cursor: str | None, limit: int) -> tup
 def active_cooperator(member_id: str) -> Cooperator:
     found = repository.cooperator(member_id)
     if found is None or found.status is not CooperatorStatus.ACTIVE:
-        raise errors.Forbidden("Only cooperators placed in a college take part in governance.")
+        raise errors.Forbidden("governance.only-cooperators-placed-college")
     return found
 
 
@@ -163,28 +163,28 @@ def give_proxy(principal_id: str, holder_id: str, ballot_id: str | None) -> Prox
     principal = active_cooperator(principal_id)
     holder = repository.cooperator(holder_id)
     if holder is None:
-        raise errors.NotFound("The cooperator")
+        raise errors.NotFound("not-found.cooperator")
     cap = parameters().proxy_cap
 
     def build(uow: UnitOfWork) -> Proxy:
         check_proxy(principal, holder, repository.held_count(holder_id), cap)
         proxy = Proxy(principal_id, holder_id, principal.college_id, clock.now_iso(), ballot_id)
-        given = raises(errors.Conflict("You have given a proxy for this already; revoke it first.", code="proxy-given"))
-        full = raises(errors.Conflict(f"This cooperator already holds {cap} proxies.", code="proxy-cap-reached"))
+        given = raises(errors.Conflict("governance.given-proxy-already-revoke", code="proxy-given"))
+        full = raises(errors.Conflict("governance.proxy-cap", code="proxy-cap-reached", cap=cap))
         repository.add_proxy(uow, proxy, cap, given, full)
         return proxy
 
-    return transaction.run(build, keeps_changing=_changing("proxy"))
+    return transaction.run(build, keeps_changing=_changing("governance.proxy-changing"))
 
 
 def revoke_proxy(principal_id: str, ballot_id: str | None) -> None:
     def build(uow: UnitOfWork) -> None:
         scope = [proxy for proxy in repository.proxies_given(principal_id) if proxy.ballot_id == ballot_id]
         if not scope:
-            raise errors.NotFound("The proxy")
-        repository.add_proxy_revoked(uow, scope[0], gone=raises(errors.NotFound("The proxy")))
+            raise errors.NotFound("not-found.proxy")
+        repository.add_proxy_revoked(uow, scope[0], gone=raises(errors.NotFound("not-found.proxy")))
 
-    transaction.run(build, keeps_changing=_changing("proxy"))
+    transaction.run(build, keeps_changing=_changing("governance.proxy-changing"))
 
 
 def revoke_all(member_id: str) -> None:
@@ -245,17 +245,17 @@ def support_proposal(member_id: str, proposal_id: str) -> Proposal:
         before = proposal(proposal_id)
         after = support(before, clock.now_iso())
         repository.add_proposal(uow, after, before)
-        again = raises(errors.Conflict("You support this proposal already.", code="already-supported"))
+        again = raises(errors.Conflict("governance.support-proposal-already", code="already-supported"))
         repository.add_support(uow, proposal_id, member_id, again)
         return after
 
-    return transaction.run(build, keeps_changing=_changing("proposal"))
+    return transaction.run(build, keeps_changing=_changing("governance.proposal-changing"))
 
 
 def proposal(proposal_id: str) -> Proposal:
     found = repository.proposal(proposal_id)
     if found is None:
-        raise errors.NotFound("The proposal")
+        raise errors.NotFound("not-found.proposal")
     return found.seen_at(clock.now_iso())
 
 
@@ -265,5 +265,5 @@ def proposals(cursor: str | None, limit: int) -> tuple[list[Proposal], str | Non
     return [one.seen_at(now) for one in found], next_cursor
 
 
-def _changing(what: str) -> errors.Conflict:
-    return errors.Conflict(f"The {what} kept changing; try again.", code="governance-changed")
+def _changing(message: str) -> errors.Conflict:
+    return errors.Conflict(message, code="governance-changed")

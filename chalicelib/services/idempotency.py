@@ -23,12 +23,10 @@ def run(
     existing = transaction.run(lambda uow: _claim(uow, member_id, key, fingerprint))
     if existing is not None:
         if existing.fingerprint != fingerprint:
-            raise errors.Unprocessable(
-                "This Idempotency-Key was already used with another request.", code="idempotency-key-reused"
-            )
+            raise errors.Unprocessable("idempotency.idempotency-key-was-already", code="idempotency-key-reused")
         if existing.state != records.DONE or existing.status_code is None:
             raise errors.Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                "idempotency.request-idempotency-key-still",
                 code="request-in-progress",
             )
         return existing.status_code, (existing.body or "").encode()

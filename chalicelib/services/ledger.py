@@ -254,7 +254,7 @@ def _replay(request: TransferRequest) -> NoReturn:
         stale()
     existing, fingerprint = found
     if fingerprint != request.fingerprint():
-        raise errors.IdReused(f"Transfer '{request.transfer_id}' already exists with other details.")
+        raise errors.IdReused("ledger.transfer-id-reused", params={"transfer_id": request.transfer_id})
     raise AlreadyDone(
         Transfer(existing.request, existing.created_at, existing.payer_account, existing.payee_account, True)
     )
@@ -263,7 +263,7 @@ def _replay(request: TransferRequest) -> NoReturn:
 def _replay_hold(request: HoldRequest) -> NoReturn:
     hold, fingerprint = load_hold(request.hold_id)
     if fingerprint != request.fingerprint():
-        raise errors.IdReused(f"Hold '{request.hold_id}' already exists with other details.", code="hold-id-reused")
+        raise errors.IdReused("ledger.hold-id-reused", code="hold-id-reused", params={"hold_id": request.hold_id})
     raise AlreadyDone(hold)
 
 
@@ -377,7 +377,7 @@ def load_hold(hold_id: str) -> tuple[Hold, str]:
     """The hold and the fingerprint it was placed with."""
     found = repository.get_hold(hold_id)
     if found is None:
-        raise errors.NotFound("The hold")
+        raise errors.NotFound("not-found.hold")
     return found
 
 

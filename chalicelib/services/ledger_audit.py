@@ -58,7 +58,7 @@ def start(operator_id: str) -> AuditState:
     def build(uow: UnitOfWork) -> AuditState:
         stored = repository.audit()
         if stored.body and _decode(stored.body).running:
-            raise errors.Conflict("A ledger audit is already running.", code="audit-running")
+            raise errors.Conflict("ledger-audit.ledger-audit-already-running", code="audit-running")
         now = clock.now()
         state = AuditState(
             audit_id=uuid.uuid4().hex,
@@ -76,7 +76,7 @@ def start(operator_id: str) -> AuditState:
 def progress() -> AuditState:
     stored = repository.audit()
     if not stored.body:
-        raise errors.NotFound("A ledger audit")
+        raise errors.NotFound("not-found.ledger-audit")
     return _decode(stored.body)
 
 
@@ -127,7 +127,7 @@ def _decode(body: bytes) -> AuditState:
 
 def _saved_meanwhile() -> errors.Conflict:
     """A slice that overran met the next one: the first to save wins, the other's work is dropped."""
-    return errors.Conflict("Another audit slice saved first; this one is dropped.", code="audit-running")
+    return errors.Conflict("ledger-audit.another-audit-slice-saved", code="audit-running")
 
 
 def _announce(state: AuditState, report: Report) -> None:

@@ -38,7 +38,7 @@ def create_listing(owner_id: str, draft: ListingDraft, expected_fee: int | None 
     listing = new_listing(draft, uuid.uuid4().hex, owner_id, now)
     check_listing(listing)
     if community_repository.get_membership(listing.community_id, owner_id) is None:
-        raise errors.Invalid([errors.FieldError("community_id", "Join the community before publishing in it.")])
+        raise errors.Invalid([errors.FieldError("community_id", "listings.join-community-before-publishing")])
     if listing.status is Status.ACTIVE:
         listing = replace(listing, published_at=now)
 
@@ -67,7 +67,7 @@ def _seen_by(viewer: Principal, listing: Listing) -> Listing:
     if listing.visible or viewer.member_id == listing.owner_id:
         return listing
     if listing.status is Status.DRAFT or not _moderates(viewer, listing):
-        raise errors.NotFound("The listing")
+        raise errors.NotFound("not-found.listing")
     return listing
 
 
@@ -81,9 +81,9 @@ def update_listing(
     def build(uow: UnitOfWork) -> Listing:
         before = _seen_by(owner, _load(listing_id))
         if before.owner_id != owner.member_id:
-            raise errors.Forbidden("Only the listing's owner edits it.")
+            raise errors.Forbidden("listings.only-listing-owner-edits")
         if before.status is Status.CLOSED:
-            raise errors.IllegalTransition("A closed listing cannot change.", state="closed")
+            raise errors.IllegalTransition("listings.closed-listing-cannot-change", state="closed")
         if replace(before, **changes) == before:
             return before
         after = replace(before, version=before.version + 1, **changes)
@@ -106,9 +106,9 @@ def feature(owner: Principal, listing_id: str, expected_fee: int | None) -> List
     def build(uow: UnitOfWork) -> Listing:
         before = _seen_by(owner, _load(listing_id))
         if before.owner_id != owner.member_id:
-            raise errors.Forbidden("Only the listing's owner features it.")
+            raise errors.Forbidden("listings.only-listing-owner-features")
         if not before.visible:
-            raise errors.Conflict("Only an active, visible listing is featured.", code="listing-not-visible")
+            raise errors.Conflict("listings.only-active-visible-listing", code="listing-not-visible")
         until = featured_until(fees.current(), before.featured_until, clock.now())
         after = replace(before, featured_until=until, version=before.version + 1)
         listing_repository.add_replacement(uow, before, after)
@@ -144,7 +144,7 @@ def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str)
     def build(uow: UnitOfWork) -> Listing:
         before = _seen_by(moderator, _load(listing_id))  # a draft is its owner's alone
         if not _moderates(moderator, before):
-            raise errors.Forbidden("Only the community's ambassadors and operators moderate listings.")
+            raise errors.Forbidden("listings.moderated-by-ambassadors")
         after = replace(before, hidden=hidden, version=before.version + 1)
         listing_repository.add_replacement(uow, before, after)
         listing_repository.add_reports_cleared(uow, before)
@@ -157,13 +157,13 @@ def set_hidden(moderator: Principal, listing_id: str, hidden: bool, reason: str)
 
 
 def _keeps_changing() -> errors.Conflict:
-    return errors.Conflict("The listing keeps changing; retry.", code="listing-changed")
+    return errors.Conflict("listings.listing-keeps-changing-retry", code="listing-changed")
 
 
 def report_listing(reporter_id: str, listing_id: str, reason: str) -> None:
     listing = _load(listing_id)
     if not listing.visible:
-        raise errors.NotFound("The listing")
+        raise errors.NotFound("not-found.listing")
     transaction.run(lambda uow: listing_repository.add_report(uow, listing, reporter_id, reason, clock.now_iso()))
 
 
@@ -171,7 +171,7 @@ def reports_queue(
     moderator: Principal, community_id: str, cursor: str | None, limit: int
 ) -> tuple[list[ListingReport], str | None]:
     if not communities.moderates(moderator, community_id):
-        raise errors.Forbidden("Only the community's ambassadors and operators see its reports.")
+        raise errors.Forbidden("moderation.reports-for-moderators")
     return listing_repository.reports(community_id, cursor, limit)
 
 
@@ -214,7 +214,7 @@ def search(
     area, for the most selective word); ranked by the words they hold, then newest first."""
     terms = keywords.parse(typed)
     if terms is None:
-        raise errors.Invalid([FieldError("q", "Type at least one word of two letters or more.")])
+        raise errors.Invalid([FieldError("q", "listings.type-least-one-word")])
     if near is not None:
         area = {cell[:GEO_INDEX_PRECISION] for cell in neighbourhood(near[:GEO_INDEX_PRECISION])}
         found = listing_repository.by_words([("area-words", cell) for cell in area], [terms.most_selective()])
@@ -259,7 +259,7 @@ def by_owner(viewer_id: str, owner_id: str, cursor: str | None, limit: int) -> L
 def _load(listing_id: str) -> Listing:
     listing = listing_repository.get(listing_id)
     if listing is None:
-        raise errors.NotFound("The listing")
+        raise errors.NotFound("not-found.listing")
     return listing
 
 

@@ -25,7 +25,7 @@ def ensure_member(principal: Principal, *, erased_may_call: bool = False) -> Non
 
 
 def erased() -> errors.Forbidden:
-    return errors.Forbidden("This account was erased.", code="member-erased")
+    return errors.Forbidden("members.account-was-erased", code="member-erased")
 
 
 @lru_cache(maxsize=8192)
@@ -79,7 +79,7 @@ def _stored(member_id: str) -> NoReturn:
 def get_own_profile(member_id: str) -> Member:
     member = repository.get(member_id, consistent=True)
     if member is None:
-        raise errors.NotFound("The member")
+        raise errors.NotFound("not-found.member")
     return member
 
 
@@ -95,7 +95,7 @@ def get_public_profile(member_id: str) -> tuple[Member, Summary]:
     """What any member sees of another, with their reputation's summary."""
     member = repository.get(member_id)
     if member is None:
-        raise errors.NotFound("The member")
+        raise errors.NotFound("not-found.member")
     return member, reviews.summaries({member_id})[member_id]
 
 

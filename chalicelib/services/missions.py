@@ -46,7 +46,7 @@ def post(poster: Principal, draft: MissionDraft, mission_id: str | None = None) 
 def get(mission_id: str) -> Mission:
     mission = repository.get(mission_id, consistent=False)
     if mission is None:
-        raise errors.NotFound("The mission")
+        raise errors.NotFound("not-found.mission")
     return mission
 
 
@@ -132,7 +132,7 @@ def claims(viewer: Principal, mission_id: str) -> list[Claim]:
     """A mission's claims, for its poster, its community's ambassadors and operators."""
     mission = get(mission_id)
     if not _decides(viewer, mission):
-        raise errors.Forbidden("Only the mission's poster, its community's ambassadors and operators see its claims.")
+        raise errors.Forbidden("missions.claims-seen-by-poster")
     return sorted(repository.claims_of(mission_id), key=lambda found: (found.claimed_at, found.member_id))
 
 
@@ -202,7 +202,7 @@ def _reward(mission: Mission, member_id: str) -> TransferRequest:
 def _mission(mission_id: str) -> Mission:
     mission = repository.get(mission_id)
     if mission is None:
-        raise errors.NotFound("The mission")
+        raise errors.NotFound("not-found.mission")
     return mission
 
 
@@ -210,8 +210,8 @@ def _own_claim(mission_id: str, member_id: str) -> Claim:
     found = repository.get_claim(mission_id, member_id)
     if found is None:
         if repository.get(mission_id) is None:
-            raise errors.NotFound("The mission")
-        raise errors.NotFound("Your claim of this mission")
+            raise errors.NotFound("not-found.mission")
+        raise errors.NotFound("not-found.claim-mission")
     return found
 
 
@@ -225,7 +225,7 @@ def _to_decide(decider: Principal, mission_id: str, member_id: str) -> tuple[Mis
     mission = _mission(mission_id)
     found = repository.get_claim(mission_id, member_id)
     if found is None:
-        raise errors.NotFound("The claim")
+        raise errors.NotFound("not-found.claim")
     moderates = decider.is_operator or (
         mission.community_id is not None and communities.moderates(decider, mission.community_id)
     )
@@ -235,18 +235,18 @@ def _to_decide(decider: Principal, mission_id: str, member_id: str) -> tuple[Mis
 
 def _ensure_member_of(community_id: str, member_id: str) -> None:
     if community_repository.get_membership(community_id, member_id) is None:
-        raise errors.Forbidden("Join the community to claim its missions.", code="not-a-member")
+        raise errors.Forbidden("missions.join-community-claim-missions", code="not-a-member")
 
 
 def _refuse_place(mission_id: str, now: str) -> NoReturn:
     """The mission refused a place: it is full or closed now (or it changed: decide again)."""
     mission = repository.get(mission_id)
     if mission is None:
-        raise errors.NotFound("The mission")
+        raise errors.NotFound("not-found.mission")
     if not mission.open_at(now):
-        raise errors.Conflict("This mission is closed.", code="mission-closed", state=mission.state.value)
+        raise errors.Conflict("missions.mission-closed", code="mission-closed", state=mission.state.value)
     if mission.places_left <= 0:
-        raise errors.Conflict("Every place of this mission is taken.", code="mission-full", places=mission.places)
+        raise errors.Conflict("missions.every-place-mission-taken", code="mission-full", places=mission.places)
     stale()
 
 
@@ -254,13 +254,13 @@ def _refuse_decision(mission_id: str, member_id: str) -> NoReturn:
     """The claim changed since it was read: decided meanwhile (a clean 409), or decide again."""
     found = repository.get_claim(mission_id, member_id)
     if found is not None and found.state is ClaimState.APPROVED:
-        raise errors.Conflict("This claim is already approved.", code="already-approved", state=found.state.value)
+        raise errors.Conflict("missions.claim-already-approved", code="already-approved", state=found.state.value)
     stale()
 
 
 def _already_claimed() -> errors.Conflict:
-    return errors.Conflict("You have already claimed this mission.", code="already-claimed")
+    return errors.Conflict("missions.already-claimed-mission", code="already-claimed")
 
 
 def _changing() -> errors.Conflict:
-    return errors.Conflict("This mission keeps changing; retry.", code="mission-changed")
+    return errors.Conflict("missions.mission-keeps-changing-retry", code="mission-changed")

@@ -120,7 +120,7 @@ def unread(member_id: str) -> int:
 
 
 def mark_read(member_id: str, notification_id: str) -> None:
-    missing = raises(errors.NotFound("The notification"))
+    missing = raises(errors.NotFound("not-found.notification"))
     transaction.run(lambda uow: repository.add_read(uow, member_id, notification_id, missing))
 
 

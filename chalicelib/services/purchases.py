@@ -44,8 +44,8 @@ def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
     )
     over_limit = raises(
         errors.Conflict(
-            f"Buying this pack would pass today's limit of {config.daily_purchase_limit_cents / 100:.2f} "
-            f"{pack.currency.value.upper()} per member.",
+            "purchases.daily-limit",
+            params={"limit": f"{config.daily_purchase_limit_cents / 100:.2f}", "currency": pack.currency.value.upper()},
             code="daily-limit-reached",
         )
     )
@@ -56,7 +56,8 @@ def start_purchase(member_id: str, pack_id: str) -> StartedPurchase:
         counted = _still_pending(pending.recent(clock.iso(clock.now() - PENDING_WINDOW)), config.max_pending_purchases)
         if len(counted) >= config.max_pending_purchases:
             raise errors.Conflict(
-                f"You already have {len(counted)} unfinished purchases; complete or abandon one first.",
+                "purchases.too-many-pending",
+                params={"count": len(counted)},
                 code="too-many-pending-purchases",
             )
         repository.add_new_purchase(uow, purchase, config.daily_purchase_limit_cents, over_limit)
@@ -106,5 +107,5 @@ def my_purchase(member_id: str, purchase_id: str) -> Purchase:
     """Someone else's purchase is as unknown as a missing one."""
     purchase = repository.get(purchase_id)
     if purchase is None or purchase.member_id != member_id:
-        raise errors.NotFound("The purchase")
+        raise errors.NotFound("not-found.purchase")
     return purchase

@@ -137,7 +137,7 @@ def _hour(at: str) -> datetime:
 def latest() -> Report:
     stored = report_repository.latest(REPORT_NAME)
     if stored is None:
-        raise errors.NotFound("A reconciliation report")
+        raise errors.NotFound("not-found.reconciliation-report")
     data = json.loads(stored)
     data["mismatches"] = [Mismatch(**m) for m in data["mismatches"]]
     return Report(**data)

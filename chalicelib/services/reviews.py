@@ -120,7 +120,7 @@ def report(reporter_id: str, exchange_id: str, author_id: str, reason: str) -> N
     review_round, reviews = repository.load(exchange_id)
     review = reviews.get(author_id)
     if review_round is None or review is None or review.state is not ReviewState.PUBLISHED:
-        raise errors.NotFound("The review")
+        raise errors.NotFound("not-found.review")
     community_id = _community_of(review_round)
     at = clock.now_iso()
     transaction.run(lambda uow: repository.add_report(uow, community_id, review, reporter_id, reason, at))
@@ -134,10 +134,10 @@ def moderate(moderator: Principal, exchange_id: str, author_id: str, hide: bool,
         review_round, reviews = repository.load(exchange_id)
         review = reviews.get(author_id)
         if review_round is None or review is None or review.state is ReviewState.SEALED:
-            raise errors.NotFound("The review")
+            raise errors.NotFound("not-found.review")
         community_id = _community_of(review_round)
         if not communities.moderates(moderator, community_id):
-            raise errors.Forbidden("Only the community's ambassadors and operators moderate reviews.")
+            raise errors.Forbidden("reviews.moderated-by-ambassadors")
         after = review
         if hide and review.state is ReviewState.PUBLISHED:
             after = hidden(review)
@@ -186,7 +186,7 @@ def reports_queue(
     moderator: Principal, community_id: str, cursor: str | None, limit: int
 ) -> tuple[list[ReviewReport], str | None]:
     if not communities.moderates(moderator, community_id):
-        raise errors.Forbidden("Only the community's ambassadors and operators see its reports.")
+        raise errors.Forbidden("moderation.reports-for-moderators")
     return repository.reports(community_id, cursor, limit)
 
 
@@ -225,7 +225,7 @@ def reputation(member_id: str) -> tuple[Reputation, Prior]:
 
 def _ensure_member(member_id: str) -> None:
     if member_repository.get(member_id) is None:
-        raise errors.NotFound("The member")
+        raise errors.NotFound("not-found.member")
 
 
 def summaries(member_ids: set[str]) -> dict[str, Summary]:
@@ -290,9 +290,9 @@ def _round_of(member_id: str, exchange_id: str) -> tuple[ReviewRound, dict[str, 
         return review_round, reviews
     exchange = exchange_repository.get(exchange_id)
     if exchange is None or exchange.role_of(member_id) is None:
-        raise errors.NotFound("The exchange")
+        raise errors.NotFound("not-found.exchange")
     raise errors.Conflict(
-        "An exchange is reviewed once it is completed.", code="exchange-not-completed", state=exchange.state.value
+        "reviews.exchange-reviewed-once-completed", code="exchange-not-completed", state=exchange.state.value
     )
 
 
@@ -301,16 +301,16 @@ def _review(member_id: str, exchange_id: str, author_id: str) -> Review:
     review = reviews.get(author_id)
     seen = as_seen_by(review, member_id) if review is not None else None
     if seen is None:
-        raise errors.NotFound("The review")
+        raise errors.NotFound("not-found.review")
     return seen
 
 
 def _community_of(review_round: ReviewRound) -> str:
     listing = listing_repository.get(review_round.listing_id)
     if listing is None:
-        raise errors.NotFound("The exchange's listing")
+        raise errors.NotFound("not-found.exchange-listing")
     return listing.community_id
 
 
 def _changing() -> errors.Conflict:
-    return errors.Conflict("The reviews of this exchange keep changing; retry.", code="reviews-changed")
+    return errors.Conflict("reviews.reviews-exchange-keep-changing", code="reviews-changed")

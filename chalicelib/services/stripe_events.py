@@ -31,7 +31,7 @@ from chalicelib.services import ledger, transaction
 
 
 def _purchase_changing() -> errors.Busy:
-    return errors.Busy("The purchase keeps changing; Stripe will retry.")
+    return errors.Busy("webhook.purchase-keeps-changing-stripe")
 
 
 def handle(raw_body: bytes, signature: str | None) -> None:
@@ -56,7 +56,7 @@ def _count(metric: str) -> None:
 def _handle(raw_body: bytes, signature: str | None) -> None:
     event = stripe_gateway.verify_event(raw_body, signature)
     if bool(event.get("livemode")) != settings().stripe_livemode:
-        raise errors.LivemodeMismatch("The event's livemode does not match this deployment.")
+        raise errors.LivemodeMismatch("webhook.livemode-mismatch")
     event_id, event_type = str(event.get("id")), str(event.get("type"))
     if purchases.event_seen(event_id):
         return

@@ -59,4 +59,4 @@ def run(build: Callable[[UnitOfWork], T], *, keeps_changing: errors.AppError | N
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt + 1)))
     if went_stale and keeps_changing is not None:
         raise keeps_changing from last
-    raise errors.Busy("The ledger is busy; retry with the same id.") from last
+    raise errors.Busy("ledger.ledger-busy-retry-same") from last

@@ -38,7 +38,7 @@ def contribution(member_id: str, month: str) -> tuple[Contribution, int, ValueSh
 def statement(month: str) -> ValueShare:
     found = repository.value_share(month)
     if found is None:
-        raise errors.NotFound("The month's value sharing")
+        raise errors.NotFound("not-found.month-value-sharing")
     return found
 
 

@@ -295,7 +295,7 @@ def test_a_damage_claim_is_up_to_the_deposit_and_moves_nothing_yet(amount):
 def test_a_damage_claim_beyond_the_deposit_is_refused(amount):
     loan = exchange(ExchangeType.LOAN, State.ACCEPTED)
     problem = refused(lambda: move(loan, Action.CLAIM_DAMAGE, Role.OWNER, amount=amount), 422, "invalid-amount")
-    assert "40" in problem.detail
+    assert "40" in problem.detail()
 
 
 def test_the_borrower_accepts_the_claim_and_fee_plus_claim_are_posted():
@@ -418,7 +418,7 @@ def test_resolve_any_kind_of_dispute(kind):
 @pytest.mark.parametrize("share", [-1, 31, 10_000])
 def test_resolve_beyond_the_hold_is_refused(share):
     problem = refused(lambda: resolve(exchange(state=State.DISPUTED), share, NOW), 422, "invalid-amount")
-    assert "30" in problem.detail
+    assert "30" in problem.detail()
 
 
 @pytest.mark.parametrize("state", others(State.DISPUTED))

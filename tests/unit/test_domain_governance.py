@@ -148,7 +148,7 @@ def college_problems(colleges: list[College], bounds: CollegeRules = DEFAULT_BOU
     error = assert_refused(lambda: check_colleges(colleges, bounds), errors.Invalid, "validation-failed")
     assert isinstance(error, errors.Invalid)
     assert {problem.field for problem in error.errors} == {"colleges"}
-    return [problem.message for problem in error.errors]
+    return [problem.text() for problem in error.errors]
 
 
 COUNT, OWN_ID, SUM = (

@@ -46,8 +46,8 @@ def problems(candidate: Listing) -> dict[str, str]:
     with pytest.raises(errors.AppError) as caught:
         check_listing(candidate)
     assert (status_of(caught.value), caught.value.code) == (422, "validation-failed"), caught.value
-    assert caught.value.errors and all(error.message for error in caught.value.errors)
-    return {error.field: error.message for error in caught.value.errors}
+    assert caught.value.errors and all(error.text() for error in caught.value.errors)
+    return {error.field: error.text() for error in caught.value.errors}
 
 
 # the taxonomy

@@ -148,7 +148,7 @@ def test_a_third_member_is_refused_as_not_found():
     error = assert_refused(
         lambda: submit(a_round(), STRANGER, Draft(5), None, at(T0, hours=1)), errors.NotFound, 404, "not-found"
     )
-    assert "review" in error.detail.lower()
+    assert "review" in error.detail().lower()
 
 
 def test_the_first_review_is_sealed_and_keeps_the_round_open():

@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import auth, config, errors
+from chalicelib import auth, config, errors, i18n
 from tests import oidc
 from tests.oidc import AUTH0, COGNITO_ACCESS, COGNITO_ID, DISCOVERY, GENERIC, JWKS, KEYCLOAK, PROFILES, Broken
 
@@ -81,7 +81,7 @@ def verify(token: str) -> auth.Principal:
 def refused(token: str) -> str:
     with pytest.raises(errors.Unauthenticated) as refusal:
         verify(token)
-    return refusal.value.detail
+    return refusal.value.detail()
 
 
 def unavailable(token: str) -> None:
@@ -183,11 +183,11 @@ class TestForgedTokens:
     @pytest.mark.parametrize("sub", ["a#b", "a b", "x" * 65, "line\nbreak"])
     def test_a_subject_that_cannot_be_a_member_id(self, keycloak, sub):
         claims = KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, sub, [])
-        assert refused(keycloak.sign(claims)) == auth._UNUSABLE_SUBJECT
+        assert refused(keycloak.sign(claims)) == i18n.text(auth._UNUSABLE_SUBJECT)
 
     def test_token_without_kid_fetches_nothing(self, keycloak, keys):
         claims = KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "mallory", [])
-        assert refused(jwt.encode(claims, keys["k1"], algorithm="RS256")) == auth._UNKNOWN_KEY
+        assert refused(jwt.encode(claims, keys["k1"], algorithm="RS256")) == i18n.text(auth._UNKNOWN_KEY)
         assert keycloak.hits == {}
 
 
@@ -211,14 +211,14 @@ class TestKeyRotation:
         assert verify(token_of(KEYCLOAK, keycloak)).member_id == "alice"
         unknown = keycloak.sign(KEYCLOAK.claims(keycloak.issuer, KEYCLOAK.audience, "x", []), "k2", key=keys["k2"])
         clock.now += auth.KEY_REFRESH_COOLDOWN_SECONDS - 1
-        assert refused(unknown) == auth._UNKNOWN_KEY  # within the cooldown of the first fetch: no refetch
+        assert refused(unknown) == i18n.text(auth._UNKNOWN_KEY)  # within the cooldown of the first fetch: no refetch
         assert keycloak.hits[JWKS] == 1
         clock.now += 1
         for _ in range(3):
-            assert refused(unknown) == auth._UNKNOWN_KEY
+            assert refused(unknown) == i18n.text(auth._UNKNOWN_KEY)
         assert keycloak.hits[JWKS] == 2
         clock.now += auth.KEY_REFRESH_COOLDOWN_SECONDS
-        assert refused(unknown) == auth._UNKNOWN_KEY
+        assert refused(unknown) == i18n.text(auth._UNKNOWN_KEY)
         assert keycloak.hits[JWKS] == 3
 
     def test_a_rotated_key_is_fetched_and_accepted(self, keycloak, keys, clock):

@@ -43,7 +43,7 @@ def add_mission(uow: UnitOfWork, mission: Mission) -> None:
     uow.put(
         _mission_item(mission),
         condition=MissionItem.PK.does_not_exist(),
-        refused=raises(errors.Conflict("This mission id is taken.", code="mission-exists")),
+        refused=raises(errors.Conflict("missions.mission-id-taken", code="mission-exists")),
     )
 
 
