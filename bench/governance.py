@@ -19,6 +19,11 @@ c. The official recount (`ballots.close`) of a named ballot and of a secret ball
    Query pages and read units of the close, scaled per 10,000 ballots; its time as a ratio against
    replaying the very reads it makes (the same requests on the same client), interleaved over rounds;
    and that the stored result counts every ballot, with the digest of the ballots loaded.
+d. The result's notification to everyone on the roll: the stream handler's fan-out (`notifications.observe`
+   of the result's change: one Query of the roll, then one conditional put per member) for a roll of N
+   members (2,000; 300 with --quick), its members written STORE_CONCURRENCY at a time against one at a
+   time (ABBA), in seconds per 1,000 members, and the time a 2,000-member roll takes against the stream
+   handler's timeout.
 
 Usage: python -m bench.governance [--quick] [--endpoint URL] [--profile]
 (--cpu-calls does not apply; --cpu-rounds sets the recount's timed rounds, default 5, 2 with --quick.)
@@ -68,6 +73,8 @@ from bench._harness import (
 GOAL_WRITE_REQUESTS_PER_VOTE = 1  # one atomic write: a TransactWriteItems, or one conditional PutItem
 GOAL_TRANSACTIONS_PER_FIRST_VOTE = 1  # the roll entry, its sealed ballot or proxy check, and one counter
 PER_BALLOTS = 10_000  # recount figures are given per this many ballots
+ROLL_TOLD = 2_000  # members told of a result in section d
+STREAM_HANDLER_TIMEOUT_SECONDS = 20  # .chalice/config.json's lambda_timeout of table_changes
 OPERATOR = "bench-operator"
 COLLEGES = (("users", "Users", 50), ("pros", "Local professionals", 30), ("staff", "Staff", 20))
 SECRET_OPTIONS = (("garden", "Shared garden"), ("tools", "Tool library"), ("repair", "Repair café"))
@@ -84,6 +91,7 @@ class Options:
     throughput_votes: int
     threads: int
     ballots: int
+    roll: int
     rounds: int
     endpoint: str | None
     profile: bool
@@ -97,6 +105,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
     )
     parser.add_argument("--threads", type=int, default=8, help="threads in the concurrent configuration (default 8)")
     parser.add_argument("--ballots", type=int, help=f"ballots in each recounted ballot box (default {PER_BALLOTS})")
+    parser.add_argument("--roll", type=int, help="members told of a result (default 2,000)")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     return Options(
@@ -104,6 +113,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         throughput_votes=args.throughput_votes or (40 if quick else 400),
         threads=args.threads,
         ballots=args.ballots or (500 if quick else PER_BALLOTS),
+        roll=args.roll or (300 if quick else ROLL_TOLD),
         rounds=args.cpu_rounds or (2 if quick else 5),
         endpoint=args.endpoint,
         profile=bool(args.profile),
@@ -161,6 +171,59 @@ def college_of(sequence: int) -> str:
 def synthetic_voter() -> str:
     """A voter on a roll the benchmark writes: an id shaped like a Cognito sub, no profile needed."""
     return str(uuid.uuid4())
+
+
+# d: a result told to the roll.
+
+
+def measure_result_fanout(options: Options) -> dict[str, Any]:
+    """The stream handler's fan-out of a result, STORE_CONCURRENCY members at a time against one at a time,
+    in ABBA order; each pass tells the same roll of a new result (a new time: new notifications)."""
+    from chalicelib import clock
+    from chalicelib.adapters.dynamodb import governance_repository as repository
+    from chalicelib.domain.changes import Change, ResultStored
+    from chalicelib.domain.governance import RollEntry
+    from chalicelib.domain.notifications import Kind
+    from chalicelib.services import notifications
+
+    ballot = open_ballot(False, "Paint the shared workshop")
+    entries = [
+        RollEntry(ballot.ballot_id, synthetic_voter(), college_of(i), ballot.closes_at) for i in range(options.roll)
+    ]
+    repository.write_roll(entries)
+    concurrent = notifications.STORE_CONCURRENCY
+    seconds: dict[int, list[float]] = defaultdict(list)
+    for number, workers in enumerate((1, concurrent, concurrent, 1)):
+        closed_at = clock.iso(clock.now() + timedelta(seconds=number))
+        change = Change(
+            f"bench-{number}", str(number), closed_at, ResultStored(ballot.ballot_id, closed_at, True, False)
+        )
+        notifications.STORE_CONCURRENCY = workers
+        try:
+            started = time.perf_counter()
+            notifications.observe([change])
+            seconds[workers].append(time.perf_counter() - started)
+        finally:
+            notifications.STORE_CONCURRENCY = concurrent
+    told = sum(
+        1
+        for entry in entries[:20]
+        for stored, _ in notifications.page(entry.member_id, None, 10).items
+        if stored.kind is Kind.BALLOT_RESULT
+    )
+    per_thousand = {workers: statistics.mean(found) / options.roll * 1000 for workers, found in seconds.items()}
+    roll_seconds = per_thousand[concurrent] * ROLL_TOLD / 1000
+    return {
+        "roll": options.roll,
+        "seconds_per_1000_members": {
+            f"{workers}_at_a_time": round(found, 3) for workers, found in per_thousand.items()
+        },
+        "speedup": round(per_thousand[1] / per_thousand[concurrent], 2),
+        f"seconds_for_{ROLL_TOLD}_members": round(roll_seconds, 2),
+        "handler_timeout_seconds": STREAM_HANDLER_TIMEOUT_SECONDS,
+        "within_timeout": roll_seconds < STREAM_HANDLER_TIMEOUT_SECONDS / 2,
+        "every_member_told_each_pass": told == 4 * min(20, options.roll),
+    }
 
 
 # a: votes over HTTP.
@@ -606,6 +669,8 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
     done(f"recounts of {options.ballots} ballots")
     throughput = measure_throughput(options)
     done("throughput")
+    fanout = measure_result_fanout(options)
+    done(f"results told to a roll of {options.roll}")
     with (
         open(os.devnull, "w", encoding="utf-8") as sink,
         app_log_to(sink),
@@ -615,7 +680,7 @@ def run_all(options: Options, admin: Any, table_name: str) -> dict[str, Any]:
         with meter.metering():
             votes = measure_votes(options, api, meter, admin)
     done("votes over HTTP")
-    return report(options, votes, throughput, recounts)
+    return {**report(options, votes, throughput, recounts), "result_fanout": fanout}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
