@@ -21,7 +21,7 @@ c. The official recount (`ballots.close`) of a named ballot and of a secret ball
    and that the stored result counts every ballot, with the digest of the ballots loaded.
 d. The result's notification to everyone on the roll: the stream handler's fan-out (`notifications.observe`
    of the result's change: one Query of the roll, then one conditional put per member) for a roll of N
-   members (2,000; 300 with --quick), its members written STORE_CONCURRENCY at a time against one at a
+   members (2,000; 100 with --quick), its members written STORE_CONCURRENCY at a time against one at a
    time (ABBA), in seconds per 1,000 members, and the time a 2,000-member roll takes against the stream
    handler's timeout.
 
@@ -113,7 +113,7 @@ def parse_options(argv: Sequence[str] | None) -> Options:
         throughput_votes=args.throughput_votes or (40 if quick else 400),
         threads=args.threads,
         ballots=args.ballots or (500 if quick else PER_BALLOTS),
-        roll=args.roll or (300 if quick else ROLL_TOLD),
+        roll=args.roll or (100 if quick else ROLL_TOLD),
         rounds=args.cpu_rounds or (2 if quick else 5),
         endpoint=args.endpoint,
         profile=bool(args.profile),
