@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from chalicelib.api.http import Call, Router
@@ -78,11 +76,18 @@ def delete_me(call: Call[ErasureConfirmation, None]) -> ErasureOut:
 @router.route(
     "GET",
     "/members/{member_id}",
-    summary="A member's public profile",
+    summary="A member's profile, as they let you see it",
+    description="Whole for the members of their communities (and for every member when they chose "
+    "`profile_visibility: members`); otherwise `limited`: their name and reputation, and an empty bio, no "
+    "languages, skills or home community.",
     tag="members",
     response=PublicProfile,
     problems=(404,),
 )
-def get_member(call: Call[None, None]) -> Any:
-    member, summary = members.get_public_profile(call.params["member_id"])
-    return msgspec.structs.replace(project(member, PublicProfile), reviews=project(summary, ReviewSummaryOut))
+def get_member(call: Call[None, None]) -> PublicProfile:
+    found = members.get_public_profile(call.params["member_id"], call.member)
+    reputation = project(found.reputation, ReviewSummaryOut)
+    if found.whole:
+        return msgspec.structs.replace(project(found.member, PublicProfile), reviews=reputation)
+    member = found.member
+    return PublicProfile(member.member_id, member.display_name, "", [], [], None, member.created_at, reputation, True)

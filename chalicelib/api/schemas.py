@@ -120,10 +120,21 @@ class MemberProfile(Struct):
     location: str | None
     community_ids: list[str]
     created_at: Timestamp
+    profile_visibility: ProfileVisibility
+
+
+ProfileVisibility = Annotated[
+    Literal["communities", "members"],
+    Meta(
+        description="Who sees your whole profile (bio, languages, skills, home community): `communities`, the "
+        "members of your communities (the default), or `members`, every member. Others see your name and reputation."
+    ),
+]
 
 
 class PublicProfile(Struct):
-    """What any member sees of another: no contact details, no location finer than the community."""
+    """What a member sees of another: no contact details, no location finer than the community; `limited`,
+    the name and reputation only (the member shows the rest to their communities' members)."""
 
     member_id: str = field(name="id")
     display_name: str
@@ -133,6 +144,7 @@ class PublicProfile(Struct):
     home_community_id: str | None
     created_at: Timestamp
     reviews: ReviewSummaryOut | None = None  # the member's reputation
+    limited: bool = False
 
 
 class ProfileChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -142,6 +154,7 @@ class ProfileChanges(Struct, forbid_unknown_fields=True, omit_defaults=True):
     skills: Annotated[list[Tag], Meta(max_length=20)] | UnsetType = UNSET
     home_community_id: Identifier | UnsetType | None = UNSET
     location: CoarseLocation | UnsetType | None = UNSET
+    profile_visibility: ProfileVisibility | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         return {name: value for name, value in msgspec.structs.asdict(self).items() if value is not UNSET}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 from msgspec import Struct
@@ -15,6 +17,14 @@ from chalicelib.errors import FieldError
 # Every id a client sends or a token names as its subject (Auth0's look like "auth0|5f7c…"): never "#",
 # which joins the parts of a key.
 IDENTIFIER_PATTERN = rf"^[A-Za-z0-9_.:|\-]{{1,64}}{END}"
+
+
+class Visibility(StrEnum):
+    """Who sees a member's whole profile (bio, languages, skills, home community); anyone else sees their
+    name and reputation only. The default is the most private."""
+
+    COMMUNITIES = "communities"  # the members of their communities
+    MEMBERS = "members"  # every member
 
 
 class Member(Struct, frozen=True):
@@ -30,6 +40,14 @@ class Member(Struct, frozen=True):
     active_day: str | None = None  # the first day of the last week the member was marked active (`active_week`)
     erased_at: str | None = None  # the member asked for erasure: the profile is a pseudonym from then on
     erasure_step: str | None = None  # the last step of the erasure done (`domain.erasure.Step`)
+    profile_visibility: Visibility = Visibility.COMMUNITIES
+
+
+def shows_whole_profile(member: Member, viewer_id: str, viewer_communities: Iterable[str], operator: bool) -> bool:
+    """The member themselves, operators, and whom their visibility lets in see their whole profile."""
+    if viewer_id == member.member_id or operator or member.profile_visibility is Visibility.MEMBERS:
+        return True
+    return not set(member.community_ids).isdisjoint(viewer_communities)
 
 
 def active_week(day: str) -> str:
@@ -58,6 +76,8 @@ def apply_profile_changes(member: Member, changes: dict[str, Any]) -> Member:
     for name in ("languages", "skills"):
         if name in normalized:
             normalized[name] = tuple(dict.fromkeys(value.lower() for value in normalized[name]))
+    if "profile_visibility" in normalized:
+        normalized["profile_visibility"] = Visibility(normalized["profile_visibility"])
     return replace(member, **normalized)
 
 

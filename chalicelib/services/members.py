@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import lru_cache, partial
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from chalicelib import clock, errors
 from chalicelib.adapters.dynamodb import member_repository as repository
@@ -12,7 +12,13 @@ from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork, a
 from chalicelib.auth import Principal
 from chalicelib.domain.economy import RewardRule
 from chalicelib.domain.ledger import wallet_account
-from chalicelib.domain.members import Member, active_week, apply_profile_changes, default_display_name
+from chalicelib.domain.members import (
+    Member,
+    active_week,
+    apply_profile_changes,
+    default_display_name,
+    shows_whole_profile,
+)
 from chalicelib.domain.reviews import Summary
 from chalicelib.services import auto_rewards, ledger, reviews, transaction
 
@@ -91,12 +97,24 @@ def update_own_profile(member_id: str, changes: dict[str, Any]) -> Member:
     return updated
 
 
-def get_public_profile(member_id: str) -> tuple[Member, Summary]:
-    """What any member sees of another, with their reputation's summary."""
+class PublicProfile(NamedTuple):
+    member: Member
+    reputation: Summary
+    whole: bool  # False: the viewer sees the name and reputation only (`shows_whole_profile`)
+
+
+def get_public_profile(member_id: str, viewer: Principal) -> PublicProfile:
+    """What a member sees of another, with their reputation's summary. The viewer's communities are read
+    only when the member shows their whole profile to their communities alone."""
     member = repository.get(member_id)
     if member is None:
         raise errors.NotFound("not-found.member")
-    return member, reviews.summaries({member_id})[member_id]
+    reputation = reviews.summaries({member_id})[member_id]
+    if shows_whole_profile(member, viewer.member_id, (), viewer.is_operator):
+        return PublicProfile(member, reputation, True)
+    own = repository.get(viewer.member_id)
+    communities = own.community_ids if own is not None else ()
+    return PublicProfile(member, reputation, shows_whole_profile(member, viewer.member_id, communities, False))
 
 
 def reset() -> None:

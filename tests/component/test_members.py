@@ -16,6 +16,7 @@ from chalicelib.auth import Principal
 from chalicelib.services import members
 from tests.component import support
 from tests.component.support import assert_422, assert_problem, create_community
+from tests.conftest import OPERATOR
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -355,7 +356,14 @@ class TestPublicProfile:
         api.post(f"/communities/{cid}/join", as_="bob")
         changed = api.patch(
             "/me",
-            {"bio": "Cyclist", "languages": ["fr"], "skills": ["bikes"], "location": "u0hqg", "home_community_id": cid},
+            {
+                "bio": "Cyclist",
+                "languages": ["fr"],
+                "skills": ["bikes"],
+                "location": "u0hqg",
+                "home_community_id": cid,
+                "profile_visibility": "members",
+            },
             as_="bob",
         )
         assert changed.status_code == 200, changed.body
@@ -372,7 +380,9 @@ class TestPublicProfile:
             "home_community_id",
             "created_at",
             "reviews",  # the reputation's summary
+            "limited",
         }
+        assert profile["limited"] is False
         assert profile["reviews"] == {"count": 0, "average": None, "bayesian_average": 4.0}
         assert profile["id"] == "bob"
         assert profile["display_name"] == "Bob"
@@ -383,6 +393,38 @@ class TestPublicProfile:
         assert "@" not in text and "example.org" not in text, "no e-mail"
         assert "+4179" not in text
         assert "community_ids" not in text
+
+    def test_by_default_only_the_members_communities_see_the_whole_profile(self, api):
+        cid = community(api, "jonction")
+        for member in ("cleo", "dan"):
+            assert api.post(f"/communities/{cid}/join", as_=member).status_code in (200, 201)
+        api.get("/me", as_="erin")
+        assert api.get("/me", as_="cleo").json["profile_visibility"] == "communities"
+        assert (
+            api.patch("/me", {"bio": "Baker", "skills": ["bread"], "home_community_id": cid}, as_="cleo").status_code
+            == 200
+        )
+
+        neighbour = api.get("/members/cleo", as_="dan").json
+        assert (neighbour["limited"], neighbour["bio"], neighbour["skills"]) == (False, "Baker", ["bread"])
+        stranger = api.get("/members/cleo", as_="erin").json
+        assert stranger == {
+            "id": "cleo",
+            "display_name": neighbour["display_name"],
+            "bio": "",
+            "languages": [],
+            "skills": [],
+            "home_community_id": None,
+            "created_at": neighbour["created_at"],
+            "reviews": neighbour["reviews"],  # the reputation stays: it is what trust is built on
+            "limited": True,
+        }
+        assert api.get("/members/cleo", as_="ops", groups=OPERATOR).json["limited"] is False
+        assert api.get("/members/cleo", as_="cleo").json["limited"] is False
+
+        assert api.patch("/me", {"profile_visibility": "members"}, as_="cleo").json["profile_visibility"] == "members"
+        assert api.get("/members/cleo", as_="erin").json["bio"] == "Baker"
+        assert_422(api.patch("/me", {"profile_visibility": "everyone"}, as_="cleo"), "profile_visibility")
 
     def test_own_profile_through_the_public_route_is_public_too(self, api):
         api.patch("/me", {"location": "u0hqg"})

@@ -11,7 +11,7 @@ from chalicelib.adapters.dynamodb import keys, reads
 from chalicelib.adapters.dynamodb.mapping import values_of
 from chalicelib.adapters.dynamodb.models import MemberItem, MembershipItem
 from chalicelib.adapters.dynamodb.unit_of_work import Refusal, UnitOfWork
-from chalicelib.domain.members import Member
+from chalicelib.domain.members import Member, Visibility
 
 
 def _to_domain(item: reads.RawItem) -> Member:
@@ -29,6 +29,7 @@ def _to_domain(item: reads.RawItem) -> Member:
         active_day=values.get("active_day"),
         erased_at=values.get("erased_at"),
         erasure_step=values.get("erasure_step"),
+        profile_visibility=Visibility(values.get("profile_visibility") or Visibility.COMMUNITIES),
     )
 
 
@@ -48,6 +49,7 @@ def _to_item(member: Member) -> MemberItem:
         active_day=member.active_day,
         erased_at=member.erased_at,
         erasure_step=member.erasure_step,
+        profile_visibility=member.profile_visibility.value,
     )
 
 
@@ -108,6 +110,7 @@ def _profile_actions(member: Member) -> list[Action]:
         MemberItem.skills.set(list[Any](member.skills)),
         _set_or_remove(MemberItem.home_community_id, member.home_community_id),
         _set_or_remove(MemberItem.location, member.location),
+        MemberItem.profile_visibility.set(member.profile_visibility.value),
     ]
 
 

@@ -87,6 +87,7 @@ class MemberItem(TableItem):
     created_at = UnicodeAttribute()
     erased_at = UnicodeAttribute(null=True)
     erasure_step = UnicodeAttribute(null=True)
+    profile_visibility = UnicodeAttribute(null=True)  # absent: the default (communities)
 
 
 class CommunityItem(TableItem):
