@@ -3,6 +3,7 @@
 from chalice.app import Chalice, CloudWatchEvent, CORSConfig, DynamoDBEvent, Rate
 
 from chalicelib.api import (
+    books,
     communities,
     conversations,
     economy,
@@ -36,6 +37,7 @@ app.api.cors = CORSConfig(
 )
 ROUTERS = (
     meta.router,
+    books.router,
     members.router,
     export.router,
     home.router,

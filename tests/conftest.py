@@ -123,7 +123,8 @@ class Api:
             sent["Authorization"] = f"Bearer {self._mint(as_, groups=groups)}"
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         response = self._client.http.request(method, path, headers=sent, body=payload)
-        response.json = json.loads(response.body) if response.body else None
+        is_json = "json" in response.headers.get("Content-Type", "")
+        response.json = json.loads(response.body) if response.body and is_json else None
         return response
 
     def get(self, path: str, **kwargs: Any) -> Any:

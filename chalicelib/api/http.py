@@ -57,6 +57,8 @@ class Operation(Struct, frozen=True):
     raw_body: bool = False  # the view gets the body's bytes untouched (signed webhooks)
     limit: LimitedAction | None = None  # the member's rate limit this route counts against
     erased_may_call: bool = False  # a member whose account was erased may still call it (their erasure's retry)
+    media_type: str = JSON  # another one (CSV, HTML): the view returns the document as text
+    response_headers: tuple[tuple[str, str], ...] = ()  # sent with every success (a page's Content-Security-Policy)
 
     @property
     def max_body_bytes(self) -> int:
@@ -109,6 +111,8 @@ class Router:
         raw_body: bool = False,
         limit: LimitedAction | None = None,
         erased_may_call: bool = False,
+        media_type: str = JSON,
+        response_headers: tuple[tuple[str, str], ...] = (),
     ) -> Callable[[View], View]:
         assert limit is None or access == "member", "rate limits count a member's own calls"
         if method == "POST" and access != "public":
@@ -132,6 +136,8 @@ class Router:
                 raw_body,
                 limit,
                 erased_may_call,
+                media_type,
+                response_headers,
             )
             OPERATIONS.append(operation)
 
@@ -192,8 +198,12 @@ def _dispatch(operation: Operation, view: View, request: Request, params: dict[s
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 member_id=principal.member_id if principal else None,
             )
-    content_type = PROBLEM_JSON if status >= 400 else JSON
-    return Response(body=body.decode(), status_code=status, headers={"Content-Type": content_type, **problem_headers})
+    if status >= 400:
+        return Response(
+            body=body.decode(), status_code=status, headers={"Content-Type": PROBLEM_JSON, **problem_headers}
+        )
+    sent: dict[str, str | list[str]] = {"Content-Type": operation.media_type, **dict(operation.response_headers)}
+    return Response(body=body.decode(), status_code=status, headers=sent)
 
 
 def _execute(operation: Operation, view: View, call: Call[Any, Any]) -> tuple[int, bytes]:
@@ -205,7 +215,11 @@ def _execute(operation: Operation, view: View, call: Call[Any, Any]) -> tuple[in
         result = view(call)
     except AppError as error:
         return problems.problem(error, call.language)
-    return operation.status, (b"" if result is None else msgspec.json.encode(result))
+    if result is None:
+        return operation.status, b""
+    if operation.media_type != JSON:
+        return operation.status, cast(str, result).encode()
+    return operation.status, msgspec.json.encode(result)
 
 
 def language_of(principal: Principal | None, request: Request) -> Language:

@@ -107,7 +107,9 @@ def _operation(op: Operation, schema_of: dict[Any, Any], components: dict[str, A
         for header in op.headers
     ]
     success: dict[str, Any] = {"description": op.summary}
-    if op.response is not None:
+    if op.media_type != "application/json":
+        success["content"] = {op.media_type: {"schema": {"type": "string"}}}
+    elif op.response is not None:
         success["content"] = {"application/json": {"schema": schema_of[op.response]}}
     problems = {400, 422, 500, *op.problems}
     if op.access != "public":

@@ -93,6 +93,16 @@ class RoundMoved(Struct, frozen=True):
     new: ReviewRound | None
 
 
+class ProfileMoved(Struct, frozen=True):
+    """A member's profile: `created` on the first call; `old_week`/`new_week`, the activity mark (the Monday
+    of the last week the member was seen) before and after."""
+
+    member_id: str
+    created: bool
+    old_week: str | None
+    new_week: str | None
+
+
 class RollEntered(Struct, frozen=True):
     """A member put on a ballot's roll: the ballot opens for them."""
 
@@ -124,6 +134,7 @@ TableChange = (
     | ClaimMoved
     | ReviewWritten
     | RoundMoved
+    | ProfileMoved
     | RollEntered
     | ResultStored
 )

@@ -21,6 +21,7 @@ from enum import StrEnum
 from msgspec import Struct, field
 from msgspec.structs import replace
 
+from chalicelib.domain import books
 from chalicelib.domain.changes import (
     BalanceMoved,
     Change,
@@ -136,7 +137,8 @@ class SharePaid(Struct, frozen=True, array_like=True):
 
 class Observed(Struct, frozen=True):
     """What one batch of stream records adds: its residues (zero ones left out), faults, value-sharing
-    payments to check against their statement, and counts for the report."""
+    payments to check against their statement, counts for the report, and each day's figures for the
+    public books (`domain/books.flows`)."""
 
     residues: list[Residue] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -144,10 +146,12 @@ class Observed(Struct, frozen=True):
     balances: int = 0
     transfers: int = 0
     purchases: int = 0
+    books: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.residues or self.faults or self.shares or self.balances or self.transfers or self.purchases)
+        counted = self.balances or self.transfers or self.purchases
+        return not (self.residues or self.faults or self.shares or counted or self.books)
 
 
 class _Residues:
@@ -181,8 +185,8 @@ def _target(purchase: Purchase | None) -> int:
     return reversal_target(purchase) if purchase is not None else 0
 
 
-def observe(changes: Iterable[Change]) -> Observed:
-    """Every residue a batch of changes contributes, merged per key."""
+def observe(changes: Sequence[Change]) -> Observed:
+    """Every residue a batch of changes contributes, merged per key, and its figures for the books."""
     residues = _Residues()
     faults: list[Fault] = []
     shares: list[SharePaid] = []
@@ -209,7 +213,7 @@ def observe(changes: Iterable[Change]) -> Observed:
             residues.got(Check.REVENUE, f"revenue:{what.month}", what.at, what.amount, what.at)
         elif isinstance(what, StatementWritten):
             faults += _statement_faults(what, change.time)
-    return Observed(residues.opened(), faults, shares, balances, transfers, purchases)
+    return Observed(residues.opened(), faults, shares, balances, transfers, purchases, books.flows(changes))
 
 
 def _recorded(residues: _Residues, faults: list[Fault], shares: list[SharePaid], transfer: Transfer) -> None:

@@ -14,11 +14,13 @@ import msgspec
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chalicelib import clock, errors
-from chalicelib.adapters.dynamodb import economy_repository, report_repository
+from chalicelib.adapters.dynamodb import books_repository, economy_repository, report_repository
 from chalicelib.adapters.dynamodb import reconciliation_repository as repository
 from chalicelib.adapters.dynamodb.unit_of_work import AlreadyDone, UnitOfWork
 from chalicelib.config import settings
+from chalicelib.domain import books as books_rules
 from chalicelib.domain import reconciliation as rules
+from chalicelib.domain.books import OpenBooks
 from chalicelib.domain.changes import Change
 from chalicelib.domain.reconciliation import Carried, Mismatch, Observed, Report
 from chalicelib.observability import logger, metrics
@@ -38,6 +40,7 @@ GAP_MAX = timedelta(seconds=repository.RESIDUE_TTL_SECONDS) - timedelta(days=1)
 class Checkpoint(msgspec.Struct, frozen=True):
     cut: str = ""  # residue items written before it are summed into `carried`
     carried: Carried = msgspec.field(default_factory=Carried)
+    books: OpenBooks = msgspec.field(default_factory=OpenBooks)  # the public books' days not closed yet
 
 
 # The stream handler's side
@@ -115,9 +118,25 @@ def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> Report:
         mismatches[:REPORTED_MAX],
         sum(batch.purchases for batch in batches),
     )
-    repository.add_checkpoint(uow, stored, msgspec.json.encode(Checkpoint(max(cut, start), carried)))
+    open_books = _close_books(uow, checkpoint.books, batches, report, settle + write_margin)
+    repository.add_checkpoint(uow, stored, msgspec.json.encode(Checkpoint(max(cut, start), carried, open_books)))
     report_repository.add_report(uow, REPORT_NAME, report.at, msgspec.json.encode(report).decode())
     return report
+
+
+def _close_books(
+    uow: UnitOfWork, books: OpenBooks, batches: list[Observed], report: Report, behind: timedelta
+) -> OpenBooks:
+    """The batches' figures added to the days still open, and every day whose changes are all in closed
+    and published (with its month, on its last day), in the same unit of work as the checkpoint."""
+    opened = books_rules.add(books, [batch.books for batch in batches])
+    until = clock.iso(clock.parse(report.at) - behind - timedelta(days=1))[:10]
+    still_open, closed = books_rules.close(opened, until, report.balanced, report.at)
+    for period in closed:
+        books_repository.add_period(uow, period)
+    if closed:
+        logger.info("books closed", extra={"periods": [period.period for period in closed], "late": still_open.late})
+    return still_open
 
 
 def _hours(start: str, end: str) -> list[str]:

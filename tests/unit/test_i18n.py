@@ -11,6 +11,7 @@ import pytest
 from chalicelib import auth, errors, i18n
 from chalicelib.api import http, problems
 from chalicelib.domain import limits
+from chalicelib.domain.books import FIGURES
 from chalicelib.domain.exchanges import Action, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, TransferKind
 from chalicelib.domain.listings import CATEGORIES, Mode
@@ -80,6 +81,7 @@ def test_every_title_notification_label_and_validation_message_is_in_the_catalog
     wanted |= {f"notification.{kind.value}" for kind in Kind}
     wanted |= {message_id for _, message_id in http._VALIDATION_MESSAGES} | {"validation.other"}
     wanted |= {f"{namespace}.{value}" for namespace, values in LABELS.items() for value in values}
+    wanted |= {f"books.{figure}" for figure in FIGURES}
     missing = {message_id for message_id in wanted if not i18n.has(message_id)}
     assert not missing, sorted(missing)
 

@@ -15,12 +15,14 @@ from chalicelib.adapters.dynamodb.models import (
     DocumentItem,
     ExchangeItem,
     HoldItem,
+    MemberItem,
     PurchaseItem,
 )
 from chalicelib.domain.changes import (
     BalanceMoved,
     ExchangeMoved,
     HoldMoved,
+    ProfileMoved,
     PurchaseMoved,
     RevenueCounted,
     StatementWritten,
@@ -134,13 +136,27 @@ def test_purchases_revenue_counters_and_statements():
 
 
 def test_items_no_consumer_follows_decode_to_nothing_and_a_malformed_record_raises():
-    profile = DocumentItem(keys.member_pk("alice"), keys.PROFILE_SK, doc="{}")
-    assert changes.decode(record("INSERT", new=profile)) is None
+    community = DocumentItem(keys.community_pk("c1"), keys.META_SK, doc="{}")
+    assert changes.decode(record("INSERT", new=community)) is None
     broken = record("MODIFY", balance(10), balance(15))
     broken["dynamodb"]["NewImage"]["posted"] = {"S": "many"}
     for bad in ({"eventID": "x"}, broken):
         with pytest.raises((KeyError, ValueError, TypeError, AttributeError)):
             changes.decode(bad)
+
+
+def test_a_profile_decodes_to_its_creation_and_its_activity_mark():
+    def profile(week: str | None) -> MemberItem:
+        return MemberItem(
+            keys.member_pk("ann"), keys.PROFILE_SK, member_id="ann", display_name="Ann", created_at=AT, active_day=week
+        )
+
+    assert changes.decode(record("INSERT", new=profile("2026-05-25"))).what == ProfileMoved(
+        "ann", True, None, "2026-05-25"
+    )
+    moved = changes.decode(record("MODIFY", profile("2026-05-25"), profile("2026-06-01"))).what
+    assert moved == ProfileMoved("ann", False, "2026-05-25", "2026-06-01")
+    assert changes.decode(record("REMOVE", old=profile("2026-05-25"))) is None
 
 
 def test_an_exchange_change_decodes_and_a_malformed_one_is_refused_with_a_value_error():

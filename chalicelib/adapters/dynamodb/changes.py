@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb.models import (
     DocumentItem,
     ExchangeItem,
     HoldItem,
+    MemberItem,
     ParticipantItem,
     PurchaseItem,
     ReviewItem,
@@ -39,6 +40,7 @@ from chalicelib.domain.changes import (
     ExchangeMoved,
     HoldMoved,
     InboxMoved,
+    ProfileMoved,
     PurchaseMoved,
     ResultStored,
     RevenueCounted,
@@ -121,6 +123,12 @@ def _followed(pk: str, sk: str, old: Image, new: Image, time: str) -> TableChang
     if sk.startswith(keys.ROLL_SK_PREFIX) and old is None and new is not None:
         values = values_of(RollEntryItem, new)
         return RollEntered(values["ballot_id"], values["member_id"], values["closes_at"])
+    if sk == keys.PROFILE_SK and pk.startswith(keys.member_pk("")):
+        before, after = (None if image is None else values_of(MemberItem, image) for image in (old, new))
+        if after is None:
+            return None
+        weeks = [values.get("active_day") if values is not None else None for values in (before, after)]
+        return ProfileMoved(after["member_id"], before is None, *weeks)
     if sk == keys.RESULT_SK and pk.startswith(keys.ballot_pk("")) and old is None and new is not None:
         result = result_of(DocumentItem.from_raw_data(dict(new)))
         return ResultStored(result.ballot_id, result.closed_at or time, result.adopted, result.withheld)

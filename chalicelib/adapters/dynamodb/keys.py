@@ -90,6 +90,7 @@ class Prefix(StrEnum):
     JOBS = "JOBS"
     NOTIFICATIONS = "NOTIFS"
     NOTIFICATION = "N"
+    BOOKS = "BOOKS"
 
 
 SEP = "#"
@@ -257,6 +258,11 @@ def residues_written_pk(hour: str, bucket: int) -> str:
 
 def residues_written_sk(written_at: str, event_id: str) -> str:
     return key(written_at, event_id)
+
+
+def books_pk(kind: str) -> str:
+    """The closed periods of one kind (`DAY`, `MONTH`), sorted by period: one Query reads a range."""
+    return key(Prefix.BOOKS, kind)
 
 
 RECONCILIATION_PK = str(Prefix.RECONCILIATION)

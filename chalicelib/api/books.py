@@ -1,0 +1,181 @@
+"""The public books as open data: closed days and months as JSON or CSV, and their data dictionary."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated
+
+from msgspec import Meta, Struct, field
+
+from chalicelib import clock, errors, i18n
+from chalicelib.adapters.dynamodb import books_repository
+from chalicelib.api.http import Call, Router
+from chalicelib.api.schemas import Month
+from chalicelib.domain.books import FIGURES, STOCKS, Period, as_csv
+from chalicelib.errors import FieldError
+from chalicelib.i18n import Language
+
+router = Router("books")
+
+MAX_DAYS = 92  # a quarter per request
+MAX_MONTHS = 36
+LICENCE = "CC-BY-4.0"
+CSV = "text/csv; charset=utf-8"
+Day = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", description="YYYY-MM-DD")]
+CHAIN = (
+    "Each period carries `previous`, the digest of the period before it of the same kind, and `digest`: the "
+    "SHA-256 of its canonical JSON without `digest` (keys sorted, no spaces, UTF-8). A reader recomputes "
+    "each digest and follows the links: nothing published can be rewritten unseen. A month's flows are the "
+    "sum of its days'; its stocks, its last day's."
+)
+
+
+class DaysQuery(Struct, forbid_unknown_fields=True):
+    first: Day | None = field(default=None, name="from")
+    last: Day | None = field(default=None, name="to")
+
+
+class MonthsQuery(Struct, forbid_unknown_fields=True):
+    first: Month | None = field(default=None, name="from")
+    last: Month | None = field(default=None, name="to")
+
+
+class PeriodOut(Struct):
+    period: Annotated[str, Meta(description="YYYY-MM-DD or YYYY-MM")]
+    figures: Annotated[dict[str, int], Meta(description="Every column of the dictionary, by name")]
+    reconciled: Annotated[bool, Meta(description="The ledger was balanced when the period closed")]
+    closed_at: str
+    previous: Annotated[str, Meta(description="The digest of the period before (empty for the first)")]
+    digest: Annotated[str, Meta(description="SHA-256 (hex) of the period's canonical JSON without `digest`")]
+
+
+class BooksOut(Struct):
+    items: list[PeriodOut]
+    dictionary: str = "/books/dictionary"
+
+
+class ColumnOut(Struct):
+    name: str
+    kind: Annotated[str, Meta(description="`flow`: during the period; `stock`: at its end")]
+    unit: str
+    description: Annotated[dict[str, str], Meta(description="By language: `fr`, `en`")]
+
+
+class DictionaryOut(Struct):
+    licence: str
+    chain: str
+    columns: list[ColumnOut]
+
+
+def _periods_out(periods: list[Period]) -> BooksOut:
+    return BooksOut([PeriodOut(p.period, p.figures, p.reconciled, p.closed_at, p.previous, p.digest) for p in periods])
+
+
+def _days(query: DaysQuery) -> list[Period]:
+    last = _date("to", query.last) if query.last else clock.now().date() - timedelta(days=1)
+    first = _date("from", query.first) if query.first else last - timedelta(days=30)
+    if first > last or (last - first).days >= MAX_DAYS:
+        raise errors.Invalid([FieldError("from", "books.day-range", {"max": MAX_DAYS})])
+    return books_repository.periods(books_repository.DAY, first.isoformat(), last.isoformat())
+
+
+def _date(name: str, day: str) -> date:
+    try:
+        return date.fromisoformat(day)
+    except ValueError:  # the pattern lets 2026-02-30 through
+        raise errors.Invalid([FieldError(name, "books.no-such-day")]) from None
+
+
+def _months(query: MonthsQuery) -> list[Period]:
+    last = query.last or clock.now().date().isoformat()[:7]
+    first = query.first or f"{int(last[:4]) - 1}{last[4:]}"
+    if first > last or (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:]) >= MAX_MONTHS:
+        raise errors.Invalid([FieldError("from", "books.month-range", {"max": MAX_MONTHS})])
+    return books_repository.periods(books_repository.MONTH, first, last)
+
+
+DAYS_RULES = f"From `from` to `to` (at most {MAX_DAYS} days; by default the 31 days up to yesterday), oldest first."
+MONTHS_RULES = f"From `from` to `to` (at most {MAX_MONTHS} months; by default the last 12 and this one), oldest first."
+
+
+@router.route(
+    "GET",
+    "/books/days",
+    summary="The public books, day by day",
+    description=f"{DAYS_RULES} A day is published once its changes are all in (about an hour after it ends). {CHAIN}",
+    tag="transparency",
+    access="public",
+    query=DaysQuery,
+    response=BooksOut,
+)
+def book_days(call: Call[None, DaysQuery]) -> BooksOut:
+    return _periods_out(_days(call.query))
+
+
+@router.route(
+    "GET",
+    "/books/days.csv",
+    summary="The public books, day by day, as CSV",
+    description=f"{DAYS_RULES} One row per day, one column per figure, then the chain's columns.",
+    tag="transparency",
+    access="public",
+    query=DaysQuery,
+    media_type=CSV,
+)
+def book_days_csv(call: Call[None, DaysQuery]) -> str:
+    return as_csv(_days(call.query))
+
+
+@router.route(
+    "GET",
+    "/books/months",
+    summary="The public books, month by month",
+    description=f"{MONTHS_RULES} A month closes with its last day. {CHAIN}",
+    tag="transparency",
+    access="public",
+    query=MonthsQuery,
+    response=BooksOut,
+)
+def book_months(call: Call[None, MonthsQuery]) -> BooksOut:
+    return _periods_out(_months(call.query))
+
+
+@router.route(
+    "GET",
+    "/books/months.csv",
+    summary="The public books, month by month, as CSV",
+    description=f"{MONTHS_RULES} One row per month, one column per figure, then the chain's columns.",
+    tag="transparency",
+    access="public",
+    query=MonthsQuery,
+    media_type=CSV,
+)
+def book_months_csv(call: Call[None, MonthsQuery]) -> str:
+    return as_csv(_months(call.query))
+
+
+@router.route(
+    "GET",
+    "/books/dictionary",
+    summary="What every column of the public books means, its unit, and the data's licence",
+    tag="transparency",
+    access="public",
+    response=DictionaryOut,
+)
+def book_dictionary(call: Call[None, None]) -> DictionaryOut:
+    columns = [
+        ColumnOut(
+            figure,
+            "stock" if figure in STOCKS else "flow",
+            _unit(figure),
+            {language.value: i18n.text(f"books.{figure}", language) for language in Language},
+        )
+        for figure in FIGURES
+    ]
+    return DictionaryOut(LICENCE, CHAIN, columns)
+
+
+def _unit(figure: str) -> str:
+    if figure.startswith("sold_cents_"):
+        return f"{figure.removeprefix('sold_cents_').upper()} cents"
+    return "credits" if figure.startswith("credits_") else "count"
