@@ -70,6 +70,7 @@ def main() -> None:
                 home = f"{api}/listings?near={member.location}&q=perceuse"
                 print('\nTry: curl -H "Authorization: Bearer $TOKEN" ' + f"{api}/me/wallet")
                 print(f'     curl -H "Authorization: Bearer $TOKEN" "{home}"   (keyword search)')
+                print(f"     curl {api}/books/months   (the public books, published 2 minutes in)")
                 print("Ctrl-C stops everything.")
                 sys.stdout.flush()
                 signal.pause()

@@ -122,6 +122,7 @@ def seed() -> None:
     seed_missions(community_ids)
     seed_last_month(community_ids["geneve-plainpalais"])
     seed_fees()  # after the seed's listings: they were published free
+    seed_books_history()
 
 
 # One listing per category, spread over the communities' members, plus a few requests.
@@ -768,6 +769,30 @@ def seed_last_month(community_id: str) -> None:
             reason="Demo schedule: five free listings a month",
         )
     value_sharing.share_month(month)
+
+
+HISTORY_MONTHS = 5  # months of past activity, so the public books and their charts show a trend
+HISTORY_DAYS = (3, 10, 17, 24)  # the days of each month something happened
+
+
+def seed_books_history() -> None:
+    """A few rewards and payments on a few days of each of the last months, at their own dates: the
+    books' figures come from the facts' times, so the reconciliation's first run (two minutes after the
+    start, locally) publishes those days and months. Idempotent by the transfers' ids."""
+    today = clock.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    first_month = (today.replace(day=1) - timedelta(days=31 * HISTORY_MONTHS)).replace(day=1)
+    members = [demo.member_id for demo in DEMO_MEMBERS]
+    for months_ago in range(HISTORY_MONTHS, 0, -1):
+        month = (first_month + timedelta(days=31 * (HISTORY_MONTHS - months_ago))).replace(day=1)
+        for number, day in enumerate(HISTORY_DAYS):
+            moment = month.replace(day=day)
+            key = moment.date().isoformat()
+            with _as_of(moment):
+                rewarded = members[(number + months_ago) % len(members)]
+                amount = 4 + 3 * (HISTORY_MONTHS - months_ago) + number
+                rewards.reward_member(OPERATOR_ID, rewarded, amount, "community_help", "Coup de main", f"history-{key}")
+                payer, payee = members[number % len(members)], members[(number + 1) % len(members)]
+                payments.pay_member(payer, payee, 2 + number, TransferKind.TIP, "Merci !", f"history-{key}")
 
 
 def _listing_of(owner_id: str, title: str, category: str, community_id: str) -> str:

@@ -87,11 +87,19 @@ def _date(name: str, day: str) -> date:
 
 
 def _months(query: MonthsQuery) -> list[Period]:
-    last = query.last or clock.now().date().isoformat()[:7]
-    first = query.first or f"{int(last[:4]) - 1}{last[4:]}"
-    if first > last or (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:]) >= MAX_MONTHS:
+    last = _month_number(query.last or clock.now().date().isoformat()[:7])
+    first = _month_number(query.first) if query.first else max(last - 12, 0)
+    if first > last or last - first >= MAX_MONTHS:
         raise errors.Invalid([FieldError("from", "books.month-range", {"max": MAX_MONTHS})])
-    return books_repository.periods(books_repository.MONTH, first, last)
+    return books_repository.periods(books_repository.MONTH, _month(first), _month(last))
+
+
+def _month_number(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:]) - 1
+
+
+def _month(number: int) -> str:
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
 
 
 DAYS_RULES = f"From `from` to `to` (at most {MAX_DAYS} days; by default the 31 days up to yesterday), oldest first."

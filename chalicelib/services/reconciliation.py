@@ -78,7 +78,9 @@ def run(settle: timedelta | None = None, write_margin: timedelta = WRITE_MARGIN)
     to the ledger's size."""
     if settle is None:
         settle = timedelta(seconds=settings().reconciliation_settle_seconds)
-    report = transaction.run(lambda uow: _run(uow, settle, write_margin))
+    report, more = transaction.run(lambda uow: _run(uow, settle, write_margin))
+    while more:  # the books were behind by more days than a run closes (the job was down): catch up
+        more = transaction.run(lambda uow: _catch_up_books(uow, report, settle + write_margin))
     metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(report.mismatches))
     metrics.add_metric(name="LedgerTotalPosted", unit=MetricUnit.Count, value=report.total_posted)
     metrics.flush_metrics()
@@ -95,7 +97,7 @@ def run(settle: timedelta | None = None, write_margin: timedelta = WRITE_MARGIN)
     return report
 
 
-def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> Report:
+def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> tuple[Report, bool]:
     stored = repository.checkpoint()
     checkpoint = msgspec.json.decode(stored.body, type=Checkpoint) if stored.body else Checkpoint()
     machine = clock.system_now()  # residue items are dated by the machine's clock, facts by `clock.now`
@@ -118,17 +120,27 @@ def _run(uow: UnitOfWork, settle: timedelta, write_margin: timedelta) -> Report:
         mismatches[:REPORTED_MAX],
         sum(batch.purchases for batch in batches),
     )
-    open_books = _close_books(uow, checkpoint.books, batches, report, settle + write_margin)
+    open_books, more = _close_books(uow, checkpoint.books, batches, report, settle + write_margin)
     repository.add_checkpoint(uow, stored, msgspec.json.encode(Checkpoint(max(cut, start), carried, open_books)))
     report_repository.add_report(uow, REPORT_NAME, report.at, msgspec.json.encode(report).decode())
-    return report
+    return report, more
+
+
+def _catch_up_books(uow: UnitOfWork, report: Report, behind: timedelta) -> bool:
+    """More days closed after the run, over the checkpoint it wrote; True while some are still due."""
+    stored = repository.checkpoint()
+    checkpoint = msgspec.json.decode(stored.body or b"{}", type=Checkpoint)
+    books, more = _close_books(uow, checkpoint.books, [], report, behind)
+    repository.add_checkpoint(uow, stored, msgspec.json.encode(msgspec.structs.replace(checkpoint, books=books)))
+    return more
 
 
 def _close_books(
     uow: UnitOfWork, books: OpenBooks, batches: list[Observed], report: Report, behind: timedelta
-) -> OpenBooks:
+) -> tuple[OpenBooks, bool]:
     """The batches' figures added to the days still open, and every day whose changes are all in closed
-    and published (with its month, on its last day), in the same unit of work as the checkpoint."""
+    and published (with its month, on its last day), in the same unit of work as the checkpoint; True
+    when more days are due than one unit of work closes."""
     opened = books_rules.add(books, [batch.books for batch in batches])
     until = clock.iso(clock.parse(report.at) - behind - timedelta(days=1))[:10]
     still_open, closed = books_rules.close(opened, until, report.balanced, report.at)
@@ -136,7 +148,7 @@ def _close_books(
         books_repository.add_period(uow, period)
     if closed:
         logger.info("books closed", extra={"periods": [period.period for period in closed], "late": still_open.late})
-    return still_open
+    return still_open, still_open.last_day < until and len(closed) >= books_rules.MAX_CLOSED_PER_RUN
 
 
 def _hours(start: str, end: str) -> list[str]:

@@ -379,9 +379,14 @@ def test_reconciliation_benchmark(dynamodb_endpoint):
     assert figures["incremental_cost_ratio"] == pytest.approx(1.0, abs=0.1)
     assert figures["within_goals"] == {
         "incremental_cost_ratio": True,
+        "books_cost_ratio": True,
+        "books_published_the_day": True,
         "audits_balanced": True,
         "incremental_balanced": True,
     }
+    for size in sizes.values():
+        closing = size["incremental"]["books"]["close_day"]
+        assert closing["requests_by_operation"]["TransactWriteItems"] == 1, "the day published with the checkpoint"
 
 
 def test_writes_benchmark(dynamodb_endpoint):

@@ -7,10 +7,12 @@ reconciles."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.adapters.dynamodb import books_repository
+from chalicelib.domain import books as book_rules
 from chalicelib.domain.economy import Operation
 from chalicelib.domain.governance import BallotKind, BallotState, CooperatorStatus
 from chalicelib.domain.ledger import TransferKind, earmark_account
@@ -41,6 +43,8 @@ from tools.seed import (
     DEMO_OPEN_BALLOT,
     DEMO_PROXY,
     DEMO_REVIEWED,
+    HISTORY_DAYS,
+    HISTORY_MONTHS,
     LAST_MONTH_FEE,
     LAST_MONTH_LISTINGS,
     OPERATOR_ID,
@@ -75,6 +79,27 @@ def test_seeding_twice_duplicates_nothing_publishes_reviews_and_governs(table_na
     check_fees(started)
     check_last_month(started)
     books.assert_reconciled()
+    check_public_books(started)
+
+
+def check_public_books(started: datetime) -> None:
+    """The reconciliation published the history's days and months at once (catching up over several units
+    of work), chained, with rewards and payments in every month."""
+    first = (started.replace(day=1) - timedelta(days=31 * HISTORY_MONTHS)).replace(day=HISTORY_DAYS[0]).date()
+    yesterday = (started - timedelta(days=1)).date()
+    days = books_repository.periods(books_repository.DAY, first.isoformat(), yesterday.isoformat())
+    assert [day.period for day in days] == [
+        (first + timedelta(days=n)).isoformat() for n in range((yesterday - first).days + 1)
+    ]
+    assert book_rules.broken_links(days) == []
+    months = books_repository.periods(books_repository.MONTH, first.isoformat()[:7], yesterday.isoformat()[:7])
+    assert len(months) >= HISTORY_MONTHS and book_rules.broken_links(months) == []
+    assert all(
+        month.figures["credits_rewards"] > 0 and month.figures["credits_exchanged"] > 0
+        for month in months[:HISTORY_MONTHS]
+    )
+    stocks = [month.figures["credits_in_wallets"] for month in months[: HISTORY_MONTHS - 1]]
+    assert stocks == sorted(stocks) and stocks[0] > 0, "credits in circulation grow with the rewards"  # then fees
 
 
 def check_reviews() -> None:
