@@ -19,6 +19,8 @@ from chalicelib.api import (
     operator,
     purchases,
     reviews,
+    statistics,
+    transparency,
     wallet,
 )
 from chalicelib.config import table_stream_arn
@@ -38,6 +40,8 @@ app.api.cors = CORSConfig(
 ROUTERS = (
     meta.router,
     books.router,
+    transparency.router,
+    statistics.router,
     members.router,
     export.router,
     home.router,

@@ -69,6 +69,7 @@ class Settings(Struct, frozen=True):
     value_share_percent: int
     contribution_weights: dict[str, int]
     reconciliation_settle_seconds: int
+    stats_min_people: int
     audit_budget_seconds: float
     audit_recheck_seconds: float
     rate_limits: dict[Action, RateLimit]
@@ -190,6 +191,7 @@ def settings() -> Settings:
             k: int(v) for k, v in json.loads(os.environ.get("PWIIC_CONTRIBUTION_WEIGHTS") or DEFAULT_WEIGHTS).items()
         },
         reconciliation_settle_seconds=int(os.environ.get("PWIIC_RECONCILIATION_SETTLE_SECONDS", "900")),
+        stats_min_people=int(os.environ.get("PWIIC_STATS_MIN_PEOPLE", "5")),
         audit_budget_seconds=float(os.environ.get("PWIIC_AUDIT_BUDGET_SECONDS", "12")),
         audit_recheck_seconds=float(os.environ.get("PWIIC_AUDIT_RECHECK_SECONDS", "5")),
         rate_limits=_rate_limits(os.environ.get("PWIIC_RATE_LIMITS")),

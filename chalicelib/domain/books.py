@@ -16,6 +16,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import msgspec
 from msgspec import Struct, field
@@ -24,6 +25,8 @@ from chalicelib.domain.changes import (
     BalanceMoved,
     Change,
     ExchangeMoved,
+    ListingMoved,
+    MembershipMoved,
     ProfileMoved,
     PurchaseMoved,
     ResultStored,
@@ -32,6 +35,8 @@ from chalicelib.domain.changes import (
 )
 from chalicelib.domain.exchanges import ExchangeType, State
 from chalicelib.domain.ledger import TransferKind, member_of
+from chalicelib.domain.listings import CATEGORIES, Family
+from chalicelib.domain.listings import Status as ListingStatus
 from chalicelib.domain.purchases import Currency, PurchaseStatus
 
 # Credits per transfer kind, by the figure they count in (a reward paid for a mission counts as a mission).
@@ -67,6 +72,17 @@ FLOWS: tuple[str, ...] = (
     "ballots_adopted",
 )
 STOCKS: tuple[str, ...] = ("credits_in_wallets", "credits_held", "credits_owed")
+# A community's month, for the public statistics (`domain/statistics.py`): flows only.
+COMMUNITY_FIGURES: tuple[str, ...] = (
+    "members_new",
+    "members_active",
+    *(f"listings_published_{family.value}" for family in Family),
+    *(f"exchanges_completed_{family.value}" for family in Family),
+    "credits_circulated",
+    "events_held",
+)
+_COMMUNITY = "community#"  # a day's figure of one community: community#<id>#<figure>
+EVENT = "event#"  # a cost-sharing listing whose seats completed: counted once in its community's month
 FIGURES: tuple[str, ...] = (*FLOWS, *STOCKS)
 MAX_CLOSED_PER_RUN = 62  # days a run closes at most (a job that was down catches up over its next runs)
 
@@ -107,6 +123,10 @@ def broken_links(chain: Sequence[Period]) -> list[str]:
 # The day's flows, from the stream
 
 
+def community_figure(community_id: str, figure: str) -> str:
+    return f"{_COMMUNITY}{community_id}#{figure}"
+
+
 def flows(changes: Iterable[Change]) -> dict[str, Figures]:
     """Each day's additions to the figures (stocks as changes), by the day of the fact each change records."""
     days: dict[str, Counter[str]] = {}
@@ -145,7 +165,29 @@ def _figures(change: Change) -> list[tuple[str, str, int]]:
         done, was = what.new, what.old
         if done is None or done.state not in _DONE or (was is not None and was.state in _DONE):
             return []
-        return [(done.updated_at, f"exchanges_completed_{done.type.value}", 1)]
+        at, community = done.updated_at, done.community_id
+        found = [(at, f"exchanges_completed_{done.type.value}", 1)]
+        if community:
+            found += [
+                (at, community_figure(community, f"exchanges_completed_{done.family}"), 1),
+                (at, community_figure(community, "credits_circulated"), done.posted_amount),
+            ]
+            if done.type is ExchangeType.SHARE:
+                found.append((at, community_figure(community, f"{EVENT}{done.listing_id}"), 1))
+        return found
+    if isinstance(what, MembershipMoved):
+        first_in_month = what.new_week is not None and (what.old_week or "")[:7] < what.new_week[:7]
+        community = what.community_id
+        return [
+            (change.time, community_figure(community, "members_new"), int(what.joined)),
+            (change.time, community_figure(community, "members_active"), int(first_in_month)),
+        ]
+    if isinstance(what, ListingMoved):
+        now_public = what.new_status == ListingStatus.ACTIVE and what.old_status in (None, ListingStatus.DRAFT)
+        family = CATEGORIES.get(what.category)
+        if not now_public or family is None:
+            return []
+        return [(what.at, community_figure(what.community_id, f"listings_published_{family.value}"), 1)]
     if isinstance(what, ProfileMoved):
         first_in_month = what.new_week is not None and (what.old_week or "")[:7] < what.new_week[:7]
         return [(change.time, "members_new", int(what.created)), (change.time, "members_active", int(first_in_month))]
@@ -184,6 +226,7 @@ class OpenBooks(Struct, frozen=True):
     last_month: str = ""
     last_month_digest: str = ""
     late: int = 0  # changes of a day already closed, counted in the next day instead
+    communities: dict[str, Figures] = field(default_factory=dict)  # `month`, per community
 
 
 def add(books: OpenBooks, found: Iterable[Mapping[str, Figures]]) -> OpenBooks:
@@ -200,17 +243,33 @@ def add(books: OpenBooks, found: Iterable[Mapping[str, Figures]]) -> OpenBooks:
     return msgspec.structs.replace(books, days={day: dict(figures) for day, figures in days.items()}, late=late)
 
 
-def close(books: OpenBooks, until: str, reconciled: bool, now: str) -> tuple[OpenBooks, list[Period]]:
+class CommunityMonth(Struct, frozen=True):
+    """One community's month, as counted (before any suppression: `domain/statistics.py` publishes it)."""
+
+    community_id: str
+    month: str
+    figures: Figures
+
+
+class Closed(NamedTuple):
+    books: OpenBooks
+    periods: list[Period]  # days and months, in order
+    communities: list[CommunityMonth]  # of the months closed
+
+
+def close(books: OpenBooks, until: str, reconciled: bool, now: str) -> Closed:
     """Closes every day up to `until` (the last day whose settle window has passed), in order, each one
-    chained to the day before; a month closes with its last day. Days without activity close too, so the
-    chain has no hole. Returns the books still open and the periods closed (days and months, in order)."""
+    chained to the day before; a month closes with its last day, with its communities' months. Days
+    without activity close too, so the chain has no hole."""
     first = _next(books.last_day) if books.last_day else min(books.days, default="")
     if not first or first > until:
-        return books, []
+        return Closed(books, [], [])
     days, stocks = dict(books.days), Counter(books.stocks)
     month, month_flows = books.last_day[:7], Counter(books.month)
     day_head, month_head, last_month = books.last_day_digest, books.last_month_digest, books.last_month
+    communities = {community: Counter(figures) for community, figures in books.communities.items()}
     closed: list[Period] = []
+    community_months: list[CommunityMonth] = []
     day = first
     for _ in range(MAX_CLOSED_PER_RUN):
         if day > until:
@@ -222,12 +281,19 @@ def close(books: OpenBooks, until: str, reconciled: bool, now: str) -> tuple[Ope
         closed.append(period)
         day_head = period.digest
         if day[:7] != month:
-            month, month_flows = day[:7], Counter()
+            month, month_flows, communities = day[:7], Counter(), {}
         month_flows.update(day_flows)
+        for name, amount in found.items():
+            if name.startswith(_COMMUNITY):
+                community, figure = name.removeprefix(_COMMUNITY).split("#", 1)
+                communities.setdefault(community, Counter())[figure] += amount
         if _next(day)[:7] != month:  # the month's last day
             month_period = sealed(Period(month, {**dict(month_flows), **_stocks(stocks)}, month_head, reconciled, now))
             closed.append(month_period)
             month_head, last_month = month_period.digest, month
+            community_months += [
+                _community_month(community, month, counted) for community, counted in communities.items()
+            ]
         day, last = _next(day), day
     after = OpenBooks(
         days,
@@ -238,8 +304,15 @@ def close(books: OpenBooks, until: str, reconciled: bool, now: str) -> tuple[Ope
         last_month,
         month_head,
         books.late,
+        {community: dict(counted) for community, counted in communities.items()},
     )
-    return after, closed
+    return Closed(after, closed, sorted(community_months, key=lambda found: found.community_id))
+
+
+def _community_month(community_id: str, month: str, counted: Mapping[str, int]) -> CommunityMonth:
+    figures = {figure: counted.get(figure, 0) for figure in COMMUNITY_FIGURES}
+    figures["events_held"] = sum(1 for name, seats in counted.items() if name.startswith(EVENT) and seats > 0)
+    return CommunityMonth(community_id, month, figures)
 
 
 def _stocks(stocks: Mapping[str, int]) -> Figures:

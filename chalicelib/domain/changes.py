@@ -103,6 +103,27 @@ class ProfileMoved(Struct, frozen=True):
     new_week: str | None
 
 
+class MembershipMoved(Struct, frozen=True):
+    """A member's place in a community: `joined` when it is new; its activity mark before and after."""
+
+    community_id: str
+    member_id: str
+    joined: bool
+    old_week: str | None
+    new_week: str | None
+
+
+class ListingMoved(Struct, frozen=True):
+    """A listing's status before (None: new) and after, with what the statistics group it by."""
+
+    listing_id: str
+    community_id: str
+    category: str
+    old_status: str | None
+    new_status: str
+    at: str
+
+
 class RollEntered(Struct, frozen=True):
     """A member put on a ballot's roll: the ballot opens for them."""
 
@@ -135,6 +156,8 @@ TableChange = (
     | ReviewWritten
     | RoundMoved
     | ProfileMoved
+    | MembershipMoved
+    | ListingMoved
     | RollEntered
     | ResultStored
 )

@@ -94,6 +94,8 @@ class Exchange(Struct, frozen=True):
     starts_at: str | None = None  # booking start
     overdue: bool = False
     version: int = 0
+    community_id: str = ""  # the listing's, for the public statistics
+    family: str = ""  # the listing's category's family
 
     def role_of(self, member_id: str) -> Role | None:
         if member_id == self.owner_id:

@@ -78,6 +78,8 @@ def propose(
             swap_listing_id=swap,
             message=message,
             due_at=return_by if is_loan else None,
+            community_id=listing.community_id,
+            family=listing.family.value,
         )
         thread = Conversation(
             about_exchange(exchange_id), f"exchange:{exchange_id}", frozenset({proposer_id, owner}), now
@@ -287,6 +289,8 @@ def _accepted(
         state=State.ACCEPTED,
         created_at=now,
         updated_at=now,
+        community_id=listing.community_id,
+        family=listing.family.value,
     )
 
 

@@ -143,7 +143,8 @@ def _close_books(
     when more days are due than one unit of work closes."""
     opened = books_rules.add(books, [batch.books for batch in batches])
     until = clock.iso(clock.parse(report.at) - behind - timedelta(days=1))[:10]
-    still_open, closed = books_rules.close(opened, until, report.balanced, report.at)
+    still_open, closed, communities = books_rules.close(opened, until, report.balanced, report.at)
+    books_repository.put_community_months(communities)  # idempotent, ahead of the unit of work: no item limit
     for period in closed:
         books_repository.add_period(uow, period)
     if closed:

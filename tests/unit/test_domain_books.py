@@ -90,7 +90,7 @@ def test_an_exchange_counts_once_when_it_completes_by_its_kind():
 
 def test_days_close_in_order_chained_with_their_stocks_and_a_month_with_its_last_day():
     flows = {"2026-05-30": {"credits_issued": 50, "credits_in_wallets": 50}, NEXT: {"credits_revenue": 2}}
-    state, closed = books.close(books.add(OpenBooks(), [flows]), NEXT, True, "now")
+    state, closed, _ = books.close(books.add(OpenBooks(), [flows]), NEXT, True, "now")
     assert [period.period for period in closed] == ["2026-05-30", DAY, "2026-05", NEXT]
     may30, may31, may, june1 = closed
     assert (may30.previous, may31.previous, june1.previous) == ("", may30.digest, may31.digest)
@@ -100,7 +100,7 @@ def test_days_close_in_order_chained_with_their_stocks_and_a_month_with_its_last
     assert books.broken_links([may30, may31, june1]) == []
     assert (state.last_day, state.last_day_digest, state.last_month, state.days) == (NEXT, june1.digest, "2026-05", {})
 
-    later, more = books.close(
+    later, more, _ = books.close(
         books.add(state, [{NEXT: {"credits_revenue": 1}, "2026-06-02": {"members_new": 1}}]),
         "2026-06-02",
         True,
@@ -115,13 +115,13 @@ def test_days_close_in_order_chained_with_their_stocks_and_a_month_with_its_last
 
 def test_nothing_closes_before_its_time_and_a_run_closes_a_bounded_number():
     state = books.add(OpenBooks(), [{DAY: {"members_new": 1}}])
-    assert books.close(state, "2026-05-30", True, "now") == (state, [])
-    _, closed = books.close(state, "2027-12-31", True, "now")
+    assert books.close(state, "2026-05-30", True, "now") == (state, [], [])
+    _, closed, _ = books.close(state, "2027-12-31", True, "now")
     assert len([p for p in closed if len(p.period) == 10]) == books.MAX_CLOSED_PER_RUN
 
 
 def test_any_rewriting_breaks_the_chain():
-    _, closed = books.close(books.add(OpenBooks(), [{"2026-05-29": {"purchases": 1}}]), DAY, True, "now")
+    _, closed, _ = books.close(books.add(OpenBooks(), [{"2026-05-29": {"purchases": 1}}]), DAY, True, "now")
     days = [period for period in closed if len(period.period) == 10]
     assert books.broken_links(days) == []
     forged = replace(days[1], figures={**days[1].figures, "purchases": 9})
@@ -142,7 +142,7 @@ def test_the_digest_is_sha256_of_the_canonical_json_anyone_can_recompute():
 
 
 def test_csv_has_every_figure_and_the_chain():
-    _, closed = books.close(books.add(OpenBooks(), [{DAY: {"purchases": 3}}]), DAY, True, "now")
+    _, closed, _ = books.close(books.add(OpenBooks(), [{DAY: {"purchases": 3}}]), DAY, True, "now")
     rows = list(csv.DictReader(io.StringIO(books.as_csv(closed))))
     assert [row["period"] for row in rows] == [DAY, "2026-05"]
     assert rows[0]["purchases"] == "3" and rows[0]["digest"] == closed[0].digest
@@ -169,9 +169,9 @@ def test_flows_add_up_however_the_batches_and_runs_split_them(entries, runs):
     for number, batch in enumerate(batches):
         state = books.add(state, [batch])
         if runs and number % (runs + 1) == 0:
-            state, found = books.close(state, ends[min(number // 5, 3)], True, "now")
+            state, found, _ = books.close(state, ends[min(number // 5, 3)], True, "now")
             closed += found
-    state, found = books.close(state, "2026-06-10", True, "now")  # late changes move past the last day
+    state, found, _ = books.close(state, "2026-06-10", True, "now")  # late changes move past the last day
     closed += found
     days = [period for period in closed if len(period.period) == 10]
     assert books.broken_links(days) == []

@@ -24,7 +24,9 @@ from chalicelib.adapters.dynamodb.models import (
     DocumentItem,
     ExchangeItem,
     HoldItem,
+    ListingItem,
     MemberItem,
+    MembershipItem,
     ParticipantItem,
     PurchaseItem,
     ReviewItem,
@@ -40,6 +42,8 @@ from chalicelib.domain.changes import (
     ExchangeMoved,
     HoldMoved,
     InboxMoved,
+    ListingMoved,
+    MembershipMoved,
     ProfileMoved,
     PurchaseMoved,
     ResultStored,
@@ -123,6 +127,19 @@ def _followed(pk: str, sk: str, old: Image, new: Image, time: str) -> TableChang
     if sk.startswith(keys.ROLL_SK_PREFIX) and old is None and new is not None:
         values = values_of(RollEntryItem, new)
         return RollEntered(values["ballot_id"], values["member_id"], values["closes_at"])
+    if sk.startswith(keys.MEMBERSHIP_SK_PREFIX) and pk.startswith(keys.community_pk("")):
+        before, after = (None if image is None else values_of(MembershipItem, image) for image in (old, new))
+        if after is None:
+            return None
+        weeks = [values.get("active_day") if values is not None else None for values in (before, after)]
+        return MembershipMoved(after["community_id"], after["member_id"], before is None, *weeks)
+    if sk == keys.LISTING_SK and pk.startswith(keys.listing_pk("")) and new is not None:
+        listed = values_of(ListingItem, new)
+        status = values_of(ListingItem, old).get("status") if old is not None else None
+        at = listed["created_at"] if old is None else time
+        return ListingMoved(
+            listed["listing_id"], listed["community_id"], listed["category"], status, listed["status"], at
+        )
     if sk == keys.PROFILE_SK and pk.startswith(keys.member_pk("")):
         before, after = (None if image is None else values_of(MemberItem, image) for image in (old, new))
         if after is None:

@@ -265,6 +265,11 @@ def books_pk(kind: str) -> str:
     return key(Prefix.BOOKS, kind)
 
 
+def community_stats_pk(community_id: str) -> str:
+    """A community's counted months, sorted by month."""
+    return key(Prefix.BOOKS, "COMMUNITY", community_id)
+
+
 RECONCILIATION_PK = str(Prefix.RECONCILIATION)
 CHECKPOINT_SK = "CHECKPOINT"
 AUDIT_SK = "AUDIT"

@@ -287,6 +287,8 @@ class ExchangeItem(TableItem):
     version = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    community_id = UnicodeAttribute(default="")
+    family = UnicodeAttribute(default="")
     packed = BinaryAttribute(legacy_encoding=False, null=True)  # a copy for hot reads (mapping.from_packed)
 
 

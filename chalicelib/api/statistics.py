@@ -1,0 +1,105 @@
+"""Public statistics per month for a community and for an area (the geohash cells a municipality covers),
+with every figure about fewer than the configured number of people suppressed."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from msgspec import Meta, Struct, field
+
+from chalicelib import clock, errors
+from chalicelib.api.http import Call, Router
+from chalicelib.api.schemas import Month
+from chalicelib.config import settings
+from chalicelib.domain.books import COMMUNITY_FIGURES
+from chalicelib.domain.geo import GEOHASH_PATTERN
+from chalicelib.errors import FieldError
+from chalicelib.services import statistics
+
+router = Router("statistics")
+
+MAX_CELLS = 50
+_CELL = re.compile(GEOHASH_PATTERN)
+Figures = Annotated[
+    dict[str, int | None],
+    Meta(description=f"By name ({', '.join(COMMUNITY_FIGURES)}); null: suppressed (about too few people)"),
+]
+SUPPRESSION = (
+    "A figure about fewer than `min_people` people is null: a month with fewer active members publishes "
+    "nothing, each smaller count is suppressed, and credits circulated need that many exchanges completed."
+)
+
+
+class StatisticsQuery(Struct, forbid_unknown_fields=True):
+    first: Month | None = field(default=None, name="from")
+    last: Month | None = field(default=None, name="to")
+
+
+class AreaQuery(Struct, forbid_unknown_fields=True):
+    cells: Annotated[
+        str, Meta(min_length=3, max_length=300, description="Geohash cells (3 to 5 characters), comma-separated")
+    ]
+    month: Month
+
+
+class MonthFigures(Struct):
+    month: str
+    figures: Figures
+
+
+class CommunityStatisticsOut(Struct):
+    community_id: str
+    min_people: int
+    months: list[MonthFigures]
+
+
+class AreaStatisticsOut(Struct):
+    cells: list[str]
+    month: str
+    min_people: int
+    communities: Annotated[int, Meta(description="Communities whose area meets the cells")]
+    figures: Figures
+
+
+@router.route(
+    "GET",
+    "/communities/{community_id}/statistics",
+    summary="A community's activity per month, for its members and its municipality",
+    description="Closed months from `from` to `to` (by default the last 12 and this one): members new and "
+    f"active, listings published and exchanges completed per family, credits circulated, shared events held. "
+    f"{SUPPRESSION}",
+    tag="transparency",
+    access="public",
+    query=StatisticsQuery,
+    response=CommunityStatisticsOut,
+    problems=(404,),
+)
+def community_statistics(call: Call[None, StatisticsQuery]) -> CommunityStatisticsOut:
+    last = call.query.last or clock.now().date().isoformat()[:7]
+    first = call.query.first or f"{max(int(last[:4]) - 1, 0):04d}{last[4:]}"
+    if first > last:
+        raise errors.Invalid([FieldError("from", "books.month-range", {"max": 36})])
+    months = statistics.community_months(call.params["community_id"], first, last)
+    found = [MonthFigures(month, figures) for month, figures in months]
+    return CommunityStatisticsOut(call.params["community_id"], settings().stats_min_people, found)
+
+
+@router.route(
+    "GET",
+    "/statistics/areas",
+    summary="An area's activity in a month: the sums of its communities' published figures",
+    description="The area is the geohash cells a municipality covers; its communities are those whose area "
+    "meets them. Each figure adds up the communities that publish it, so no difference between published "
+    f"figures reveals a suppressed one. {SUPPRESSION}",
+    tag="transparency",
+    access="public",
+    query=AreaQuery,
+    response=AreaStatisticsOut,
+)
+def area_statistics(call: Call[None, AreaQuery]) -> AreaStatisticsOut:
+    cells = sorted({cell.strip().lower() for cell in call.query.cells.split(",") if cell.strip()})
+    if not cells or len(cells) > MAX_CELLS or not all(3 <= len(cell) <= 5 and _CELL.match(cell) for cell in cells):
+        raise errors.Invalid([FieldError("cells", "statistics.cells", {"max": MAX_CELLS})])
+    found = statistics.area_month(set(cells), call.query.month)
+    return AreaStatisticsOut(cells, call.query.month, settings().stats_min_people, found.communities, found.figures)
