@@ -13,7 +13,9 @@ from chalicelib.api.schemas import (
     Page,
     PageQuery,
 )
+from chalicelib.config import settings
 from chalicelib.domain.communities import Community, Membership
+from chalicelib.domain.statistics import people
 from chalicelib.services import communities
 
 router = Router("communities")
@@ -161,7 +163,7 @@ def revoke_ambassador(call: Call[None, None]) -> MembershipOut:
 @router.route(
     "GET",
     "/communities/{community_id}/stats",
-    summary="Members and members active in the last 30 days",
+    summary="Members and members active in the last 30 days (each null under the statistics' threshold)",
     tag="communities",
     access="public",
     response=CommunityStatsOut,
@@ -169,4 +171,7 @@ def revoke_ambassador(call: Call[None, None]) -> MembershipOut:
 )
 def community_stats(call: Call[None, None]) -> CommunityStatsOut:
     found = communities.stats(call.params["community_id"])
-    return CommunityStatsOut(found.community_id, found.members, found.active_members_30d)
+    threshold = settings().stats_min_people
+    return CommunityStatsOut(
+        found.community_id, people(found.members, threshold), people(found.active_members_30d, threshold)
+    )

@@ -216,10 +216,13 @@ class CommunityMember(Struct):
     joined_at: Timestamp
 
 
+PeopleCount = Annotated[int | None, Meta(description="Null: fewer people than the statistics' threshold (5)")]
+
+
 class CommunityStatsOut(Struct):
     community_id: str
-    members: int
-    active_members_30d: int
+    members: PeopleCount
+    active_members_30d: PeopleCount
 
 
 # Ledger

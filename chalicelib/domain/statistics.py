@@ -21,14 +21,15 @@ def published(month: CommunityMonth, min_people: int) -> Published:
     figures = month.figures
     if figures.get("members_active", 0) < min_people:
         return dict.fromkeys(COMMUNITY_FIGURES)
-    shown: Published = {figure: _shown(figures.get(figure, 0), min_people) for figure in COMMUNITY_FIGURES}
+    shown: Published = {figure: people(figures.get(figure, 0), min_people) for figure in COMMUNITY_FIGURES}
     exchanges = sum(figures.get(figure, 0) for figure in _EXCHANGES)
     shown["credits_circulated"] = figures.get("credits_circulated", 0) if exchanges >= min_people else None
     return shown
 
 
-def _shown(count: int, min_people: int) -> int | None:
-    return count if count >= min_people else None
+def people(count: int, min_people: int) -> int | None:
+    """A count of people, or None when some are counted but fewer than the threshold (nobody reveals nobody)."""
+    return count if count >= min_people or count == 0 else None
 
 
 def area_sums(communities: Iterable[Published]) -> Published:

@@ -498,6 +498,10 @@ class TestAmbassadors:
 
 
 class TestStats:
+    @pytest.fixture(autouse=True)
+    def counts_shown_from_one(self, monkeypatch):
+        monkeypatch.setenv("PWIIC_STATS_MIN_PEOPLE", "1")  # these tests count a few members; suppression below
+
     def test_counts_members_and_recently_active_members(self, api):
         cid = create_community(api)["id"]
         with days_ago(40):
@@ -551,3 +555,20 @@ class TestStats:
             "members": 0,
             "active_members_30d": 0,
         }
+
+
+def test_stats_under_the_threshold_are_suppressed(api):
+    cid = create_community(api)["id"]
+    for number in range(5):
+        api.post(f"/communities/{cid}/join", as_=f"m{number}")
+    assert api.get(f"/communities/{cid}/stats", as_=None).json == {
+        "community_id": cid,
+        "members": 5,
+        "active_members_30d": 5,
+    }
+    api.post(f"/communities/{cid}/leave", as_="m0")
+    assert api.get(f"/communities/{cid}/stats", as_=None).json == {
+        "community_id": cid,
+        "members": None,
+        "active_members_30d": None,
+    }
