@@ -65,6 +65,7 @@ FLOWS: tuple[str, ...] = (
     "credits_forfeited",
     "credits_exchanged",
     *(f"exchanges_completed_{kind.value}" for kind in ExchangeType),
+    *(f"exchanges_completed_{family.value}" for family in Family),
     "members_new",
     "members_active",
     "reviews_published",
@@ -167,6 +168,8 @@ def _figures(change: Change) -> list[tuple[str, str, int]]:
             return []
         at, community = done.updated_at, done.community_id
         found = [(at, f"exchanges_completed_{done.type.value}", 1)]
+        if done.family:  # exchanges proposed before they carried their listing's family have none
+            found.append((at, f"exchanges_completed_{done.family}", 1))
         if community:
             found += [
                 (at, community_figure(community, f"exchanges_completed_{done.family}"), 1),

@@ -85,6 +85,11 @@ def test_an_exchange_counts_once_when_it_completes_by_its_kind():
     proposed = Exchange("x1", ExchangeType.LOAN, "l1", "ann", "ben", "ben", "ann", 30, State.ACCEPTED, AT, AT)
     done = replace(proposed, state=State.COMPLETED, updated_at=f"{NEXT}T01:00:00.000000Z")
     assert books.flows([change(ExchangeMoved(proposed, done))]) == {NEXT: {"exchanges_completed_loan": 1}}
+    of_goods = replace(done, family="goods")
+    assert books.flows([change(ExchangeMoved(proposed, of_goods))])[NEXT] == {
+        "exchanges_completed_loan": 1,
+        "exchanges_completed_goods": 1,
+    }
     assert books.flows([change(ExchangeMoved(done, replace(done, version=2)))]) == {}
 
 
