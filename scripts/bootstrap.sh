@@ -28,3 +28,30 @@ if [ "$(cat .venv/.requirements.sha256 2>/dev/null || true)" != "$requirements_h
 fi
 
 .venv/bin/python -c 'from tools.localstack import check_java, install_dynamodb_local; check_java(); install_dynamodb_local()'
+
+# Chromium, for the transparency page's browser test (tests/e2e/test_transparency_browser.py, skipped without
+# it): Debian's package, installed when missing and this machine can (root or passwordless sudo, apt-get).
+# Never fails the bootstrap; PWIIC_SKIP_CHROMIUM=1 leaves it out.
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+        return 0
+    fi
+    local root=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then root="sudo -n"; else root="none"; fi
+    fi
+    if [ "${PWIIC_SKIP_CHROMIUM:-}" = 1 ] || [ "$root" = none ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "Chromium is missing: the browser test will be skipped (Debian/Ubuntu: sudo apt-get install chromium)." >&2
+        return 0
+    fi
+    echo "Installing Chromium for the browser test (apt-get install chromium) ..." >&2
+    local apt="$root env DEBIAN_FRONTEND=noninteractive apt-get -qq -o Dpkg::Use-Pty=0"
+    if ! $apt install -y --no-install-recommends chromium >/dev/null 2>&1; then
+        # A fresh machine has no package lists yet.
+        if ! { $apt update >/dev/null 2>&1 && $apt install -y --no-install-recommends chromium >/dev/null 2>&1; }; then
+            echo "Could not install Chromium: the browser test will be skipped (sudo apt-get install chromium)." >&2
+        fi
+    fi
+    return 0
+}
+install_chromium
