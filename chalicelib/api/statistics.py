@@ -3,7 +3,6 @@ with every figure about fewer than the configured number of people suppressed.""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from msgspec import Meta, Struct, field
@@ -13,14 +12,13 @@ from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import Month
 from chalicelib.config import settings
 from chalicelib.domain.books import COMMUNITY_FIGURES
-from chalicelib.domain.geo import GEOHASH_PATTERN
+from chalicelib.domain.geo import END, GEOHASH_ALPHABET
 from chalicelib.errors import FieldError
 from chalicelib.services import statistics
 
 router = Router("statistics")
 
 MAX_CELLS = 50
-_CELL = re.compile(GEOHASH_PATTERN)
 Figures = Annotated[
     dict[str, int | None],
     Meta(description=f"By name ({', '.join(COMMUNITY_FIGURES)}); null: suppressed (about too few people)"),
@@ -36,10 +34,19 @@ class StatisticsQuery(Struct, forbid_unknown_fields=True):
     last: Month | None = field(default=None, name="to")
 
 
+_ONE_CELL = f"[{GEOHASH_ALPHABET}]{{3,5}}"
+Cells = Annotated[
+    str,
+    Meta(
+        pattern=f"^{_ONE_CELL}(,{_ONE_CELL}){{0,{MAX_CELLS - 1}}}{END}",
+        max_length=MAX_CELLS * 6,
+        description=f"1 to {MAX_CELLS} geohash cells of 3 to 5 characters, comma-separated (the municipality)",
+    ),
+]
+
+
 class AreaQuery(Struct, forbid_unknown_fields=True):
-    cells: Annotated[
-        str, Meta(min_length=3, max_length=300, description="Geohash cells (3 to 5 characters), comma-separated")
-    ]
+    cells: Cells
     month: Month
 
 
@@ -98,8 +105,6 @@ def community_statistics(call: Call[None, StatisticsQuery]) -> CommunityStatisti
     response=AreaStatisticsOut,
 )
 def area_statistics(call: Call[None, AreaQuery]) -> AreaStatisticsOut:
-    cells = sorted({cell.strip().lower() for cell in call.query.cells.split(",") if cell.strip()})
-    if not cells or len(cells) > MAX_CELLS or not all(3 <= len(cell) <= 5 and _CELL.match(cell) for cell in cells):
-        raise errors.Invalid([FieldError("cells", "statistics.cells", {"max": MAX_CELLS})])
+    cells = sorted(set(call.query.cells.split(",")))
     found = statistics.area_month(set(cells), call.query.month)
     return AreaStatisticsOut(cells, call.query.month, settings().stats_min_people, found.communities, found.figures)

@@ -43,7 +43,8 @@ def test_a_community_s_month_an_area_and_suppression(api, monkeypatch):
     figures = shown["figures"]
     assert (shown["month"], figures["members_new"], figures["members_active"]) == (month, 6, 6)
     assert figures["listings_published_goods"] == 5
-    assert figures["exchanges_completed_goods"] is None and figures["credits_circulated"] is None, "fewer than 5"
+    assert figures["exchanges_completed_goods"] == 0, "zero is about nobody: shown"
+    assert figures["credits_circulated"] is None, "credits of fewer than 5 exchanges"
     (nothing,) = api.get(f"/communities/{small}/statistics?from={month}&to={month}", as_=None).json["months"]
     assert set(nothing["figures"].values()) == {None}, "2 members: nothing about them is published"
 
