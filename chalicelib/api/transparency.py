@@ -16,10 +16,14 @@ from msgspec import Meta, Struct
 from chalicelib import clock, i18n
 from chalicelib.adapters.dynamodb import books_repository
 from chalicelib.api.http import Call, Router
+from chalicelib.config import settings
 from chalicelib.domain import charts
 from chalicelib.domain.books import Period
 from chalicelib.domain.exchanges import ExchangeType
+from chalicelib.domain.listings import Family
+from chalicelib.domain.statistics import Published
 from chalicelib.i18n import Language
+from chalicelib.services import communities, statistics
 
 router = Router("transparency")
 
@@ -83,6 +87,36 @@ def transparency_page(call: Call[None, PageQuery]) -> str:
     return Page(Language(call.query.lang or call.language)).render(periods, by_month=by_month)
 
 
+@router.route(
+    "GET",
+    "/communities/{community_id}/transparency",
+    summary="A community's transparency page: its statistics of the last months as charts and tables (HTML)",
+    description=(
+        "Server-rendered HTML in French or English, as `/transparency`: the community's last "
+        f"{MONTHS} closed months (active members, credits circulated, exchanges completed per family), every "
+        "figure about fewer people than the statistics' threshold left out and marked."
+    ),
+    tag="transparency",
+    access="public",
+    query=PageQuery,
+    media_type=HTML,
+    response_headers=(
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Vary", "Accept-Language"),
+    ),
+    problems=(404,),
+)
+def community_transparency_page(call: Call[None, PageQuery]) -> str:
+    community = communities.get_community(call.params["community_id"])
+    today = clock.now().date()
+    first = f"{today.year - 1:04d}-{today.month:02d}"
+    months = statistics.community_months(community.community_id, first, today.isoformat()[:7])[-MONTHS:]
+    page = Page(Language(call.query.lang or call.language))
+    return page.render_community(community.name, months, settings().stats_min_people)
+
+
 def _shown() -> tuple[list[Period], bool]:
     """The last closed months, or the last closed days while too few months are closed (and whether by month)."""
     today = clock.now().date()
@@ -116,6 +150,49 @@ class Page:
         else:
             body.append(f"<p><strong>{_content(self.text('transparency.empty'))}</strong></p>")
         body += self._open_data(), self._chain(periods)
+        return (
+            f'<!DOCTYPE html>\n<html lang="{self.language.value}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"{_tag('title', title)}\n<style>{STYLE}</style>\n</head>\n<body>\n"
+            f"{self._languages()}\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
+        )
+
+    def render_community(self, name: str, months: Sequence[tuple[str, Published]], min_people: int) -> str:
+        """A community's months: a chart per figure of the points published, each table marking what is not."""
+        title = self.text("transparency.community-title", name=name)
+        body = [_tag("h1", title), _tag("p", self.text("transparency.community-intro", min=min_people))]
+        if not months:
+            body.append(f"<p><strong>{_content(self.text('transparency.community-empty'))}</strong></p>")
+        month_axis = self.text("transparency.axis-month")
+        for figure, axis in (("members_active", "members"), ("credits_circulated", "credits")):
+            points = [(month, value) for month, figures in months if (value := figures[figure]) is not None]
+            chart_id = figure.replace("_", "-")
+            chart_title = self.text(f"transparency.community-{chart_id}")
+            y_label = self.text(f"transparency.axis-{axis}")
+            description = self.text("transparency.community-desc", shown=len(points), months=len(months))
+            rows: list[list[str | int]] = [[month, _or_mark(figures[figure])] for month, figures in months]
+            table = self._table(self.text("transparency.table-caption", title=chart_title), [month_axis, y_label], rows)
+            body.append(
+                self._section(
+                    chart_id, charts.bar_chart, chart_title, description, points, (month_axis, y_label), table
+                )
+            )
+        families = [family.value for family in Family]
+        totals = [
+            (self.text(f"family.{family}"), sum(figures[f"exchanges_completed_{family}"] or 0 for _, figures in months))
+            for family in families
+        ]
+        chart_title = self.text("transparency.community-families")
+        rows = [
+            [month, *(_or_mark(figures[f"exchanges_completed_{family}"]) for family in families)]
+            for month, figures in months
+        ]
+        headers = [month_axis, *(label for label, _ in totals)]
+        table = self._table(self.text("transparency.table-caption", title=chart_title), headers, rows)
+        axes = (self.text("transparency.axis-family"), self.text("transparency.axis-exchanges"))
+        description = self.text("transparency.community-families-desc")
+        body.append(self._section("families", charts.bar_chart, chart_title, description, totals, axes, table))
+        body.append(_tag("p", self.text("transparency.suppressed", min=min_people)))
         return (
             f'<!DOCTYPE html>\n<html lang="{self.language.value}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -268,6 +345,11 @@ class Page:
                 parts.append(_tag("p", self.text("transparency.not-reconciled", periods=unreconciled)))
         parts.append("</section>")
         return "\n".join(parts)
+
+
+def _or_mark(value: int | None) -> str | int:
+    """A published figure, or the mark of one left out (the page says what it means)."""
+    return "—" if value is None else value
 
 
 def _tag(name: str, text: str) -> str:

@@ -15,7 +15,7 @@ from chalicelib.api.transparency import CONTENT_SECURITY_POLICY
 from chalicelib.domain.books import FIGURES, Period, sealed
 from chalicelib.services import reconciliation
 from tests import books
-from tests.component.support import assert_422
+from tests.component.support import assert_422, assert_problem, create_community
 from tests.conftest import OPERATOR
 
 VOID = {"meta", "link", "br", "hr", "img", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
@@ -216,3 +216,22 @@ def test_the_figures_of_twelve_months_in_each_chart_and_table(api, monkeypatch):
     _, french = page(api, "?lang=fr")
     assert '<tr><th scope="row">2027-02</th><td>14\u202f000</td></tr>' in french
     assert "échange 12, prêt 6, partage de frais 0, réservation 0" in french
+
+
+def test_a_community_s_page_shows_what_its_statistics_publish_and_marks_the_rest(api, monkeypatch):
+    community = create_community(api)["id"]
+    for number in range(6):
+        assert api.post(f"/communities/{community}/join", as_=f"n{number}").status_code in (200, 201)
+    empty = api.get(f"/communities/{community}/transparency", as_=None)
+    assert "Aucun mois" in api.get(f"/communities/{community}/transparency?lang=fr", as_=None).body.decode()
+    assert_self_contained(empty, empty.body.decode())
+
+    books.feed_stream()
+    close_books_at(monkeypatch, at_two(month_end(clock.now().date()) + timedelta(days=1)))
+    response = api.get(f"/communities/{community}/transparency", as_=None, headers={"Accept-Language": "fr"})
+    html = response.body.decode()
+    outline = assert_self_contained(response, html)
+    assert outline.tags.count("svg") == 3 and outline.tags.count("table") == 3
+    assert "Membres actifs par mois" in html and "<td>6</td>" in html, "six active members: published"
+    assert "<td>—</td>" in html and "moins de 5 personnes" in html, "no exchange completed: credits left out"
+    assert_problem(api.get("/communities/nope/transparency", as_=None), 404, "not-found")

@@ -14,7 +14,7 @@ from chalicelib.domain import limits
 from chalicelib.domain.books import FIGURES
 from chalicelib.domain.exchanges import Action, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, TransferKind
-from chalicelib.domain.listings import CATEGORIES, Mode
+from chalicelib.domain.listings import CATEGORIES, Family, Mode
 from chalicelib.domain.missions import ClaimState
 from chalicelib.domain.notifications import Kind
 from chalicelib.domain.reviews import KindWord
@@ -35,6 +35,7 @@ LABELS: dict[str, set[str]] = {
     "limited-action": set(limits.DEFAULT_RATE_LIMITS),
     "category": set(CATEGORIES),
     "kind-word": {value.value for value in KindWord},
+    "family": {value.value for value in Family},
 }
 
 
