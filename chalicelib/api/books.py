@@ -87,11 +87,16 @@ def _date(name: str, day: str) -> date:
 
 
 def _months(query: MonthsQuery) -> list[Period]:
-    last = _month_number(query.last or clock.now().date().isoformat()[:7])
-    first = _month_number(query.first) if query.first else max(last - 12, 0)
+    return books_repository.periods(books_repository.MONTH, *month_range(query.first, query.last))
+
+
+def month_range(first_asked: str | None, last_asked: str | None) -> tuple[str, str]:
+    """The first and last months (YYYY-MM) a request asks for, by MONTHS_RULES."""
+    last = _month_number(last_asked or clock.now().date().isoformat()[:7])
+    first = _month_number(first_asked) if first_asked else max(last - 12, 0)
     if first > last or last - first >= MAX_MONTHS:
         raise errors.Invalid([FieldError("from", "books.month-range", {"max": MAX_MONTHS})])
-    return books_repository.periods(books_repository.MONTH, _month(first), _month(last))
+    return _month(first), _month(last)
 
 
 def _month_number(month: str) -> int:

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from msgspec import Meta, Struct, field
 
-from chalicelib import clock, errors
+from chalicelib.api.books import CSV, MONTHS_RULES, month_range
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import Month
 from chalicelib.config import settings
 from chalicelib.domain.books import COMMUNITY_FIGURES
 from chalicelib.domain.geo import END, GEOHASH_ALPHABET
-from chalicelib.errors import FieldError
+from chalicelib.domain.statistics import Published, as_csv
 from chalicelib.services import statistics
 
 router = Router("statistics")
@@ -73,9 +73,8 @@ class AreaStatisticsOut(Struct):
     "GET",
     "/communities/{community_id}/statistics",
     summary="A community's activity per month, for its members and its municipality",
-    description="Closed months from `from` to `to` (by default the last 12 and this one): members new and "
-    f"active, listings published and exchanges completed per family, credits circulated, shared events held. "
-    f"{SUPPRESSION}",
+    description=f"{MONTHS_RULES} For each closed month: members new and active, listings published and exchanges "
+    f"completed per family, credits circulated, shared events held. {SUPPRESSION}",
     tag="transparency",
     access="public",
     query=StatisticsQuery,
@@ -83,13 +82,29 @@ class AreaStatisticsOut(Struct):
     problems=(404,),
 )
 def community_statistics(call: Call[None, StatisticsQuery]) -> CommunityStatisticsOut:
-    last = call.query.last or clock.now().date().isoformat()[:7]
-    first = call.query.first or f"{max(int(last[:4]) - 1, 0):04d}{last[4:]}"
-    if first > last:
-        raise errors.Invalid([FieldError("from", "books.month-range", {"max": 36})])
-    months = statistics.community_months(call.params["community_id"], first, last)
-    found = [MonthFigures(month, figures) for month, figures in months]
+    found = [MonthFigures(month, figures) for month, figures in _community_months(call)]
     return CommunityStatisticsOut(call.params["community_id"], settings().stats_min_people, found)
+
+
+@router.route(
+    "GET",
+    "/communities/{community_id}/statistics.csv",
+    summary="A community's activity per month, as CSV",
+    description=f"{MONTHS_RULES} The figures of `/communities/{{community_id}}/statistics`, one row per month, one "
+    "column per figure (`/books/dictionary` licence); a suppressed figure is an empty cell.",
+    tag="transparency",
+    access="public",
+    query=StatisticsQuery,
+    media_type=CSV,
+    problems=(404,),
+)
+def community_statistics_csv(call: Call[None, StatisticsQuery]) -> str:
+    return as_csv("month", _community_months(call))
+
+
+def _community_months(call: Call[None, StatisticsQuery]) -> list[tuple[str, Published]]:
+    first, last = month_range(call.query.first, call.query.last)
+    return statistics.community_months(call.params["community_id"], first, last)
 
 
 @router.route(
@@ -108,3 +123,18 @@ def area_statistics(call: Call[None, AreaQuery]) -> AreaStatisticsOut:
     cells = sorted(set(call.query.cells.split(",")))
     found = statistics.area_month(set(cells), call.query.month)
     return AreaStatisticsOut(cells, call.query.month, settings().stats_min_people, found.communities, found.figures)
+
+
+@router.route(
+    "GET",
+    "/statistics/areas.csv",
+    summary="An area's activity in a month, as CSV",
+    description="The same figures as `/statistics/areas`, one row; a suppressed figure is an empty cell.",
+    tag="transparency",
+    access="public",
+    query=AreaQuery,
+    media_type=CSV,
+)
+def area_statistics_csv(call: Call[None, AreaQuery]) -> str:
+    found = statistics.area_month(set(call.query.cells.split(",")), call.query.month)
+    return as_csv("month", [(call.query.month, found.figures)])

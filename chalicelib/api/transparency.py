@@ -36,6 +36,7 @@ MONTHS = 12  # shown; fewer than MIN_MONTHS closed: the last DAYS closed days in
 MIN_MONTHS = 2
 DAYS = 31
 KINDS = tuple(kind.value for kind in ExchangeType)
+FAMILIES = tuple(family.value for family in Family)
 OPEN_DATA = (  # relative links: the page works under any base path
     ("books/months.csv", "transparency.open-data-months"),
     ("books/days.csv", "transparency.open-data-days"),
@@ -68,7 +69,8 @@ class PageQuery(Struct, forbid_unknown_fields=True):
     description=(
         "Server-rendered HTML in French or English: `lang` if given, else the request's language. The last "
         f"{MONTHS} closed months (the last {DAYS} closed days while fewer than {MIN_MONTHS} months are closed): "
-        "credits in circulation, revenue, exchanges completed per kind, active members, each chart followed by "
+        "credits in circulation, revenue, exchanges completed per kind and per family, active members, each "
+        "chart followed by "
         "its table; links to the open data. No script, no cookie, nothing loaded from elsewhere."
     ),
     tag="transparency",
@@ -222,17 +224,24 @@ class Page:
             facts = {"total": sum(values), "max": max(values), "first_value": values[0], "last_value": values[-1]}
             return {"first": first, "last": last, **{name: self.number(value) for name, value in facts.items()}}
 
+        def breakdown(chart_id: str, names: Sequence[str], label: str, grouped_by: str) -> str:
+            """Exchanges completed over the periods shown, one bar per `names` (kinds or families), and the
+            table of each period by name with the totals."""
+            each = {name: series(f"exchanges_completed_{name}") for name in names}
+            totals = [(self.text(f"{label}.{name}"), sum(value for _, value in each[name])) for name in names]
+            counts = ", ".join(f"{name} {self.number(value)}" for name, value in totals)
+            title = self.text(f"transparency.exchanges-title-{grouped_by}")
+            table = self._table(
+                self.text("transparency.table-caption", title=title),
+                [axis, *(name for name, _ in totals)],
+                [[period.period, *(each[name][index][1] for name in names)] for index, period in enumerate(periods)],
+                total=[self.text("transparency.total"), *(value for _, value in totals)],
+            )
+            description = self.text(f"transparency.exchanges-desc-{grouped_by}", first=first, last=last, counts=counts)
+            axes = (self.text(f"transparency.axis-{grouped_by}"), self.text("transparency.axis-exchanges"))
+            return self._section(chart_id, charts.bar_chart, title, description, totals, axes, table=table)
+
         in_wallets, revenue, active = series("credits_in_wallets"), series("credits_revenue"), self._active(periods)
-        per_kind = {kind: series(f"exchanges_completed_{kind}") for kind in KINDS}
-        kinds = [(self.text(f"exchange-type.{kind}"), sum(v for _, v in per_kind[kind])) for kind in KINDS]
-        counts = ", ".join(f"{label} {self.number(value)}" for label, value in kinds)
-        exchanges_title = self.text("transparency.exchanges-title")
-        by_period_and_kind = self._table(
-            self.text("transparency.table-caption", title=exchanges_title),
-            [axis, *(label for label, _ in kinds)],
-            [[period.period, *(per_kind[kind][index][1] for kind in KINDS)] for index, period in enumerate(periods)],
-            total=[self.text("transparency.total"), *(value for _, value in kinds)],
-        )
         return [
             self._section(
                 "circulation",
@@ -250,15 +259,8 @@ class Page:
                 revenue,
                 (axis, credits),
             ),
-            self._section(
-                "exchanges",
-                charts.bar_chart,
-                exchanges_title,
-                self.text("transparency.exchanges-desc", first=first, last=last, counts=counts),
-                kinds,
-                (self.text("transparency.axis-kind"), self.text("transparency.axis-exchanges")),
-                table=by_period_and_kind,
-            ),
+            breakdown("exchanges", KINDS, "exchange-type", "kind"),
+            breakdown("families", FAMILIES, "family", "family"),
             self._section(
                 "active",
                 charts.bar_chart,

@@ -9,6 +9,8 @@ published figures is a combination of published ones: it never reveals a suppres
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 
 from chalicelib.domain.books import COMMUNITY_FIGURES, CommunityMonth
@@ -30,6 +32,18 @@ def published(month: CommunityMonth, min_people: int) -> Published:
 def people(count: int, min_people: int) -> int | None:
     """A count of people, or None when some are counted but fewer than the threshold (nobody reveals nobody)."""
     return count if count >= min_people or count == 0 else None
+
+
+def as_csv(label: str, rows: Iterable[tuple[str, Published]]) -> str:
+    """One row per (label, figures), one column per figure; a suppressed figure is an empty cell."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([label, *COMMUNITY_FIGURES])
+    for name, figures in rows:
+        writer.writerow(
+            [name, *("" if figures.get(figure) is None else figures[figure] for figure in COMMUNITY_FIGURES)]
+        )
+    return out.getvalue()
 
 
 def area_sums(communities: Iterable[Published]) -> Published:

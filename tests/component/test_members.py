@@ -147,6 +147,10 @@ def at(moment: str):
 
 
 class TestActivityMark:
+    @pytest.fixture(autouse=True)
+    def counts_shown_from_one(self, monkeypatch):
+        monkeypatch.setenv("PWIIC_STATS_MIN_PEOPLE", "1")  # one member counted; suppression has its own tests
+
     def test_a_week_of_activity_writes_each_membership_and_the_profile_once(self, api, commits):
         first, second = community(api, "first-place"), community(api, "second-place")
         with at(LAST_MONDAY):

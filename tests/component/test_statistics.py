@@ -52,6 +52,16 @@ def test_a_community_s_month_an_area_and_suppression(api, monkeypatch):
     assert (area["communities"], area["figures"]["members_new"], area["figures"]["members_active"]) == (2, 6, 6)
     assert area["figures"]["listings_published_goods"] == 5, "the small community adds nothing it does not publish"
 
+    rows = api.get(f"/communities/{big}/statistics.csv?from={month}&to={month}", as_=None).body.decode().splitlines()
+    header, row = (line.split(",") for line in rows)
+    shown_csv = dict(zip(header, row, strict=True))
+    assert (shown_csv["month"], shown_csv["members_active"], shown_csv["credits_circulated"]) == (month, "6", "")
+    area_rows = api.get(f"/statistics/areas.csv?cells=u0hq&month={month}", as_=None).body.decode().splitlines()
+    assert area_rows[0] == ",".join(header) and area_rows[1].startswith(f"{month},6,6,")
+
     assert_problem(api.get("/communities/nope/statistics", as_=None), 404, "not-found")
     assert_422(api.get(f"/statistics/areas?cells=u0hq,x&month={month}", as_=None), "cells")
     assert_422(api.get("/statistics/areas?cells=u0hq&month=2026-13", as_=None), "month")
+    for months in ("from=2026-05&to=2026-04", "from=2023-01&to=2026-01"):  # reversed; 37 months
+        assert_422(api.get(f"/communities/{big}/statistics?{months}", as_=None), "from")
+        assert_422(api.get(f"/communities/{big}/statistics.csv?{months}", as_=None), "from")

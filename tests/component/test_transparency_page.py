@@ -161,11 +161,12 @@ def test_closed_days_then_months_show_as_charts_and_tables(api, monkeypatch):
         "Credits in circulation",
         "Revenue per day",
         "Exchanges completed per kind",
+        "Exchanges completed per family",
         "Active members in the month so far, day by day",
         "Open data",
         "Checking the books: the hash chain",
     ]
-    assert html.count("<svg") == html.count("<table") == 4 and html.count('role="img"') == 4
+    assert html.count("<svg") == html.count("<table") == 5 and html.count('role="img"') == 5
     assert "Fewer than two months are closed yet" in html
     assert f'<tr><th scope="row">{today}</th><td>50</td></tr>' in html, "the day's credits in wallets"
     (day,) = api.get(f"/books/days?from={end}&to={end}", as_=None).json["items"]
