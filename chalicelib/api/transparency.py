@@ -58,7 +58,10 @@ STYLE = (
 Lang = Annotated[str, Meta(pattern="^(fr|en)$", description="fr or en; absent: the request's language")]
 
 
-class PageQuery(Struct, forbid_unknown_fields=True):
+class PageQuery(Struct):
+    """Other parameters are ignored: a shared link may carry tracking ones (`utm_source`), and a reader of a web
+    page should see the page, not a problem."""
+
     lang: Lang | None = None
 
 
@@ -71,7 +74,8 @@ class PageQuery(Struct, forbid_unknown_fields=True):
         f"{MONTHS} closed months (the last {DAYS} closed days while fewer than {MIN_MONTHS} months are closed): "
         "credits in circulation, revenue, exchanges completed per kind and per family, active members, each "
         "chart followed by "
-        "its table; links to the open data. No script, no cookie, nothing loaded from elsewhere."
+        "its table; links to the open data. No script, no cookie, nothing loaded from elsewhere. Query parameters "
+        "other than `lang` are ignored."
     ),
     tag="transparency",
     access="public",
@@ -96,7 +100,8 @@ def transparency_page(call: Call[None, PageQuery]) -> str:
     description=(
         "Server-rendered HTML in French or English, as `/transparency`: the community's last "
         f"{MONTHS} closed months (active members, credits circulated, exchanges completed per family), every "
-        "figure about fewer people than the statistics' threshold left out and marked."
+        "figure about fewer people than the statistics' threshold left out and marked. Query parameters other "
+        "than `lang` are ignored."
     ),
     tag="transparency",
     access="public",
