@@ -260,6 +260,7 @@ REPLACED = (  # and the home community's page
     "/me/exchanges?role=owner",
     "/me/reviews/pending",
     "/ballots?state=open",
+    "/me/notifications?limit=1",  # for the unread count
 )
 
 

@@ -395,6 +395,7 @@ def test_writes_benchmark(dynamodb_endpoint):
     within = figures["within_goals"]
     assert within["unchanged_edit_write_units"] and within["mark_write_units_per_active_day_one_community"]
     assert within["read_thread_write_units_nothing_unread"] and within["opening_api_requests"]
+    assert within["opening_read_units"], figures["opening_read_units"]
     # A price edit rewrites the listing and its seven browse copies, not its keyword entries; a title edit does.
     items = figures["edit_items_written"]
     assert items["price"] == 1 + 7 < items["title"]
