@@ -60,6 +60,8 @@ GOAL_WRITES_PER_TRANSITION = 1  # "every state change and its ledger effect comm
 # Transitions whose route counts the call against the member's rate limit: one more write, the counter's
 # conditional UpdateItem, before and apart from the transition's atomic write (docs/operations.md#limits).
 RATE_LIMITED = frozenset({"propose", "loan_propose", "join_seat", "book"})
+# With an Idempotency-Key, the idempotency record's claim and answer: two writes apart from the transition's.
+IDEMPOTENCY_WRITES = {"accept_with_idempotency_key": 2}
 GOAL_CPU_RATIO = 3.0  # ARCHITECTURE.md: handler CPU <= 3x the bare DynamoDB call it makes (stubbed)
 PAGE = 20  # the API's default page size
 BATCH = 10  # CPU phase: calls of one side before the other side's turn
@@ -747,7 +749,10 @@ def run_all(options: Options) -> dict[str, Any]:
     # changes a single item (a first confirmation) at half the write units.
     writes = {name: sum(figure["writes_by_operation"].values()) for name, figure in transitions.items()}
     reads_made = {name: figure["reads"] for name, figure in transitions.items()}
-    one_write = {name: count == GOAL_WRITES_PER_TRANSITION + (name in RATE_LIMITED) for name, count in writes.items()}
+    one_write = {
+        name: count == GOAL_WRITES_PER_TRANSITION + (name in RATE_LIMITED) + IDEMPOTENCY_WRITES.get(name, 0)
+        for name, count in writes.items()
+    }
     ratios = {name: route["ratio"] for name, route in cpu["routes"].items()}
     return {
         "queries_per_search": queries,
@@ -763,7 +768,9 @@ def run_all(options: Options) -> dict[str, Any]:
             "cpu_ratio": GOAL_CPU_RATIO,
         },
         "within_goals": {
-            "requests_per_search": {route: count == GOAL_QUERIES_PER_SEARCH for route, count in requests.items()},
+            "requests_per_search": {  # `near`: one Query per cell, its own goal below
+                route: count == GOAL_QUERIES_PER_SEARCH for route, count in requests.items() if route != "near"
+            },
             "near_one_query_per_cell": queries["near"] == searches["near"]["cells_searched"],
             "one_write_per_transition": one_write,
             "cpu_ratio": {name: ratio <= GOAL_CPU_RATIO for name, ratio in ratios.items()},

@@ -138,6 +138,7 @@ def test_purchases_benchmark(dynamodb_endpoint):
     units = figures["write_units"]
     assert 8 <= figures["write_units_per_webhook"] <= 16, "a transfer (8) plus the purchase and the event"
     assert sum(units["write_units_by_item"].values()) == figures["write_units_per_webhook"]
+    assert figures["within_goals"]["transfer_write_units_per_webhook"], units["write_units_by_item"]
     assert units["actions_per_webhook"]["Put"] == 1 and units["actions_per_webhook"]["Update"] == 3
 
     cpu = figures["cpu"]
