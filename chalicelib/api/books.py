@@ -11,7 +11,7 @@ from chalicelib import clock, errors, i18n
 from chalicelib.adapters.dynamodb import books_repository
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import Month
-from chalicelib.domain.books import FIGURES, STOCKS, Period, as_csv
+from chalicelib.domain.books import COMMUNITY_FIGURES, FIGURES, STOCKS, Period, as_csv
 from chalicelib.errors import FieldError
 from chalicelib.i18n import Language
 
@@ -21,12 +21,10 @@ MAX_DAYS = 92  # a quarter per request
 MAX_MONTHS = 36
 LICENCE = "CC-BY-4.0"
 CSV = "text/csv; charset=utf-8"
-Day = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$", description="YYYY-MM-DD")]
+Day = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description="YYYY-MM-DD")]
 CHAIN = (
     "Each period carries `previous`, the digest of the period before it of the same kind, and `digest`: the "
-    "SHA-256 of its canonical JSON without `digest` (keys sorted, no spaces, UTF-8). A reader recomputes "
-    "each digest and follows the links: nothing published can be rewritten unseen. A month's flows are the "
-    "sum of its days'; its stocks, its last day's."
+    "SHA-256 of its canonical JSON without `digest`; `/books/dictionary` says how to check them."
 )
 
 
@@ -54,17 +52,30 @@ class BooksOut(Struct):
     dictionary: str = "/books/dictionary"
 
 
+ByLanguage = Annotated[dict[str, str], Meta(description="By language: `fr`, `en`")]
+
+
 class ColumnOut(Struct):
     name: str
-    kind: Annotated[str, Meta(description="`flow`: during the period; `stock`: at its end")]
+    kind: Annotated[
+        str,
+        Meta(
+            description="`key`: the row's period; `flow`: during the period; `stock`: at its end; `chain`: "
+            "what checks the period"
+        ),
+    ]
     unit: str
-    description: Annotated[dict[str, str], Meta(description="By language: `fr`, `en`")]
+    description: ByLanguage
 
 
 class DictionaryOut(Struct):
     licence: str
-    chain: str
-    columns: list[ColumnOut]
+    chain: Annotated[ByLanguage, Meta(description="How to check the hash chain")]
+    columns: Annotated[list[ColumnOut], Meta(description="The books' columns, in the CSV's order")]
+    statistics_columns: Annotated[
+        list[ColumnOut],
+        Meta(description="The statistics' columns (community and area, JSON and CSV), in the CSV's order"),
+    ]
 
 
 def _periods_out(periods: list[Period]) -> BooksOut:
@@ -176,16 +187,33 @@ def book_months_csv(call: Call[None, MonthsQuery]) -> str:
     response=DictionaryOut,
 )
 def book_dictionary(call: Call[None, None]) -> DictionaryOut:
-    columns = [
-        ColumnOut(
-            figure,
-            "stock" if figure in STOCKS else "flow",
-            _unit(figure),
-            {language.value: i18n.text(f"books.{figure}", language) for language in Language},
-        )
-        for figure in FIGURES
+    books = [
+        ("period", "key", "YYYY-MM-DD or YYYY-MM"),
+        *((figure, "stock" if figure in STOCKS else "flow", _unit(figure)) for figure in FIGURES),
+        ("reconciled", "chain", "true or false"),
+        ("closed_at", "chain", "ISO 8601 UTC"),
+        ("previous", "chain", "SHA-256, hex"),
+        ("digest", "chain", "SHA-256, hex"),
     ]
-    return DictionaryOut(LICENCE, CHAIN, columns)
+    statistics = [("month", "key", "YYYY-MM"), *((figure, "flow", _unit(figure)) for figure in COMMUNITY_FIGURES)]
+    return DictionaryOut(
+        LICENCE,
+        _by_language("books.chain"),
+        [ColumnOut(name, kind, unit, _by_language(f"books.{name}")) for name, kind, unit in books],
+        [ColumnOut(name, kind, unit, _statistics_description(name)) for name, kind, unit in statistics],
+    )
+
+
+def _by_language(message_id: str, **params: object) -> dict[str, str]:
+    return {language.value: i18n.text(message_id, language, params) for language in Language}
+
+
+def _statistics_description(name: str) -> dict[str, str]:
+    """A family's figures share one text, named by the family."""
+    for prefix in ("listings_published_", "exchanges_completed_"):
+        if name.startswith(prefix):
+            return _by_language(f"statistics.{prefix.rstrip('_')}", family=name.removeprefix(prefix))
+    return _by_language(f"statistics.{name}")
 
 
 def _unit(figure: str) -> str:

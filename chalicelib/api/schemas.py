@@ -249,7 +249,7 @@ Memo = Annotated[
     str, Meta(max_length=80, pattern=LINE, description="Up to 80 characters: a transfer record stays under 1 KB.")
 ]
 Note = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
-Month = Annotated[str, Meta(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Month = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 AccountId = Annotated[str, Meta(min_length=1, max_length=200)]
 
 

@@ -15,6 +15,7 @@ from chalicelib import clock
 from chalicelib.domain import books as rules
 from chalicelib.domain.books import FIGURES, Period
 from chalicelib.domain.ledger import member_of
+from chalicelib.domain.statistics import as_csv as statistics_csv
 from chalicelib.services import reconciliation
 from tests import books
 from tests.component.support import assert_422
@@ -98,12 +99,23 @@ def test_a_day_s_books_are_the_ledger_s_and_chained(api, monkeypatch):
 
 def test_the_dictionary_and_bad_ranges(api):
     dictionary = api.get("/books/dictionary", as_=None).json
-    assert [column["name"] for column in dictionary["columns"]] == list(FIGURES)
-    assert all(column["description"]["fr"] and column["description"]["en"] for column in dictionary["columns"])
-    assert dictionary["licence"] == "CC-BY-4.0" and "SHA-256" in dictionary["chain"]
+    response = api.get("/books/days.csv?from=2020-01-01&to=2020-01-02", as_=None)
+    assert response.headers["Content-Type"].startswith("text/csv")
+    header = response.body.decode()
+    assert header.count("\n") == 1, "a header alone"
+    assert [column["name"] for column in dictionary["columns"]] == header.strip().split(","), "every CSV column"
+    assert [column["name"] for column in dictionary["columns"]][1:-4] == list(FIGURES)
+    statistics_header = statistics_csv("month", []).strip().split(",")
+    assert [column["name"] for column in dictionary["statistics_columns"]] == statistics_header
+    described = dictionary["columns"] + dictionary["statistics_columns"]
+    assert all(column["description"]["fr"] and column["description"]["en"] for column in described)
+    assert all("{" not in text for column in described for text in column["description"].values()), "filled in"
+    assert {column["kind"] for column in described} == {"key", "flow", "stock", "chain"}
+    assert dictionary["licence"] == "CC-BY-4.0"
+    assert "SHA-256" in dictionary["chain"]["en"] and "SHA-256" in dictionary["chain"]["fr"]
     assert_422(api.get("/books/days?from=2026-01-01&to=2026-12-31", as_=None), "from")
     assert_422(api.get("/books/days?from=2026-02-30", as_=None), "from")
     assert_422(api.get("/books/months?from=2026-05&to=2026-01", as_=None), "from")
-    response = api.get("/books/days.csv?from=2020-01-01&to=2020-01-02", as_=None)
-    assert response.headers["Content-Type"].startswith("text/csv")
-    assert response.body.decode().count("\n") == 1 and response.body.decode().startswith("period,"), "a header alone"
+    # Python's \d matches every script's digits; the contract's dates are ASCII digits only.
+    assert_422(api.get("/books/months?from=%D9%A2%D9%A0%D9%A2%D9%A6-05", as_=None), "from")
+    assert_422(api.get("/books/days?to=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-01-01", as_=None), "to")

@@ -11,7 +11,7 @@ import pytest
 from chalicelib import auth, errors, i18n
 from chalicelib.api import http, problems
 from chalicelib.domain import limits
-from chalicelib.domain.books import FIGURES
+from chalicelib.domain.books import COMMUNITY_FIGURES, FIGURES
 from chalicelib.domain.exchanges import Action, ExchangeType, State
 from chalicelib.domain.ledger import HoldStatus, TransferKind
 from chalicelib.domain.listings import CATEGORIES, Family, Mode
@@ -82,7 +82,10 @@ def test_every_title_notification_label_and_validation_message_is_in_the_catalog
     wanted |= {f"notification.{kind.value}" for kind in Kind}
     wanted |= {message_id for _, message_id in http._VALIDATION_MESSAGES} | {"validation.other"}
     wanted |= {f"{namespace}.{value}" for namespace, values in LABELS.items() for value in values}
-    wanted |= {f"books.{figure}" for figure in FIGURES}
+    wanted |= {f"books.{column}" for column in (*FIGURES, "chain", "period", "reconciled", "closed_at", "previous")}
+    wanted |= {"books.digest", "statistics.listings_published", "statistics.exchanges_completed"}
+    per_family = ("listings_published_", "exchanges_completed_")  # one text each, named by the family
+    wanted |= {f"statistics.{figure}" for figure in ("month", *COMMUNITY_FIGURES) if not figure.startswith(per_family)}
     missing = {message_id for message_id in wanted if not i18n.has(message_id)}
     assert not missing, sorted(missing)
 
