@@ -168,8 +168,20 @@ class Page:
         """A community's months: a chart per figure of the points published, each table marking what is not."""
         title = self.text("transparency.community-title", name=name)
         body = [_tag("h1", title), _tag("p", self.text("transparency.community-intro", min=min_people))]
-        if not months:
+        if months:
+            body += self._community_sections(months)
+        else:
             body.append(f"<p><strong>{_content(self.text('transparency.community-empty'))}</strong></p>")
+        body.append(_tag("p", self.text("transparency.suppressed", min=min_people)))
+        return (
+            f'<!DOCTYPE html>\n<html lang="{self.language.value}">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"{_tag('title', title)}\n<style>{STYLE}</style>\n</head>\n<body>\n"
+            f"{self._languages()}\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
+        )
+
+    def _community_sections(self, months: Sequence[tuple[str, Published]]) -> list[str]:
+        sections: list[str] = []
         month_axis = self.text("transparency.axis-month")
         for figure, axis in (("members_active", "members"), ("credits_circulated", "credits")):
             points = [(month, value) for month, figures in months if (value := figures[figure]) is not None]
@@ -179,33 +191,28 @@ class Page:
             description = self.text("transparency.community-desc", shown=len(points), months=len(months))
             rows: list[list[str | int]] = [[month, _or_mark(figures[figure])] for month, figures in months]
             table = self._table(self.text("transparency.table-caption", title=chart_title), [month_axis, y_label], rows)
-            body.append(
+            sections.append(
                 self._section(
                     chart_id, charts.bar_chart, chart_title, description, points, (month_axis, y_label), table
                 )
             )
         families = [family.value for family in Family]
-        totals = [
-            (self.text(f"family.{family}"), sum(figures[f"exchanges_completed_{family}"] or 0 for _, figures in months))
+        published = {
+            family: [value for _, figures in months if (value := figures[f"exchanges_completed_{family}"]) is not None]
             for family in families
-        ]
+        }
+        totals = [(self.text(f"family.{family}"), sum(values)) for family, values in published.items() if values]
         chart_title = self.text("transparency.community-families")
         rows = [
             [month, *(_or_mark(figures[f"exchanges_completed_{family}"]) for family in families)]
             for month, figures in months
         ]
-        headers = [month_axis, *(label for label, _ in totals)]
+        headers = [month_axis, *(self.text(f"family.{family}") for family in families)]
         table = self._table(self.text("transparency.table-caption", title=chart_title), headers, rows)
         axes = (self.text("transparency.axis-family"), self.text("transparency.axis-exchanges"))
         description = self.text("transparency.community-families-desc")
-        body.append(self._section("families", charts.bar_chart, chart_title, description, totals, axes, table))
-        body.append(_tag("p", self.text("transparency.suppressed", min=min_people)))
-        return (
-            f'<!DOCTYPE html>\n<html lang="{self.language.value}">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"{_tag('title', title)}\n<style>{STYLE}</style>\n</head>\n<body>\n"
-            f"{self._languages()}\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n"
-        )
+        sections.append(self._section("families", charts.bar_chart, chart_title, description, totals, axes, table))
+        return sections
 
     def _languages(self) -> str:
         links = []

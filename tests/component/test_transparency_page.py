@@ -224,6 +224,9 @@ def test_a_community_s_page_shows_what_its_statistics_publish_and_marks_the_rest
     community = create_community(api)["id"]
     for number in range(6):
         assert api.post(f"/communities/{community}/join", as_=f"n{number}").status_code in (200, 201)
+    small = create_community(api, name="Petit hameau")["id"]  # two members: its whole month is suppressed
+    for number in range(2):
+        assert api.post(f"/communities/{small}/join", as_=f"s{number}").status_code in (200, 201)
     empty = api.get(f"/communities/{community}/transparency", as_=None)
     assert "Aucun mois" in api.get(f"/communities/{community}/transparency?lang=fr", as_=None).body.decode()
     assert_self_contained(empty, empty.body.decode())
@@ -236,4 +239,8 @@ def test_a_community_s_page_shows_what_its_statistics_publish_and_marks_the_rest
     assert outline.tags.count("svg") == 3 and outline.tags.count("table") == 3
     assert "Membres actifs par mois" in html and "<td>6</td>" in html, "six active members: published"
     assert "<td>—</td>" in html and "moins de 5 personnes" in html, "no exchange completed: credits left out"
+
+    html = api.get(f"/communities/{small}/transparency?lang=en", as_=None).body.decode()
+    families_chart = html[html.index('<section aria-labelledby="families-heading">') :].split("</svg>")[0]
+    assert "Goods" not in families_chart and "<td>—</td>" in html, "a withheld figure is no bar, not a zero"
     assert_problem(api.get("/communities/nope/transparency", as_=None), 404, "not-found")
