@@ -31,6 +31,17 @@ KEY_REFRESH_COOLDOWN_SECONDS = 30.0
 
 _UNKNOWN_KEY = "auth.unknown-signing-key"
 _UNUSABLE_SUBJECT = "auth.unusable-subject"
+# Why PyJWT refused a token, by its exception's name (most specific first), in the catalogues' words: the
+# library's own message is English and names its internals. Anything else: `auth.token-invalid`.
+_TOKEN_REFUSALS = (
+    ("ExpiredSignatureError", "auth.token-expired"),
+    ("InvalidSignatureError", "auth.token-signature"),
+    ("InvalidIssuerError", "auth.token-issuer"),
+    ("InvalidAlgorithmError", "auth.token-algorithm"),
+    ("ImmatureSignatureError", "auth.token-not-yet-valid"),
+    ("InvalidIssuedAtError", "auth.token-not-yet-valid"),
+    ("DecodeError", "auth.token-malformed"),
+)
 
 
 class Principal(Struct, frozen=True):
@@ -143,7 +154,7 @@ def _verified(token: str) -> tuple[Principal, float]:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except (jwt.PyJWTError, ValueError) as exc:
-        raise errors.Unauthenticated("auth.token-invalid", params={"reason": str(exc)}) from None
+        raise _refusal(exc) from None
     if not kid:  # never a key set refresh for a token that names no key
         raise errors.Unauthenticated(_UNKNOWN_KEY)
     key = _keys(config.oidc_issuer, config.oidc_jwks_url).key(kid)
@@ -157,7 +168,7 @@ def _verified(token: str) -> tuple[Principal, float]:
             options={"require": required, "verify_aud": False},
         )
     except (jwt.PyJWTError, ValueError) as exc:
-        raise errors.Unauthenticated("auth.token-invalid", params={"reason": str(exc)}) from None
+        raise _refusal(exc) from None
     if not issued_for(claims, config.oidc_audience, config.oidc_audience_claim):
         raise errors.Unauthenticated("auth.bearer-token-was-issued")
     subject = str(claims["sub"])
@@ -196,6 +207,17 @@ def claim_at(claims: Mapping[str, Any], path: str) -> Any:
         if isinstance(node, Mapping):
             return claim_at(node, path[cut + 1 :])
     return None
+
+
+def _refusal(exc: Exception) -> errors.Unauthenticated:
+    import jwt
+
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return errors.Unauthenticated("auth.token-claim-missing", params={"claim": exc.claim})
+    for name, message_id in _TOKEN_REFUSALS:
+        if isinstance(exc, getattr(jwt, name)):
+            return errors.Unauthenticated(message_id)
+    return errors.Unauthenticated("auth.token-invalid")
 
 
 def _groups(value: Any) -> frozenset[str]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 _CATALOGUE = Path(__file__).resolve().parent / "catalogue"
 _RANGE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]{1,5}))?\s*")
@@ -52,6 +53,13 @@ def labelled(message_id: str, language: Language) -> tuple[str, dict[str, str]]:
     return text(message_id, language), {each.value: text(message_id, each) for each in Language}
 
 
+class Message(NamedTuple):
+    """A message given as another's parameter: rendered in the same language."""
+
+    message_id: str
+    params: Params
+
+
 def has(message_id: str) -> bool:
     return message_id in catalogue(DEFAULT)
 
@@ -61,6 +69,8 @@ class _Formatter(string.Formatter):
         self.language = language
 
     def format_field(self, value: object, format_spec: str) -> str:
+        if isinstance(value, Message):
+            return text(value.message_id, self.language, value.params)
         if not format_spec:
             return str(value)
         label = f"{format_spec}.{value}"

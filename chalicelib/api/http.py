@@ -248,8 +248,10 @@ def _parse_headers(operation: Operation, request: Request) -> dict[str, str]:
         try:
             found[header.name.lower()] = msgspec.convert(value, type=header.type)
         except msgspec.ValidationError as error:
+            reason = validation_error(header.name, str(error))
             raise header.refusal(
-                "request.header-invalid", params={"header": header.name, "reason": str(error)}
+                "request.header-invalid",
+                params={"header": header.name, "reason": i18n.Message(reason.message, reason.params)},
             ) from None
     return found
 
@@ -331,15 +333,18 @@ def _convert(target: Any, data: Any, *, location: str, strict: bool = True) -> A
     try:
         return msgspec.convert(data, type=target, strict=strict)
     except msgspec.ValidationError:
-        raise errors.Invalid(field_errors(target, data, strict=strict)) from None
+        unknown = "request.unknown-query-parameter" if location == "query" else "request.unknown-field"
+        raise errors.Invalid(field_errors(target, data, strict=strict, unknown=unknown)) from None
 
 
-def field_errors(target: Any, data: Any, *, strict: bool = True) -> list[FieldError]:
+def field_errors(
+    target: Any, data: Any, *, strict: bool = True, unknown: str = "request.unknown-field"
+) -> list[FieldError]:
     """Every problem of a JSON object against a struct, field by field (msgspec stops at the first)."""
     if not isinstance(data, dict):
         return [FieldError("$", "request.expected-json-object")]
     fields = {info.encode_name: info for info in msgspec.structs.fields(target)}
-    found = [FieldError(name, "request.unknown-field") for name in data if name not in fields]
+    found = [FieldError(name, unknown) for name in data if name not in fields]
     for name, info in fields.items():
         if name not in data:
             if info.required:

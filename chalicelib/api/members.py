@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from chalicelib import i18n
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import (
     ErasureConfirmation,
@@ -79,7 +80,7 @@ def delete_me(call: Call[ErasureConfirmation, None]) -> ErasureOut:
     summary="A member's profile, as they let you see it",
     description="Whole for the members of their communities (and for every member when they chose "
     "`profile_visibility: members`); otherwise `limited`: their name and reputation, and an empty bio, no "
-    "languages, skills or home community.",
+    'languages, skills or home community. An erased member\'s name is "former member", in your language.',
     tag="members",
     response=PublicProfile,
     problems=(404,),
@@ -87,7 +88,8 @@ def delete_me(call: Call[ErasureConfirmation, None]) -> ErasureOut:
 def get_member(call: Call[None, None]) -> PublicProfile:
     found = members.get_public_profile(call.params["member_id"], call.member)
     reputation = project(found.reputation, ReviewSummaryOut)
-    if found.whole:
-        return msgspec.structs.replace(project(found.member, PublicProfile), reviews=reputation)
     member = found.member
-    return PublicProfile(member.member_id, member.display_name, "", [], [], None, member.created_at, reputation, True)
+    name = i18n.text("members.former-member", call.language) if member.erased_at else member.display_name
+    if found.whole:
+        return msgspec.structs.replace(project(member, PublicProfile), display_name=name, reviews=reputation)
+    return PublicProfile(member.member_id, name, "", [], [], None, member.created_at, reputation, True)

@@ -36,7 +36,20 @@ def test_field_messages_in_french_ours_and_msgspec_s(api):
     assert messages["title"] == "Attendu : `str` de longueur >= 3"
     assert problem["title"] == "Validation échouée"
     unknown = assert_422(api.get("/listings?community=c&colour=red", headers=FRENCH), "colour")
-    assert unknown["errors"] == [{"field": "colour", "message": "Champ inconnu."}]
+    assert unknown["errors"] == [{"field": "colour", "message": "Paramètre de requête inconnu."}]
+
+
+def test_a_header_s_problem_in_french(api):
+    key = "k" * 300
+    problem = assert_problem(api.post("/me/notifications/read", {}, headers={**FRENCH, "Idempotency-Key": key}), 400)
+    assert problem["detail"] == "L'en-tête Idempotency-Key n'est pas valide : Attendu : `str` de longueur <= 128."
+    english = assert_problem(api.post("/me/notifications/read", {}, headers={"Idempotency-Key": key}), 400)
+    assert english["detail"] == "The Idempotency-Key header is not valid: Expected `str` of length <= 128."
+
+
+def test_a_malformed_token_s_problem_in_french(api):
+    problem = assert_problem(api.get("/me", as_=None, headers={**FRENCH, "Authorization": "Bearer abc.def.ghi"}), 401)
+    assert problem["detail"] == "Le jeton n'est pas valide : ce n'est pas un JWT bien formé."
 
 
 def test_a_rule_of_the_struct_in_french(api):

@@ -80,6 +80,8 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
     # Interrupted after the reviews: credits and profile went together, the steps before it are done.
     assert member_repository.get("ann").erasure_step == Step.REVIEWS_HIDDEN
     assert api.get("/members/ann", as_="cat").json["display_name"] == FORMER_MEMBER
+    french = api.get("/members/ann", as_="cat", headers={"Accept-Language": "fr"}).json
+    assert french["display_name"] == "ancien membre"
     assert_problem(api.get("/me", as_="ann"), 403, "member-erased")
 
     receipt = erase(api)

@@ -78,7 +78,7 @@ def test_every_message_the_code_names_is_in_the_catalogues():
 
 def test_every_title_notification_label_and_validation_message_is_in_the_catalogues():
     wanted = {title for _, title in problems._PROBLEMS.values()} | {problems.INTERNAL[1], "request.internal"}
-    wanted |= {auth._UNKNOWN_KEY, auth._UNUSABLE_SUBJECT}
+    wanted |= {auth._UNKNOWN_KEY, auth._UNUSABLE_SUBJECT} | {message_id for _, message_id in auth._TOKEN_REFUSALS}
     wanted |= {f"notification.{kind.value}" for kind in Kind}
     wanted |= {message_id for _, message_id in http._VALIDATION_MESSAGES} | {"validation.other"}
     wanted |= {f"{namespace}.{value}" for namespace, values in LABELS.items() for value in values}
