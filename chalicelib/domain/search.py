@@ -28,9 +28,11 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "ł":
 
 
 def fold(text: str) -> str:
-    """Lower case, without accents or ligatures: "Vélo Œuvre" -> "velo oeuvre"."""
+    """Lower case, without accents, ligatures or invisible format characters (a soft hyphen, a zero-width
+    space): "Vélo Œuvre" -> "velo oeuvre"."""
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).lower()  # "ᴬ" is "A" once decomposed
+    kept = (char for char in decomposed if not unicodedata.combining(char) and unicodedata.category(char) != "Cf")
+    return "".join(kept).lower()  # "ᴬ" is "A" once decomposed
 
 
 def stem(word: str) -> str:

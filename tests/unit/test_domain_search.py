@@ -37,9 +37,11 @@ from chalicelib.domain.search import (
         ("ÉCOLE Œuvre", "ecole oeuvre"),
         ("garçon naïf", "garcon naif"),
         ("Straße", "strasse"),
+        ("per\u00adceuse", "perceuse"),  # a soft hyphen
+        ("vé\u200blo", "velo"),  # a zero-width space
     ],
 )
-def test_folding_drops_case_accents_and_ligatures(text, expected):
+def test_folding_drops_case_accents_ligatures_and_invisible_characters(text, expected):
     assert fold(text) == expected
 
 
