@@ -118,6 +118,7 @@ class Balance(Struct, frozen=True):
     frozen: bool = False
     owed: int = 0  # credits reversed after they were spent: the receivable account carries them
     open_disputes: int = 0
+    closed_at: str | None = None  # its member was erased: never credited again
 
 
 class TransferRequest(Struct, frozen=True):
@@ -210,7 +211,7 @@ class BalanceChange(Struct):
     standing: Balance | None = None  # owed and open disputes as read: the change applies only if they are unchanged
     owed: int = 0
     disputes: int = 0
-    empties: bool = False  # the change leaves nothing: applies only if the item holds exactly what it moves
+    empties: bool = False  # leaves nothing and closes the item: only if it holds exactly what it moves
 
     @property
     def available(self) -> int:

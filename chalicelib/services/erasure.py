@@ -81,7 +81,9 @@ def _pseudonymise(member_id: str) -> Member:
         erased = pseudonymised(member, clock.now_iso())
         member_repository.add_erasure(uow, erased)  # first: "erased meanwhile" decides over the wallet
         request = forfeit(wallet, member_id)
-        if request is not None:
+        if request is None:
+            ledger.add_closure(uow, wallet)
+        else:
             ledger.add_forfeit(uow, request)
         return erased
 

@@ -202,12 +202,17 @@ def add_settlement(uow: UnitOfWork, wallet: Balance, settlement_id: str, refs: d
 
 
 def add_forfeit(uow: UnitOfWork, request: TransferRequest) -> None:
-    """Empties a wallet into a platform account (an erased member's credits into the rewards pool):
-    applies only while the wallet holds exactly `request.amount` and nothing held; anything else is
-    stale, so the caller reads the wallet again and decides again."""
+    """Empties a wallet into a platform account (an erased member's credits into the rewards pool) and
+    closes it: applies only while the wallet holds exactly `request.amount` and nothing held; anything
+    else is stale, so the caller reads the wallet again and decides again."""
     posting = Posting()
     posting.empty(request, request.payer, _items(request.payee, request.transfer_id)[0])
     _flush(uow, posting, clock.now_iso())
+
+
+def add_closure(uow: UnitOfWork, wallet: Balance) -> None:
+    """Closes a wallet that holds nothing, so nothing is credited to it again (stale if it got anything)."""
+    repository.add_closure(uow, wallet.account_id, clock.now_iso())
 
 
 def add_wallet(uow: UnitOfWork, account_id: str, created_at: str) -> None:
@@ -293,7 +298,11 @@ def _refuse_debit(change: BalanceChange, notes: dict[str, object], note: str | N
 
 
 def _refuse_credit(account_id: str) -> NoReturn:
-    if ensure_platform_accounts(account_id) or repository.get_balance(account_id) is not None:
+    """Never created, or closed when its member was erased (their credits were forfeited)."""
+    if ensure_platform_accounts(account_id):
+        stale()  # created meanwhile
+    balance = repository.get_balance(account_id)
+    if balance is not None and balance.closed_at is None:
         stale()  # created meanwhile
     raise errors.UnknownAccount(account_id)
 

@@ -2,7 +2,8 @@
 who contributed (missions approved, reviews written, moderation decisions, weighted), in proportion
 to their points, computed from each member's recorded facts of the month (an index Query, never a
 scan). The month's statement is written once; each share is a transfer whose id derives from the
-month and the member, so a second run moves nothing."""
+month and the member, so a second run moves nothing. The share of a member erased meanwhile stays in
+revenue: their wallet is closed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork, already_done
 from chalicelib.config import settings
 from chalicelib.domain.economy import Contribution, ContributionKind, ValueShare, distribute
 from chalicelib.domain.ledger import PlatformAccount, TransferKind, TransferRequest, wallet_account
+from chalicelib.observability import logger
 from chalicelib.services import ledger, transaction
 
 
@@ -70,7 +72,10 @@ def share_month(month: str) -> ValueShare:
             kind=TransferKind.VALUE_SHARE,
             reason=month,
         )
-        ledger.transfer(request)  # the same id again is the same transfer: nothing moves twice
+        try:
+            ledger.transfer(request)  # the same id again is the same transfer: nothing moves twice
+        except errors.UnknownAccount:  # erased since: a closed wallet takes nothing, the share stays in revenue
+            logger.info("value share not paid: wallet closed", extra={"member_id": share.member_id, "month": month})
     paid = replace(found, paid=True)
     transaction.run(lambda uow: repository.add_value_share_paid(uow, paid))
     return paid

@@ -19,6 +19,7 @@ from tests.component.support import assert_problem
 from tests.component.test_governance_flow import cooperative  # noqa: F401
 from tests.component.test_reviews_flow import review, setup_community, trade
 from tests.component.test_stripe_webhooks import seed_purchase
+from tests.conftest import OPERATOR
 
 CONFIRMED = {"confirm": "erase ann"}
 
@@ -133,3 +134,23 @@ def test_a_member_is_erased_in_one_request_that_a_retry_completes(api, monkeypat
 @pytest.mark.parametrize("body", [{"confirm": "erase ann", "extra": 1}, {"confirm": 3}])
 def test_a_malformed_confirmation_is_a_422(api, body):
     assert_problem(erase(api, body), 422)
+
+
+@pytest.mark.parametrize("credits", [100, 0], ids=["credits-forfeited", "nothing-to-forfeit"])
+def test_an_erased_member_s_wallet_is_closed_to_credits(api, credits):
+    setup_community(api, "ann", "cat")
+    if not credits:
+        assert (
+            api.post("/transfers", {"to_member_id": "cat", "amount": 100, "kind": "payment"}, as_="ann").status_code
+            == 201
+        )
+    assert erase(api).json["forfeited_credits"] == credits
+    assert ledger.balance("member:ann").closed_at is not None
+
+    tip = {"to_member_id": "ann", "amount": 3, "kind": "tip", "transfer_id": "after-erasure"}
+    assert_problem(api.post("/transfers", tip, as_="cat"), 404, "unknown-account")
+    reward = {"member_id": "ann", "amount": 5, "reason_code": "other", "note": "late"}
+    assert_problem(api.post("/operator/rewards", reward, as_="op", groups=OPERATOR), 404, "unknown-account")
+    assert ledger.balance("member:ann").posted == 0, "no credit is stranded where nobody can spend it"
+    assert api.get("/me/wallet", as_="cat").json["posted"] == 100 + (100 - credits)
+    books.assert_reconciled()

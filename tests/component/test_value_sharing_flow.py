@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib import clock, config
-from chalicelib.services import fees, value_sharing
+from chalicelib.domain.ledger import PlatformAccount
+from chalicelib.services import fees, ledger, value_sharing
 from tests import books
 from tests.component.support import assert_problem
 from tests.component.test_reviews_flow import review, setup_community, trade
@@ -48,4 +49,21 @@ def test_the_month_s_share_of_revenue_goes_to_contributors_exactly_and_once(api,
     shown = api.get(f"/economy/value-sharing/{month}", as_="bob").json
     assert sum(share["credits"] for share in shown["shares"]) == shown["distributed"] == 8
     assert api.get("/me/contributions", as_="alice").json["share"] == 2
+    books.assert_reconciled()
+
+
+def test_the_share_of_a_member_erased_before_the_sharing_stays_in_revenue(api, community):
+    month = clock.now_iso()[:7]
+    xid = trade(api, community)
+    review(api, xid, "alice", 5)
+    review(api, xid, "bob", 5)
+    assert api.call("DELETE", "/me", {"confirm": "erase bob"}, as_="bob").status_code == 200
+    revenue = ledger.balance(PlatformAccount.REVENUE.value).posted
+
+    statement = value_sharing.share_month(month)  # bob's wallet is closed: the run goes on, and ends
+    assert {s.member_id: s.credits for s in statement.shares}.keys() == {"alice", "bob"} and statement.paid
+    bob, alice = (next(s.credits for s in statement.shares if s.member_id == who) for who in ("bob", "alice"))
+    assert ledger.balance("member:bob").posted == 0
+    assert ledger.balance(PlatformAccount.REVENUE.value).posted == revenue - alice, f"bob's {bob} stayed"
+    assert value_sharing.share_month(month) == statement
     books.assert_reconciled()

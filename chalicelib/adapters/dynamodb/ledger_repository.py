@@ -86,7 +86,16 @@ def add_account(uow: UnitOfWork, account_id: str, created_at: str, refused: Refu
 
 
 def add_account_check(uow: UnitOfWork, account_id: str, refused: Refusal) -> None:
-    uow.check(AccountItem, keys.account_pk(account_id), keys.BALANCE_SK, AccountItem.PK.exists(), refused=refused)
+    """The account exists and may be credited (it was not closed)."""
+    condition = AccountItem.PK.exists() & AccountItem.closed_at.does_not_exist()
+    uow.check(AccountItem, keys.account_pk(account_id), keys.BALANCE_SK, condition, refused=refused)
+
+
+def add_closure(uow: UnitOfWork, account_id: str, at: str) -> None:
+    """Closes an account that holds nothing (an emptying change closes one that does): stale if it got
+    anything since it was read."""
+    condition = AccountItem.PK.exists() & (AccountItem.posted == 0) & (AccountItem.held == 0)
+    uow.update(_account_ref(account_id), [AccountItem.closed_at.set(at)], condition=condition, refused=stale)
 
 
 def add_balance_change(uow: UnitOfWork, change: BalanceChange, at: str, refused: Refusal) -> None:
@@ -107,8 +116,11 @@ def add_balance_change(uow: UnitOfWork, change: BalanceChange, at: str, refused:
         condition &= AccountItem.available >= change.debit
     if change.spends:
         condition &= AccountItem.frozen == False  # noqa: E712 - a condition expression, not a comparison
+    if change.posted > 0:
+        condition &= AccountItem.closed_at.does_not_exist()
     if change.empties:
         condition &= (AccountItem.posted == -change.posted) & (AccountItem.held == 0)
+        actions.append(AccountItem.closed_at.set(at))
     if change.standing is not None:
         owed, disputes = change.standing.owed + change.owed, change.standing.open_disputes + change.disputes
         actions += [

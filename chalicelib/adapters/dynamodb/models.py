@@ -142,6 +142,7 @@ class AccountItem(TableItem):
     open_disputes = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     moved_at = UnicodeAttribute(null=True)  # the time of the ledger contribution that last changed it
+    closed_at = UnicodeAttribute(null=True)  # its member was erased: it is empty and is never credited again
 
 
 class TransferItem(TableItem):
