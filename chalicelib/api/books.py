@@ -21,6 +21,13 @@ MAX_DAYS = 92  # a quarter per request
 MAX_MONTHS = 36
 LICENCE = "CC-BY-4.0"
 CSV = "text/csv; charset=utf-8"
+
+
+def saved_as(filename: str) -> tuple[tuple[str, str], ...]:
+    """An open-data file's headers: a browser saves it under its name."""
+    return (("Content-Disposition", f'attachment; filename="{filename}"'),)
+
+
 Day = Annotated[str, Meta(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", description="YYYY-MM-DD")]
 CHAIN = (
     "Each period carries `previous`, the digest of the period before it of the same kind, and `digest`: the "
@@ -145,6 +152,7 @@ def book_days(call: Call[None, DaysQuery]) -> BooksOut:
     access="public",
     query=DaysQuery,
     media_type=CSV,
+    response_headers=saved_as("pwiic-books-days.csv"),
 )
 def book_days_csv(call: Call[None, DaysQuery]) -> str:
     return as_csv(_days(call.query))
@@ -173,6 +181,7 @@ def book_months(call: Call[None, MonthsQuery]) -> BooksOut:
     access="public",
     query=MonthsQuery,
     media_type=CSV,
+    response_headers=saved_as("pwiic-books-months.csv"),
 )
 def book_months_csv(call: Call[None, MonthsQuery]) -> str:
     return as_csv(_months(call.query))

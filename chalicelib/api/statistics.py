@@ -7,7 +7,7 @@ from typing import Annotated
 
 from msgspec import Meta, Struct, field
 
-from chalicelib.api.books import CSV, MONTHS_RULES, month_range
+from chalicelib.api.books import CSV, MONTHS_RULES, month_range, saved_as
 from chalicelib.api.http import Call, Router
 from chalicelib.api.schemas import Month
 from chalicelib.config import settings
@@ -96,6 +96,7 @@ def community_statistics(call: Call[None, StatisticsQuery]) -> CommunityStatisti
     access="public",
     query=StatisticsQuery,
     media_type=CSV,
+    response_headers=saved_as("pwiic-community-statistics.csv"),
     problems=(404,),
 )
 def community_statistics_csv(call: Call[None, StatisticsQuery]) -> str:
@@ -134,6 +135,7 @@ def area_statistics(call: Call[None, AreaQuery]) -> AreaStatisticsOut:
     access="public",
     query=AreaQuery,
     media_type=CSV,
+    response_headers=saved_as("pwiic-area-statistics.csv"),
 )
 def area_statistics_csv(call: Call[None, AreaQuery]) -> str:
     found = statistics.area_month(set(call.query.cells.split(",")), call.query.month)

@@ -86,6 +86,7 @@ class PageQuery(Struct):
         ("Referrer-Policy", "no-referrer"),
         ("X-Content-Type-Options", "nosniff"),
         ("Vary", "Accept-Language"),
+        ("Cache-Control", "public, max-age=300"),  # a period closes once a day
     ),
 )
 def transparency_page(call: Call[None, PageQuery]) -> str:
@@ -112,6 +113,7 @@ def transparency_page(call: Call[None, PageQuery]) -> str:
         ("Referrer-Policy", "no-referrer"),
         ("X-Content-Type-Options", "nosniff"),
         ("Vary", "Accept-Language"),
+        ("Cache-Control", "public, max-age=300"),  # a period closes once a day
     ),
     problems=(404,),
 )

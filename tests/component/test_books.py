@@ -101,6 +101,7 @@ def test_the_dictionary_and_bad_ranges(api):
     dictionary = api.get("/books/dictionary", as_=None).json
     response = api.get("/books/days.csv?from=2020-01-01&to=2020-01-02", as_=None)
     assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="pwiic-books-days.csv"'
     header = response.body.decode()
     assert header.count("\n") == 1, "a header alone"
     assert [column["name"] for column in dictionary["columns"]] == header.strip().split(","), "every CSV column"

@@ -85,6 +85,7 @@ def assert_self_contained(response, html: str) -> Outline:
     assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY and "script-src" not in CONTENT_SECURITY_POLICY
     assert not {name for name in response.headers if name.lower() == "set-cookie"}
+    assert response.headers["Cache-Control"] == "public, max-age=300"
     assert html.startswith("<!DOCTYPE html>\n")
     assert "<script" not in html.lower() and "javascript:" not in html.lower()
     assert not re.search(r"https?://|//[a-z]", html, re.IGNORECASE), "no absolute URL, no scheme-relative one"
